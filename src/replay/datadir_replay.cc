@@ -1,0 +1,213 @@
+#include "replay/datadir_replay.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "redo/page_applier.h"
+#include "replay/datadir.h"
+#include "replay/progress.h"
+#include "replay/tablespace_set.h"
+#include "wal/log_file.h"
+
+namespace pageserver::replay {
+namespace fs = std::filesystem;
+namespace {
+
+using wal::RecordType;
+
+absl::Status CopyBaseFiles(const std::string& base_dir, const std::string& out_dir,
+                           const std::vector<InnodbFile>& files) {
+  std::error_code ec;
+  if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("output directory %s exists and is not empty", out_dir));
+  }
+  for (const InnodbFile& f : files) {
+    const fs::path to = fs::path(out_dir) / f.relative_path;
+    fs::create_directories(to.parent_path(), ec);
+    if (!fs::copy_file(fs::path(base_dir) / f.relative_path, to,
+                       fs::copy_options::overwrite_existing, ec)) {
+      return absl::InternalError(
+          absl::StrFormat("copying %s to %s: %s", f.relative_path, to.string(), ec.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Applies mini-transactions to the tablespaces, page snippet by page snippet.
+class MtrApplier {
+ public:
+  MtrApplier(TablespaceSet& spaces, ReplaySummary& summary) : spaces_(spaces), summary_(summary) {}
+
+  absl::Status Apply(const wal::Mtr& mtr) {
+    touched_.clear();
+    for (const wal::Record& rec : mtr.records) {
+      ++summary_.records;
+      if (rec.IsFileOp()) {
+        RETURN_IF_ERROR(ApplyFileOp(mtr, rec));
+        continue;
+      }
+      RETURN_IF_ERROR(ApplyPageRecord(mtr, rec));
+    }
+    for (const Touched& t : touched_) {
+      if (t.skip || !t.changed || t.freed) continue;
+      ASSIGN_OR_RETURN(std::span<uint8_t> frame, spaces_.Frame(t.id));
+      redo::StampPageLsn(frame, mtr.end_lsn);
+      spaces_.MarkDirty(t.id);
+      if (t.id.page.value() == 0) {
+        if (auto s = spaces_.RefreshFormat(t.id.space); !s.ok()) {
+          return absl::Status(s.code(), absl::StrFormat("at LSN %d: %s", mtr.start_lsn.value(),
+                                                        s.message()));
+        }
+      }
+    }
+    return spaces_.MaybeEvict();
+  }
+
+ private:
+  struct Touched {
+    PageId id;
+    bool skip = false;
+    bool changed = false;
+    bool freed = false;
+  };
+
+  Touched& Touch(PageId id) {
+    for (Touched& t : touched_) {
+      if (t.id == id) return t;
+    }
+    touched_.push_back({id});
+    return touched_.back();
+  }
+
+  absl::Status ApplyPageRecord(const wal::Mtr& mtr, const wal::Record& rec) {
+    if (rec.type == RecordType::kExtended && rec.subtype == wal::ExtendedType::kTrimPages) {
+      return spaces_.Trim(rec.page.space, rec.page.page.value());
+    }
+    if (rec.type == RecordType::kOption) return absl::OkStatus();
+    if (!spaces_.Known(rec.page.space)) {
+      return absl::NotFoundError(absl::StrFormat(
+          "redo record at LSN %d for %s: tablespace %d is not in the base datadir and no "
+          "FILE_CREATE or FILE_MODIFY record named it",
+          mtr.start_lsn.value() + rec.first_byte_pos, ToString(rec.page), rec.page.space.value()));
+    }
+    const bool first = std::none_of(touched_.begin(), touched_.end(),
+                                    [&](const Touched& t) { return t.id == rec.page; });
+    Touched& t = Touch(rec.page);
+    if (first && rec.type != RecordType::kInitPage && rec.type != RecordType::kFreePage) {
+      ASSIGN_OR_RETURN(std::span<uint8_t> frame, spaces_.Frame(rec.page));
+      if (redo::PageLsn(frame) > mtr.start_lsn) {
+        t.skip = true;
+        ++summary_.snippets_skipped;
+      }
+    }
+    if (t.skip) return absl::OkStatus();
+    if (rec.type == RecordType::kFreePage) {
+      t.freed = true;
+      spaces_.MarkFreed(rec.page);
+      return absl::OkStatus();
+    }
+    if (rec.type == RecordType::kInitPage) {
+      t.freed = false;
+      spaces_.MarkInitialized(rec.page);
+    }
+    ASSIGN_OR_RETURN(std::span<uint8_t> frame, spaces_.Frame(rec.page));
+    RETURN_IF_ERROR(redo::ApplyRecord(mtr, rec, frame));
+    t.changed = true;
+    return absl::OkStatus();
+  }
+
+  absl::Status ApplyFileOp(const wal::Mtr& mtr, const wal::Record& rec) {
+    ++summary_.file_ops[std::string(wal::RecordTypeName(rec.type))];
+    const SpaceId space = rec.page.space;
+    switch (rec.type) {
+      case RecordType::kFileCreate:
+        return spaces_.Create(space, NormalizeRelativePath(mtr.Path(rec)));
+      case RecordType::kFileRename:
+        if (!spaces_.Known(space)) return absl::OkStatus();
+        return spaces_.Rename(space, NormalizeRelativePath(mtr.NewPath(rec)));
+      case RecordType::kFileDelete:
+        if (!spaces_.Known(space)) return absl::OkStatus();
+        return spaces_.Delete(space);
+      case RecordType::kFileModify:
+        if (spaces_.Known(space)) return absl::OkStatus();
+        return spaces_.Create(space, NormalizeRelativePath(mtr.Path(rec)));
+      case RecordType::kFileCheckpoint:
+        last_checkpoint_record_ = rec.checkpoint_lsn;
+        seen_checkpoints_.push_back(rec.checkpoint_lsn);
+        return absl::OkStatus();
+      default:
+        return absl::OkStatus();
+    }
+  }
+
+ public:
+  std::vector<Lsn> seen_checkpoints_;
+  std::optional<Lsn> last_checkpoint_record_;
+
+ private:
+  TablespaceSet& spaces_;
+  ReplaySummary& summary_;
+  std::vector<Touched> touched_;
+};
+
+}  // namespace
+
+absl::StatusOr<ReplaySummary> ReplayDatadir(const ReplayOptions& options) {
+  ReplaySummary summary;
+  Progress progress;
+  ASSIGN_OR_RETURN(wal::LogFile base_log,
+                   wal::LogFile::Open((fs::path(options.base_dir) / "ib_logfile0").string()));
+  const wal::Checkpoint base_checkpoint = base_log.checkpoint();
+  ASSIGN_OR_RETURN(wal::LogFile log, wal::LogFile::Open(options.log_path));
+  ASSIGN_OR_RETURN(std::vector<InnodbFile> files, ListInnodbFiles(options.base_dir));
+  RETURN_IF_ERROR(CopyBaseFiles(options.base_dir, options.out_dir, files));
+
+  TablespaceSet spaces(options.out_dir, options.max_cached_pages);
+  for (const InnodbFile& f : files) {
+    if (f.space_id == kSystemSpaceId && f.relative_path != "ibdata1") continue;  // page 0 unset
+    RETURN_IF_ERROR(spaces.Open(f.space_id, f.relative_path));
+  }
+
+  MtrApplier applier(spaces, summary);
+  summary.start_lsn = base_checkpoint.checkpoint_lsn;
+  ASSIGN_OR_RETURN(
+      wal::ScanEnd end,
+      wal::ScanLog(log, base_checkpoint.checkpoint_lsn, options.to_lsn,
+                   [&](const wal::Mtr& mtr) -> absl::Status {
+                     ++summary.mtrs;
+                     RETURN_IF_ERROR(applier.Apply(mtr));
+                     if (progress.Due()) {
+                       const double mb = static_cast<double>(mtr.end_lsn - summary.start_lsn) / 1e6;
+                       progress.Show(absl::StrFormat(
+                           "replay: LSN %d, %.1f MB of log, %d mini-transactions, %.1f MB/s",
+                           mtr.end_lsn.value(), mb, summary.mtrs, mb / progress.Seconds()));
+                     }
+                     return absl::OkStatus();
+                   }));
+  progress.Done();
+  summary.end_lsn = end.end_lsn;
+  summary.end_reason = end.reason;
+  summary.log_bytes = end.end_lsn - summary.start_lsn;
+  if (summary.mtrs == 0 && !end.reached_limit) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s does not continue the base datadir's log: no valid mini-transaction at its checkpoint "
+        "LSN %d (%s)",
+        options.log_path, summary.start_lsn.value(), end.reason));
+  }
+  const bool checkpoint_found =
+      std::find(applier.seen_checkpoints_.begin(), applier.seen_checkpoints_.end(),
+                base_checkpoint.checkpoint_lsn) != applier.seen_checkpoints_.end();
+  if (!checkpoint_found && !(options.to_lsn && *options.to_lsn < base_checkpoint.end_lsn + 16)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s does not continue the base datadir's log: no FILE_CHECKPOINT(%d) record after LSN %d",
+        options.log_path, base_checkpoint.checkpoint_lsn.value(), base_checkpoint.end_lsn.value()));
+  }
+  ASSIGN_OR_RETURN(summary.freed_pages, spaces.Finish());
+  summary.pages_written = spaces.pages_written();
+  summary.seconds = progress.Seconds();
+  return summary;
+}
+
+}  // namespace pageserver::replay

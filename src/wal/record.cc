@@ -1,0 +1,31 @@
+#include "wal/record.h"
+
+namespace pageserver::wal {
+
+std::string_view RecordTypeName(RecordType type) {
+  static constexpr std::string_view kNames[kRecordTypeCount] = {
+      "FREE_PAGE", "INIT_PAGE",   "EXTENDED",    "WRITE",       "MEMSET",      "MEMMOVE",
+      "OPTION",    "FILE_CREATE", "FILE_DELETE", "FILE_RENAME", "FILE_MODIFY", "FILE_CHECKPOINT"};
+  return kNames[static_cast<int>(type)];
+}
+
+std::string_view ExtendedTypeName(ExtendedType type) {
+  static constexpr std::string_view kNames[kExtendedTypeCount] = {
+      "INIT_ROW_FORMAT_REDUNDANT", "INIT_ROW_FORMAT_DYNAMIC",     "UNDO_INIT",
+      "UNDO_APPEND",               "INSERT_HEAP_REDUNDANT",       "INSERT_REUSE_REDUNDANT",
+      "INSERT_HEAP_DYNAMIC",       "INSERT_REUSE_DYNAMIC",        "DELETE_ROW_FORMAT_REDUNDANT",
+      "DELETE_ROW_FORMAT_DYNAMIC", "TRIM_PAGES"};
+  return kNames[static_cast<int>(type)];
+}
+
+std::string_view Mtr::OldPath(const Record& r) const {
+  std::string_view both = Path(r);
+  return both.substr(0, both.find('\0'));
+}
+
+std::string_view Mtr::NewPath(const Record& r) const {
+  std::string_view both = Path(r);
+  return both.substr(both.find('\0') + 1);
+}
+
+}  // namespace pageserver::wal

@@ -1,0 +1,13 @@
+// pagectl's subcommands. Each Register* adds its CLI11 subcommand and the callback that runs it;
+// a callback reports errors on stderr and sets the process exit code through `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace pageserver::pagectl {
+
+void RegisterLogdump(CLI::App& app, int& exit_code);
+void RegisterReplay(CLI::App& app, int& exit_code);
+void RegisterCompare(CLI::App& app, int& exit_code);
+
+}  // namespace pageserver::pagectl
