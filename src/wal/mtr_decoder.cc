@@ -147,7 +147,7 @@ class BodyParser {
       rec->type = RecordType::kWrite;
       rec->data_pos = static_cast<uint32_t>(p - body_.data());
       rec->data_len = static_cast<uint32_t>(rlen);
-      last_offset_ = static_cast<uint16_t>(target + rlen);
+      last_offset_ = static_cast<uint32_t>(target + rlen);
       return absl::OkStatus();
     }
     auto length = DecodeVarint(p, rlen, 3);
@@ -173,7 +173,7 @@ class BodyParser {
       rec->type = RecordType::kMemmove;
       rec->source = static_cast<uint16_t>(source);
     }
-    last_offset_ = static_cast<uint16_t>(target + length->value);
+    last_offset_ = static_cast<uint32_t>(target + length->value);
     return absl::OkStatus();
   }
 
@@ -265,7 +265,8 @@ class BodyParser {
   Mtr* out_;
   bool got_page_op_ = false;
   PageId page_{};
-  uint16_t last_offset_ = 0;
+  // 32 bits: a record ending at the end of a 64 KiB page leaves it at 65536.
+  uint32_t last_offset_ = 0;
 };
 
 }  // namespace
