@@ -16,7 +16,7 @@ using wal::RecordType;
 
 absl::Status WithContext(absl::Status status, const wal::Mtr& mtr, const wal::Record& rec) {
   if (status.ok()) return status;
-  return absl::DataLossError(absl::StrFormat(
+  return absl::Status(status.code(), absl::StrFormat(
       "cannot apply %s at LSN %d (mini-transaction %d..%d) to %s: %s",
       rec.type == RecordType::kExtended ? wal::ExtendedTypeName(rec.subtype)
                                         : wal::RecordTypeName(rec.type),

@@ -155,6 +155,11 @@ absl::StatusOr<LogFile> LogFile::Open(const std::string& path) {
 }
 
 absl::Status LogFile::Read(Lsn lsn, size_t size, uint8_t* out) const {
+  if (lsn < header_.first_lsn || size > geometry_.capacity) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: cannot read %d bytes at LSN %d: the file holds LSN %d onwards, %d bytes at a time",
+        path_, size, lsn.value(), header_.first_lsn.value(), geometry_.capacity));
+  }
   const uint64_t offset = geometry_.Offset(lsn);
   const size_t first = static_cast<size_t>(std::min<uint64_t>(size, file_size_ - offset));
   RETURN_IF_ERROR(ReadFileAt(offset, first, out));
