@@ -1,6 +1,10 @@
 #include "redo/index_page.h"
 
 #include <array>
+#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +22,27 @@ constexpr uint8_t kRtreeTypeLowByte = kFilPageTypeRtree & 0xFF;
 
 absl::Status Corrupt(const std::string& what) {
   return absl::DataLossError(absl::StrCat("index page record does not fit the page: ", what));
+}
+
+// Returns the address in [begin, end) of the 2-byte big-endian value `target`, stepping by 2, or
+// `end`. Full pages have hundreds of slots and every insert and delete searches them.
+uint32_t FindSlotBytes(const uint8_t* page, uint32_t begin, uint32_t end, uint32_t target) {
+  const uint16_t be = static_cast<uint16_t>((target >> 8) | ((target & 0xFF) << 8));
+  uint32_t addr = begin;
+#if defined(__SSE2__)
+  const __m128i needle = _mm_set1_epi16(static_cast<int16_t>(be));
+  for (; addr + 16 <= end; addr += 16) {
+    const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(page + addr));
+    const int mask = _mm_movemask_epi8(_mm_cmpeq_epi16(chunk, needle));
+    if (mask) return addr + static_cast<uint32_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; addr < end; addr += 2) {
+    uint16_t v;
+    std::memcpy(&v, page + addr, 2);
+    if (v == be) return addr;
+  }
+  return end;
 }
 
 // Record-header access for one row format. Record positions are "origins": the first data byte;
@@ -87,13 +112,15 @@ class IndexPage {
       if (r != Supremum() && !InHeap(r, heap_top)) return Corrupt("next record outside the heap");
     }
     if (!v_.ok()) return Corrupt("record header outside the page");
-    const uint32_t n_slots = NSlots();
-    for (uint32_t s = n_slots - 1; s >= 1; --s) {
-      if (Slot(s) == r) {
-        *owner = r;
-        *slot = s;
-        return absl::OkStatus();
-      }
+    // The directory is unordered by address, so this is a linear search of its raw bytes from
+    // the last slot (lowest address) up to, not including, slot 0; CheckPage bounded n_slots.
+    // Slot values are distinct, so the first match is the only one.
+    const uint32_t first = SlotAddr(0);
+    const uint32_t addr = FindSlotBytes(v_.data(), SlotAddr(NSlots() - 1), first, r);
+    if (addr < first) {
+      *owner = r;
+      *slot = (first - addr) / 2;
+      return absl::OkStatus();
     }
     return Corrupt("owner record has no directory slot");
   }
@@ -168,7 +195,7 @@ class IndexPage {
       return Corrupt("row format of the record does not match the page");
     }
     const uint32_t n_slots = NSlots();
-    if (n_slots < 2 || SlotAddr(n_slots - 1) < kPageData + 2 * n_slots) {
+    if (n_slots < 2 || n_slots > (ps() - kPageData - kPageDirOffsetFromEnd) / 4) {
       return Corrupt("bad number of directory slots");
     }
     if (Slot(0) != Infimum() || Slot(n_slots - 1) != Supremum()) {

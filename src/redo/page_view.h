@@ -17,6 +17,7 @@ class PageView {
   explicit PageView(std::span<uint8_t> frame) : p_(frame.data()), size_(frame.size()) {}
 
   uint32_t size() const { return static_cast<uint32_t>(size_); }
+  const uint8_t* data() const { return p_; }
   bool ok() const { return ok_; }
   void Fail() { ok_ = false; }
   bool InRange(int64_t off, int64_t len) {

@@ -15,9 +15,11 @@ absl::Status Unsupported(SpaceId space, uint32_t flags, std::string_view what) {
       flags, what));
 }
 
-// Where fil_space_crypt_t is stored on page 0: after the FSP header and the extent descriptors.
-constexpr uint32_t kCryptDataOffset16k = 38 + 112 + 40 * (16384 / 64);
-constexpr char kCryptMagic[6] = {'s', 'C', 'r', 'Y', 'p', 'T'};
+// Where fil_space_crypt_t is stored on page 0: after the FSP header and the 256 extent
+// descriptors of a 16 KiB page (FSP_HEADER_OFFSET + XDES_ARR_OFFSET + 40 * 256; found in real
+// encrypted tablespaces at 10428). Its magic is "s\x0e\x0cREt", then the scheme byte (1 = AES).
+constexpr uint32_t kCryptDataOffset16k = 38 + (38 + 112) + 40 * (16384 / 64);
+constexpr uint8_t kCryptMagic[6] = {'s', 0x0E, 0x0C, 'R', 'E', 't'};
 
 }  // namespace
 

@@ -22,7 +22,7 @@ struct TablespaceFormat {
 // Decodes FSP_SPACE_FLAGS. Unsupported features are FailedPrecondition, naming the tablespace.
 absl::StatusOr<TablespaceFormat> ParseSpaceFlags(uint32_t flags, SpaceId space);
 
-// Reads the flags from page 0 and checks for encryption metadata ("sCrYpT" with an encrypting
+// Reads the flags from page 0 and checks for encryption metadata (crypt data with an encrypting
 // scheme). `page0` must be a whole page.
 absl::StatusOr<TablespaceFormat> ReadTablespaceFormat(std::span<const uint8_t> page0, SpaceId space);
 

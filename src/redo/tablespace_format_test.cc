@@ -83,13 +83,14 @@ TEST(TablespaceFormatTest, SixtyFourKiBPageRefused) {
 
 TEST(TablespaceFormatTest, FullCrc32PageSizeCodeZeroRefused) { ExpectRefused(0x10, "page size"); }
 
-// A 16 KiB page 0 with the given flags and, optionally, crypt data at offset 10390.
+// A 16 KiB page 0 with the given flags and, optionally, crypt data where MariaDB puts it
+// (offset 10428, magic "s\x0e\x0cREt", as found in a real ENCRYPTED=YES tablespace).
 std::vector<uint8_t> PageZero(uint32_t flags, int crypt_scheme = -1) {
   std::vector<uint8_t> page(16384, 0);
   WriteBe32(&page[54], flags);
   if (crypt_scheme >= 0) {
-    std::memcpy(&page[10390], "sCrYpT", 6);
-    page[10396] = static_cast<uint8_t>(crypt_scheme);
+    std::memcpy(&page[10428], "s\x0e\x0cREt", 6);
+    page[10434] = static_cast<uint8_t>(crypt_scheme);
   }
   return page;
 }

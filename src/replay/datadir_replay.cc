@@ -52,8 +52,7 @@ class MtrApplier {
     }
     for (const Touched& t : touched_) {
       if (t.skip || !t.changed || t.freed) continue;
-      ASSIGN_OR_RETURN(std::span<uint8_t> frame, spaces_.Frame(t.id));
-      redo::StampPageLsn(frame, mtr.end_lsn);
+      redo::StampPageLsn(t.frame, mtr.end_lsn);
       spaces_.MarkDirty(t.id);
       if (t.id.page.value() == 0) {
         if (auto s = spaces_.RefreshFormat(t.id.space); !s.ok()) {
@@ -68,21 +67,22 @@ class MtrApplier {
  private:
   struct Touched {
     PageId id;
+    std::span<uint8_t> frame;
     bool skip = false;
     bool changed = false;
     bool freed = false;
   };
 
-  Touched& Touch(PageId id) {
+  Touched* Find(PageId id) {
     for (Touched& t : touched_) {
-      if (t.id == id) return t;
+      if (t.id == id) return &t;
     }
-    touched_.push_back({id});
-    return touched_.back();
+    return nullptr;
   }
 
   absl::Status ApplyPageRecord(const wal::Mtr& mtr, const wal::Record& rec) {
     if (rec.type == RecordType::kExtended && rec.subtype == wal::ExtendedType::kTrimPages) {
+      std::erase_if(touched_, [&](const Touched& t) { return t.id.space == rec.page.space; });
       return spaces_.Trim(rec.page.space, rec.page.page.value());
     }
     if (rec.type == RecordType::kOption) return absl::OkStatus();
@@ -92,29 +92,31 @@ class MtrApplier {
           "FILE_CREATE or FILE_MODIFY record named it",
           mtr.start_lsn.value() + rec.first_byte_pos, ToString(rec.page), rec.page.space.value()));
     }
-    const bool first = std::none_of(touched_.begin(), touched_.end(),
-                                    [&](const Touched& t) { return t.id == rec.page; });
-    Touched& t = Touch(rec.page);
-    if (first && rec.type != RecordType::kInitPage && rec.type != RecordType::kFreePage) {
-      ASSIGN_OR_RETURN(std::span<uint8_t> frame, spaces_.Frame(rec.page));
-      if (redo::PageLsn(frame) > mtr.start_lsn) {
-        t.skip = true;
+    Touched* t = Find(rec.page);
+    if (!t) {
+      // First record of this page in the mini-transaction: fetch the frame once and apply the
+      // recovery skip rule.
+      const bool init = rec.type == RecordType::kInitPage || rec.type == RecordType::kFreePage;
+      ASSIGN_OR_RETURN(std::span<uint8_t> frame, spaces_.Frame(rec.page, !init));
+      touched_.push_back({rec.page, frame});
+      t = &touched_.back();
+      if (!init && redo::PageLsn(frame) > mtr.start_lsn) {
+        t->skip = true;
         ++summary_.snippets_skipped;
       }
     }
-    if (t.skip) return absl::OkStatus();
+    if (t->skip) return absl::OkStatus();
     if (rec.type == RecordType::kFreePage) {
-      t.freed = true;
+      t->freed = true;
       spaces_.MarkFreed(rec.page);
       return absl::OkStatus();
     }
     if (rec.type == RecordType::kInitPage) {
-      t.freed = false;
+      t->freed = false;
       spaces_.MarkInitialized(rec.page);
     }
-    ASSIGN_OR_RETURN(std::span<uint8_t> frame, spaces_.Frame(rec.page));
-    RETURN_IF_ERROR(redo::ApplyRecord(mtr, rec, frame));
-    t.changed = true;
+    RETURN_IF_ERROR(redo::ApplyRecord(mtr, rec, t->frame));
+    t->changed = true;
     return absl::OkStatus();
   }
 

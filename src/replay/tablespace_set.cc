@@ -116,7 +116,7 @@ absl::Status TablespaceSet::Trim(SpaceId space, uint32_t pages) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::span<uint8_t>> TablespaceSet::Frame(PageId id) {
+absl::StatusOr<std::span<uint8_t>> TablespaceSet::Frame(PageId id, bool need_content) {
   auto it = cache_.find(id);
   if (it != cache_.end()) return std::span<uint8_t>(it->second.frame.get(), kPageSize);
   ASSIGN_OR_RETURN(Space * s, Find(id.space));
@@ -125,7 +125,7 @@ absl::StatusOr<std::span<uint8_t>> TablespaceSet::Frame(PageId id) {
   uint8_t* frame = page.frame.get();
   const off_t offset = static_cast<off_t>(uint64_t{id.page.value()} * kPageSize);
   size_t done = 0;
-  while (done < kPageSize) {
+  while (need_content && done < kPageSize) {
     const ssize_t n = pread(s->fd, frame + done, kPageSize - done, offset + static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Errno("read", FullPath(s->path));

@@ -42,8 +42,9 @@ class TablespaceSet {
   // Undo truncation: every page of the space is freed; the file shrinks to `pages`.
   absl::Status Trim(SpaceId space, uint32_t pages);
 
-  // The frame of a page, loaded if needed. Valid until the next call that may evict.
-  absl::StatusOr<std::span<uint8_t>> Frame(PageId id);
+  // The frame of a page, read from the file if not cached (or zero-filled when the caller is about
+  // to overwrite all of it: `need_content` false). Valid until the next MaybeEvict/Delete/Trim.
+  absl::StatusOr<std::span<uint8_t>> Frame(PageId id, bool need_content = true);
   void MarkDirty(PageId id);
   void MarkFreed(PageId id);
   void MarkInitialized(PageId id);
