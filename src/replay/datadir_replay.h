@@ -24,6 +24,9 @@ struct ReplayOptions {
   std::string base_dir;
   std::string log_path;
   std::string out_dir;  // must not exist, or be empty
+  // Apply to the base datadir's own files instead of a copy, as mariadb-backup --prepare does.
+  // The base's ib_logfile0 is left alone.
+  bool in_place = false;
   std::optional<Lsn> to_lsn;
   size_t max_cached_pages = 65536;  // 1 GiB of 16 KiB frames
 };

@@ -16,6 +16,10 @@ struct Options {
 };
 
 int Run(Options& o) {
+  if (o.replay.out_dir.empty() && !o.replay.in_place) {
+    std::cerr << "pagectl replay: give --out DIR or --in-place\n";
+    return 1;
+  }
   if (o.to_lsn) o.replay.to_lsn = Lsn(o.to_lsn);
   auto summary = replay::ReplayDatadir(o.replay);
   if (!summary.ok()) {
@@ -53,7 +57,11 @@ void RegisterReplay(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("replay", "Rebuild a datadir's InnoDB files from a base and a redo log");
   cmd->add_option("--base", o->replay.base_dir, "base datadir (clean shutdown or prepared backup)")->required();
   cmd->add_option("--log", o->replay.log_path, "ib_logfile0 that continues the base's log")->required();
-  cmd->add_option("--out", o->replay.out_dir, "output directory (new or empty)")->required();
+  auto* out = cmd->add_option("--out", o->replay.out_dir, "output directory (new or empty)");
+  auto* in_place = cmd->add_flag("--in-place", o->replay.in_place,
+                                 "apply to the base datadir's files themselves (like mariadb-backup --prepare)");
+  out->excludes(in_place);
+  in_place->excludes(out);
   cmd->add_option("--to-lsn", o->to_lsn, "apply mini-transactions ending at or before this LSN");
   cmd->add_option("--freed-pages", o->freed_pages, "write the free pages (\"space page\" lines) here");
   cmd->add_option("--cache-pages", o->replay.max_cached_pages, "page frames kept in memory");
