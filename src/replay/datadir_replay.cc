@@ -120,14 +120,15 @@ class MtrApplier {
       return spaces_.Trim(rec.page.space, rec.page.page.value());
     }
     if (rec.type == RecordType::kOption) return absl::OkStatus();
-    if (!spaces_.Known(rec.page.space)) {
-      return absl::NotFoundError(absl::StrFormat(
-          "redo record at LSN %d for %s: tablespace %d is not in the base datadir and no "
-          "FILE_CREATE or FILE_MODIFY record named it",
-          mtr.start_lsn.value() + rec.first_byte_pos, ToString(rec.page), rec.page.space.value()));
-    }
     Touched* t = Find(rec.page);
     if (!t) {
+      if (!spaces_.Known(rec.page.space)) {
+        return absl::NotFoundError(absl::StrFormat(
+            "redo record at LSN %d for %s: tablespace %d is not in the base datadir and no "
+            "FILE_CREATE or FILE_MODIFY record named it",
+            mtr.start_lsn.value() + rec.first_byte_pos, ToString(rec.page),
+            rec.page.space.value()));
+      }
       // First record of this page in the mini-transaction: fetch the frame once and apply the
       // recovery skip rule.
       const bool init = rec.type == RecordType::kInitPage || rec.type == RecordType::kFreePage;

@@ -94,12 +94,13 @@ absl::StatusOr<wal::ScanEnd> ScanLogPipelined(
   absl::StatusOr<wal::ScanEnd> scan_result = absl::UnknownError("decoder did not finish");
   std::thread decoder([&] {
     std::unique_ptr<Batch> batch;
-    scan_result = wal::ScanLog(log, from_lsn, to_lsn, [&](const wal::Mtr& mtr) -> absl::Status {
+    scan_result = wal::ScanLog(log, from_lsn, to_lsn, [&](wal::Mtr& mtr) -> absl::Status {
       on_decoded(mtr);
       if (!batch && !(batch = channel.TakeEmpty())) return absl::CancelledError("applier stopped");
       if (batch->count == batch->mtrs.size()) batch->mtrs.emplace_back();
-      batch->mtrs[batch->count++] = mtr;  // copy-assign keeps the slot's capacity
-      batch->bytes += mtr.body.size();
+      // Swap, not copy: the decoder gets the recycled slot's buffers back for its next one.
+      std::swap(batch->mtrs[batch->count++], mtr);
+      batch->bytes += batch->mtrs[batch->count - 1].body.size();
       if (batch->count == kBatchMtrs || batch->bytes >= kBatchBytes) {
         channel.PushFull(std::move(batch));
       }

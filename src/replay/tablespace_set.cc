@@ -121,7 +121,7 @@ absl::StatusOr<std::span<uint8_t>> TablespaceSet::Frame(PageId id, bool need_con
   if (it != cache_.end()) return std::span<uint8_t>(it->second.frame.get(), kPageSize);
   ASSIGN_OR_RETURN(Space * s, Find(id.space));
   CachedPage page;
-  page.frame = std::make_unique<uint8_t[]>(kPageSize);
+  page.frame = std::make_unique_for_overwrite<uint8_t[]>(kPageSize);
   uint8_t* frame = page.frame.get();
   const off_t offset = static_cast<off_t>(uint64_t{id.page.value()} * kPageSize);
   size_t done = 0;

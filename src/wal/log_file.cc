@@ -168,7 +168,7 @@ absl::Status LogFile::Read(Lsn lsn, size_t size, uint8_t* out) const {
 }
 
 absl::StatusOr<ScanEnd> ScanLog(const LogFile& log, Lsn from_lsn, std::optional<Lsn> to_lsn,
-                                const std::function<absl::Status(const Mtr&)>& on_mtr,
+                                const std::function<absl::Status(Mtr&)>& on_mtr,
                                 uint32_t page_size) {
   if (from_lsn < log.header().first_lsn) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -178,7 +178,6 @@ absl::StatusOr<ScanEnd> ScanLog(const LogFile& log, Lsn from_lsn, std::optional<
   constexpr size_t kChunk = 4 << 20;
   const uint64_t capacity = log.geometry().capacity;
   MtrDecoder decoder(from_lsn, {.page_size = page_size, .geometry = log.geometry()});
-  std::vector<uint8_t> chunk;
   uint64_t fed = 0;  // never read more than one capacity: after that the bytes repeat
   Mtr mtr;
   for (;;) {
@@ -201,10 +200,9 @@ absl::StatusOr<ScanEnd> ScanLog(const LogFile& log, Lsn from_lsn, std::optional<
                      "incomplete mini-transaction after one whole pass over the log body", false};
     }
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, capacity - fed));
-    chunk.resize(n);
-    RETURN_IF_ERROR(log.Read(from_lsn + fed, n, chunk.data()));
+    RETURN_IF_ERROR(log.Read(from_lsn + fed, n, decoder.PrepareFeed(n)));
+    decoder.CommitFeed(n);
     fed += n;
-    decoder.Feed(chunk);
   }
 }
 

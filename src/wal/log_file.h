@@ -75,9 +75,10 @@ struct ScanEnd {
 // Delivers every valid mini-transaction from `from_lsn` (a mini-transaction boundary) to the end
 // of the valid log, or up to the last one ending at or before `to_lsn`. Stops early when `on_mtr`
 // returns an error, and returns that error. A corrupt record inside a checksummed
-// mini-transaction is an error (DataLoss); the end of valid log is not.
+// mini-transaction is an error (DataLoss); the end of valid log is not. `on_mtr` may take the
+// mini-transaction's contents (swap them out); the object is reused for the next one.
 absl::StatusOr<ScanEnd> ScanLog(const LogFile& log, Lsn from_lsn, std::optional<Lsn> to_lsn,
-                                const std::function<absl::Status(const Mtr&)>& on_mtr,
+                                const std::function<absl::Status(Mtr&)>& on_mtr,
                                 uint32_t page_size = 16384);
 
 }  // namespace pageserver::wal

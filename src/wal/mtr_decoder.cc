@@ -1,5 +1,6 @@
 #include "wal/mtr_decoder.h"
 
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -280,18 +281,28 @@ absl::Status ParseMtrBody(std::span<const uint8_t> body, Lsn start_lsn, uint32_t
 MtrDecoder::MtrDecoder(Lsn start_lsn, MtrDecoderOptions options)
     : lsn_(start_lsn), options_(options) {}
 
-void MtrDecoder::Feed(std::span<const uint8_t> bytes) {
-  if (consumed_ > 0 && consumed_ >= buffer_.size() / 2) {
-    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(consumed_));
+uint8_t* MtrDecoder::PrepareFeed(size_t n) {
+  if (consumed_ > 0 && consumed_ >= filled_ / 2) {
+    std::memmove(buffer_.data(), buffer_.data() + consumed_, filled_ - consumed_);
+    filled_ -= consumed_;
     consumed_ = 0;
   }
-  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+  if (buffer_.size() < filled_ + n) buffer_.resize(filled_ + n);
+  return buffer_.data() + filled_;
+}
+
+void MtrDecoder::CommitFeed(size_t n) { filled_ += n; }
+
+void MtrDecoder::Feed(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return;
+  std::memcpy(PrepareFeed(bytes.size()), bytes.data(), bytes.size());
+  CommitFeed(bytes.size());
 }
 
 // Walks record lengths from the current LSN to the terminator byte; checks terminator and CRC.
 absl::StatusOr<bool> MtrDecoder::Frame(size_t* terminator_pos) {
   const uint8_t* base = buffer_.data() + consumed_;
-  const size_t avail = buffer_.size() - consumed_;
+  const size_t avail = filled_ - consumed_;
   size_t pos = scan_offset_;
   for (;;) {
     if (pos >= avail) {

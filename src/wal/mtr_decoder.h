@@ -50,12 +50,16 @@ class MtrDecoder {
 
   // Appends bytes that follow everything fed so far.
   void Feed(std::span<const uint8_t> bytes);
+  // Zero-copy feeding: PrepareFeed(n) returns room for n bytes; CommitFeed(n) makes them part of
+  // the stream once written.
+  uint8_t* PrepareFeed(size_t n);
+  void CommitFeed(size_t n);
   absl::StatusOr<bool> Next(Mtr* out);
 
   // LSN of the next mini-transaction to decode (the end of the last one returned).
   Lsn next_lsn() const { return lsn_; }
   // Bytes fed but not yet consumed.
-  size_t buffered() const { return buffer_.size() - consumed_; }
+  size_t buffered() const { return filled_ - consumed_; }
 
  private:
   absl::StatusOr<bool> Frame(size_t* terminator_pos);
@@ -64,6 +68,7 @@ class MtrDecoder {
   Lsn lsn_;
   MtrDecoderOptions options_;
   std::vector<uint8_t> buffer_;
+  size_t filled_ = 0;        // bytes of buffer_ that hold stream data
   size_t consumed_ = 0;      // bytes of buffer_ before lsn_
   size_t scan_offset_ = 0;   // record boundary reached so far inside the current mtr
 };
