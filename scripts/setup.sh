@@ -13,6 +13,8 @@ packages=(
   mariadb-server mariadb-backup mariadb-client sysbench
   # tools used by the integration scripts
   procps psmisc xxd
+  # redo_scan.py (fixture checks); libext2fs2 gives it a fast CRC-32C (pure Python otherwise)
+  python3 libext2fs2
 )
 missing=()
 for p in "${packages[@]}"; do
