@@ -18,9 +18,9 @@ struct Batch {
   size_t bytes = 0;
 };
 
-constexpr size_t kBatchMtrs = 1024;
-constexpr size_t kBatchBytes = 1 << 20;
-constexpr size_t kBatchesInFlight = 8;
+constexpr size_t kBatchMtrs = 256;
+constexpr size_t kBatchBytes = 64 << 10;
+constexpr size_t kBatchesInFlight = 4;
 
 class Channel {
  public:
