@@ -24,10 +24,6 @@ using wal::RecordType;
 absl::Status CopyBaseFiles(const std::string& base_dir, const std::string& out_dir,
                            const std::vector<InnodbFile>& files) {
   std::error_code ec;
-  if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("output directory %s exists and is not empty", out_dir));
-  }
   for (const InnodbFile& f : files) {
     const fs::path to = fs::path(out_dir) / f.relative_path;
     fs::create_directories(to.parent_path(), ec);
@@ -72,7 +68,8 @@ class Prefetcher {
 // Applies mini-transactions to the tablespaces, page snippet by page snippet.
 class MtrApplier {
  public:
-  MtrApplier(TablespaceSet& spaces, ReplaySummary& summary) : spaces_(spaces), summary_(summary) {}
+  MtrApplier(TablespaceSet& spaces, ReplaySummary& summary, Lsn base_checkpoint_lsn)
+      : spaces_(spaces), summary_(summary), base_checkpoint_lsn_(base_checkpoint_lsn) {}
 
   absl::Status Apply(const wal::Mtr& mtr) {
     touched_.clear();
@@ -171,8 +168,7 @@ class MtrApplier {
         if (spaces_.Known(space)) return absl::OkStatus();
         return spaces_.Create(space, NormalizeRelativePath(mtr.Path(rec)));
       case RecordType::kFileCheckpoint:
-        last_checkpoint_record_ = rec.checkpoint_lsn;
-        seen_checkpoints_.push_back(rec.checkpoint_lsn);
+        if (rec.checkpoint_lsn == base_checkpoint_lsn_) found_base_checkpoint_ = true;
         return absl::OkStatus();
       default:
         return absl::OkStatus();
@@ -180,18 +176,39 @@ class MtrApplier {
   }
 
  public:
-  std::vector<Lsn> seen_checkpoints_;
-  std::optional<Lsn> last_checkpoint_record_;
+  bool found_base_checkpoint() const { return found_base_checkpoint_; }
 
  private:
   TablespaceSet& spaces_;
   ReplaySummary& summary_;
   std::vector<Touched> touched_;
+  Lsn base_checkpoint_lsn_;
+  bool found_base_checkpoint_ = false;
 };
 
-}  // namespace
+// MariaDB's rule for a log that continues a checkpoint: scanning from the checkpoint's end LSN,
+// a FILE_CHECKPOINT record naming the checkpoint LSN comes before any page change. Checked
+// before such a page change is applied, so a log of another lineage alters nothing.
+absl::Status CheckContinuesBase(const wal::Mtr& mtr, const MtrApplier& applier,
+                                const wal::Checkpoint& base, const ReplayOptions& options) {
+  if (mtr.start_lsn < base.end_lsn) return absl::OkStatus();
+  if (applier.found_base_checkpoint()) return absl::OkStatus();
+  for (const wal::Record& rec : mtr.records) {
+    if (rec.type == RecordType::kFileCheckpoint && rec.checkpoint_lsn == base.checkpoint_lsn) {
+      return absl::OkStatus();
+    }
+    if (!rec.IsFileOp()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s does not continue the base datadir's log: no FILE_CHECKPOINT(%d) record between "
+          "LSN %d and the page change at LSN %d",
+          options.log_path, base.checkpoint_lsn.value(), base.end_lsn.value(),
+          mtr.start_lsn.value() + rec.first_byte_pos));
+    }
+  }
+  return absl::OkStatus();
+}
 
-absl::StatusOr<ReplaySummary> ReplayDatadir(const ReplayOptions& options) {
+absl::StatusOr<ReplaySummary> Replay(const ReplayOptions& options) {
   ReplaySummary summary;
   Progress progress;
   ASSIGN_OR_RETURN(wal::LogFile base_log,
@@ -208,7 +225,7 @@ absl::StatusOr<ReplaySummary> ReplayDatadir(const ReplayOptions& options) {
     RETURN_IF_ERROR(spaces.Open(f.space_id, f.relative_path));
   }
 
-  MtrApplier applier(spaces, summary);
+  MtrApplier applier(spaces, summary, base_checkpoint.checkpoint_lsn);
   Prefetcher prefetcher(out_dir, files);
   summary.start_lsn = base_checkpoint.checkpoint_lsn;
   ASSIGN_OR_RETURN(
@@ -217,6 +234,7 @@ absl::StatusOr<ReplaySummary> ReplayDatadir(const ReplayOptions& options) {
                    [&](const wal::Mtr& mtr) { prefetcher.Announce(mtr); },
                    [&](const wal::Mtr& mtr) -> absl::Status {
                      ++summary.mtrs;
+                     RETURN_IF_ERROR(CheckContinuesBase(mtr, applier, base_checkpoint, options));
                      RETURN_IF_ERROR(applier.Apply(mtr));
                      if (progress.Due()) {
                        const double mb = static_cast<double>(mtr.end_lsn - summary.start_lsn) / 1e6;
@@ -236,17 +254,30 @@ absl::StatusOr<ReplaySummary> ReplayDatadir(const ReplayOptions& options) {
         "LSN %d (%s)",
         options.log_path, summary.start_lsn.value(), end.reason));
   }
-  const bool checkpoint_found =
-      std::find(applier.seen_checkpoints_.begin(), applier.seen_checkpoints_.end(),
-                base_checkpoint.checkpoint_lsn) != applier.seen_checkpoints_.end();
-  if (!checkpoint_found && !(options.to_lsn && *options.to_lsn < base_checkpoint.end_lsn + 16)) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s does not continue the base datadir's log: no FILE_CHECKPOINT(%d) record after LSN %d",
-        options.log_path, base_checkpoint.checkpoint_lsn.value(), base_checkpoint.end_lsn.value()));
+  if (!end.reached_limit && end.end_lsn < log.checkpoint().end_lsn) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: the valid log ends at LSN %d, before the log's own checkpoint (end LSN %d): the log "
+        "is damaged there (%s)",
+        options.log_path, end.end_lsn.value(), log.checkpoint().end_lsn.value(), end.reason));
   }
   ASSIGN_OR_RETURN(summary.freed_pages, spaces.Finish());
   summary.pages_written = spaces.pages_written();
   summary.seconds = progress.Seconds();
+  return summary;
+}
+
+}  // namespace
+
+absl::StatusOr<ReplaySummary> ReplayDatadir(const ReplayOptions& options) {
+  if (options.in_place) return Replay(options);
+  std::error_code ec;
+  if (fs::exists(options.out_dir, ec) && !fs::is_empty(options.out_dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("output directory %s exists and is not empty", options.out_dir));
+  }
+  auto summary = Replay(options);
+  // A failed replay leaves no half-rebuilt tree behind that could be mistaken for a result.
+  if (!summary.ok()) fs::remove_all(options.out_dir, ec);
   return summary;
 }
 

@@ -9,6 +9,9 @@
 #   final            base + final/ib_logfile0 (to its end)           == final
 #   reject           (unsupported_* fixtures only) pagectl replay must fail with a
 #                    specific word on stderr
+#   bad_input        a log with one byte flipped mid-way, a base whose checkpoint the log does
+#                    not continue, a non-empty output directory: each refused with a message
+#                    naming what and where, no output tree left behind, nothing altered
 # Environment: PAGECTL (default <repo>/build/bin/pagectl), PAGECTL_TIMEOUT (seconds per
 # pagectl run, default 900), REPLAY_WORK_DIR (scratch, default mktemp -d), KEEP_WORK=1
 # (keep replay output even on success; it is always kept on failure).
@@ -113,6 +116,30 @@ replay_and_compare() {
   fi
 }
 
+# expect_refused CASE WORD args...: pagectl replay must exit non-zero (not crash or hang), say
+# WORD on stderr, and leave no --out directory behind.
+expect_refused() {
+  local case=$1 word=$2; shift 2
+  local out=$WORK/$case.out.d rc=0
+  rm -rf "$out"
+  run_pagectl "$case" replay replay --out "$out" "$@" || rc=$?
+  if ((rc == 0 || rc >= 124)); then
+    log "bad_input/$case: FAIL (pagectl replay exit status $rc, expected a clean refusal)"
+    show_tail "$WORK/$case.replay.err"
+    return 1
+  fi
+  if ! grep -qiF -- "$word" "$WORK/$case.replay.err"; then
+    log "bad_input/$case: FAIL (stderr does not mention '$word')"
+    show_tail "$WORK/$case.replay.err"
+    return 1
+  fi
+  if [[ -e $out ]]; then
+    log "bad_input/$case: FAIL (a failed replay left $out behind)"
+    return 1
+  fi
+  log "bad_input/$case: refused: $(head -c 300 "$WORK/$case.replay.err")"
+}
+
 # ---------------------------------------------------------------- unsupported fixtures
 case $WORKLOAD in
   unsupported_page_compressed) REJECT_WORD="page_compressed" ;;
@@ -200,6 +227,37 @@ else
   fi
   if wanted final; then
     replay_and_compare final final --log "$FIXTURE/final/ib_logfile0"
+  fi
+
+  # -------------------------------------------------------------- bad input
+  if wanted bad_input; then
+    ok=1
+    # One byte flipped half-way between base's checkpoint and the end of the final log: the
+    # valid log now ends there, before the log's own checkpoint, which must be an error.
+    corrupt=$WORK/corrupt_ib_logfile0
+    cp "$FIXTURE/final/ib_logfile0" "$corrupt"
+    mid=$(( BASE_CHECKPOINT_LSN + (FINAL_END_LSN - BASE_CHECKPOINT_LSN) / 2 ))
+    offset=$(( 12288 + (mid - LOG_FIRST_LSN) % LOG_CAPACITY ))
+    byte=$(od -An -tu1 -j "$offset" -N1 "$corrupt" | tr -d ' ')
+    printf "$(printf '\\%03o' $(( byte ^ 0x5a )))" |
+      dd of="$corrupt" bs=1 seek="$offset" conv=notrunc status=none
+    expect_refused corrupt_log "damaged" --base "$FIXTURE/base" --log "$corrupt" || ok=0
+    rm -f "$corrupt"
+    # The final datadir as base: its checkpoint is the end of the log, with nothing after it
+    # from a later pass; base's log does not reach it.
+    expect_refused wrong_base "LSN" --base "$FIXTURE/final" --log "$FIXTURE/base/ib_logfile0" || ok=0
+    # An output directory that holds something is refused and left as it was.
+    mkdir -p "$WORK/occupied.out.d" && echo keep >"$WORK/occupied.out.d/file"
+    rc=0
+    run_pagectl occupied replay replay --base "$FIXTURE/base" --log "$FIXTURE/final/ib_logfile0" \
+      --out "$WORK/occupied.out.d" || rc=$?
+    if ((rc == 0 || rc >= 124)) || [[ $(cat "$WORK/occupied.out.d/file") != keep ]] ||
+       ! grep -q "not empty" "$WORK/occupied.replay.err"; then
+      log "bad_input/occupied: FAIL (status $rc)"
+      ok=0
+    fi
+    rm -rf "$WORK/occupied.out.d"
+    if ((ok)); then PASSED+=(bad_input); else FAILED+=(bad_input); fi
   fi
 fi
 
