@@ -61,7 +61,13 @@ inline constexpr SpaceId kSystemSpaceId{0};
 
 template <>
 struct std::hash<pageserver::PageId> {
+  // Mixed, not the identity: open-addressing maps (absl::flat_hash_map) take the hash's high
+  // bits as well as its low ones.
   size_t operator()(const pageserver::PageId& id) const noexcept {
-    return std::hash<uint64_t>()((uint64_t{id.space.value()} << 32) | id.page.value());
+    uint64_t x = (uint64_t{id.space.value()} << 32) | id.page.value();
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return static_cast<size_t>(x);
   }
 };

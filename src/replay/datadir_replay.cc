@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <unordered_set>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "redo/page_applier.h"
@@ -62,7 +63,7 @@ class Prefetcher {
 
  private:
   std::unordered_map<uint32_t, int> fds_;
-  std::unordered_set<PageId> seen_;
+  absl::flat_hash_set<PageId, std::hash<PageId>> seen_;
 };
 
 // Applies mini-transactions to the tablespaces, page snippet by page snippet.
@@ -168,7 +169,7 @@ class MtrApplier {
         if (spaces_.Known(space)) return absl::OkStatus();
         return spaces_.Create(space, NormalizeRelativePath(mtr.Path(rec)));
       case RecordType::kFileCheckpoint:
-        if (rec.checkpoint_lsn == base_checkpoint_lsn_) found_base_checkpoint_ = true;
+        if (mtr.CheckpointLsn(rec) == base_checkpoint_lsn_) found_base_checkpoint_ = true;
         return absl::OkStatus();
       default:
         return absl::OkStatus();
@@ -194,7 +195,7 @@ absl::Status CheckContinuesBase(const wal::Mtr& mtr, const MtrApplier& applier,
   if (mtr.start_lsn < base.end_lsn) return absl::OkStatus();
   if (applier.found_base_checkpoint()) return absl::OkStatus();
   for (const wal::Record& rec : mtr.records) {
-    if (rec.type == RecordType::kFileCheckpoint && rec.checkpoint_lsn == base.checkpoint_lsn) {
+    if (rec.type == RecordType::kFileCheckpoint && mtr.CheckpointLsn(rec) == base.checkpoint_lsn) {
       return absl::OkStatus();
     }
     if (!rec.IsFileOp()) {

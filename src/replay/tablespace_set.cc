@@ -89,8 +89,8 @@ absl::Status TablespaceSet::Rename(SpaceId space, const std::string& new_relativ
 }
 
 void TablespaceSet::DropCachedPages(SpaceId space) {
-  std::erase_if(cache_, [&](const auto& entry) { return entry.first.space == space; });
-  std::erase_if(freed_, [&](const PageId& id) { return id.space == space; });
+  absl::erase_if(cache_, [&](const auto& entry) { return entry.first.space == space; });
+  absl::erase_if(freed_, [&](const PageId& id) { return id.space == space; });
 }
 
 absl::Status TablespaceSet::Delete(SpaceId space) {
@@ -192,7 +192,7 @@ absl::Status TablespaceSet::FlushAll(bool drop) {
   }
   if (drop) {
     // Freed dirty pages keep their frames: a later record may still read them.
-    std::erase_if(cache_, [&](const auto& entry) { return !entry.second.dirty; });
+    absl::erase_if(cache_, [&](const auto& entry) { return !entry.second.dirty; });
   }
   return absl::OkStatus();
 }

@@ -18,6 +18,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "common/types.h"
 #include "redo/tablespace_format.h"
@@ -80,8 +82,8 @@ class TablespaceSet {
   std::string out_dir_;
   size_t max_cached_pages_;
   std::map<uint32_t, Space> spaces_;
-  std::unordered_map<PageId, CachedPage> cache_;
-  std::unordered_set<PageId> freed_;
+  absl::flat_hash_map<PageId, CachedPage, std::hash<PageId>> cache_;
+  absl::flat_hash_set<PageId, std::hash<PageId>> freed_;
   uint64_t pages_written_ = 0;
 };
 

@@ -221,7 +221,6 @@ class BodyParser {
           return Corrupt(pos, "FILE_CHECKPOINT is not the last record of its mini-transaction");
         }
         rec.type = RecordType::kFileCheckpoint;
-        rec.checkpoint_lsn = Lsn(ReadBe64(p));
         break;
       case 0x80:
       case 0x90:

@@ -29,7 +29,7 @@ TEST(MtrDecoderRealTest, FirstCheckpointOfANewDatabase) {
   ASSERT_EQ(mtr->records.size(), 1u);
   const Record& r = mtr->records[0];
   EXPECT_EQ(r.type, RecordType::kFileCheckpoint);
-  EXPECT_EQ(r.checkpoint_lsn, Lsn(12288));
+  EXPECT_EQ(mtr->CheckpointLsn(r), Lsn(12288));
   EXPECT_EQ(r.page, P(0, 0));
 }
 
@@ -291,7 +291,7 @@ TEST(MtrDecoderRecordTest, FileModifyThenCheckpointInOneMtr) {
   ASSERT_TRUE(mtr.ok()) << mtr.status();
   ASSERT_EQ(mtr->records.size(), 2u);
   EXPECT_EQ(mtr->records[1].type, RecordType::kFileCheckpoint);
-  EXPECT_EQ(mtr->records[1].checkpoint_lsn, Lsn(44776));
+  EXPECT_EQ(mtr->CheckpointLsn(mtr->records[1]), Lsn(44776));
 }
 
 TEST(MtrDecoderRecordTest, PaddingMtrHasNoRecords) {

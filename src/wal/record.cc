@@ -1,5 +1,7 @@
 #include "wal/record.h"
 
+#include "common/byte_order.h"
+
 namespace pageserver::wal {
 
 std::string_view RecordTypeName(RecordType type) {
@@ -17,6 +19,8 @@ std::string_view ExtendedTypeName(ExtendedType type) {
       "DELETE_ROW_FORMAT_DYNAMIC", "TRIM_PAGES"};
   return kNames[static_cast<int>(type)];
 }
+
+Lsn Mtr::CheckpointLsn(const Record& r) const { return Lsn(ReadBe64(body.data() + r.data_pos)); }
 
 std::string_view Mtr::OldPath(const Record& r) const {
   std::string_view both = Path(r);

@@ -52,17 +52,17 @@ std::string_view ExtendedTypeName(ExtendedType type);
 struct Record {
   RecordType type;
   ExtendedType subtype = ExtendedType::kInitRowFormatRedundant;  // kExtended only
-  // Page records: the page. File records: the tablespace (page 0). For kTrimPages the page
-  // number is the new size of the tablespace in pages.
-  PageId page;
   uint16_t offset = 0;  // kWrite / kMemset / kMemmove: absolute target offset in the page
   uint16_t length = 0;  // kMemset / kMemmove: bytes written
   uint16_t source = 0;  // kMemmove: absolute source offset
+  // Page records: the page. File records: the tablespace (page 0). For kTrimPages the page
+  // number is the new size of the tablespace in pages.
+  PageId page;
   // Payload inside Mtr::body: kWrite data, kMemset pattern, kExtended bytes after the subtype,
-  // kOption bytes after the subtype, kFile* path (kFileRename: old path, NUL, new path).
+  // kOption bytes after the subtype, kFile* path (kFileRename: old path, NUL, new path),
+  // kFileCheckpoint the 8-byte checkpoint LSN (Mtr::CheckpointLsn).
   uint32_t data_pos = 0;
   uint32_t data_len = 0;
-  Lsn checkpoint_lsn;  // kFileCheckpoint
   uint32_t first_byte_pos = 0;  // where the record starts inside Mtr::body (diagnostics)
 
   bool IsFileOp() const { return type >= RecordType::kFileCreate; }
@@ -80,6 +80,7 @@ struct Mtr {
   std::string_view Path(const Record& r) const {
     return {reinterpret_cast<const char*>(body.data()) + r.data_pos, r.data_len};
   }
+  Lsn CheckpointLsn(const Record& r) const;
   // FILE_RENAME's two paths.
   std::string_view OldPath(const Record& r) const;
   std::string_view NewPath(const Record& r) const;

@@ -53,7 +53,7 @@ int Run(const Options& o) {
                                                    {"type", wal::RecordTypeName(r.type)},
                                                    {"space_id", r.page.space.value()}};
                               if (r.type == RecordType::kFileCheckpoint) {
-                                op["checkpoint_lsn"] = r.checkpoint_lsn.value();
+                                op["checkpoint_lsn"] = mtr.CheckpointLsn(r).value();
                               } else if (r.type == RecordType::kFileRename) {
                                 op["path"] = mtr.OldPath(r);
                                 op["new_path"] = mtr.NewPath(r);
