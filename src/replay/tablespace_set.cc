@@ -36,8 +36,24 @@ TablespaceSet::~TablespaceSet() {
 }
 
 std::string TablespaceSet::FullPath(const std::string& relative) const {
-  if (!relative.empty() && relative[0] == '/') return relative;  // DATA DIRECTORY tables
   return out_dir_ + "/" + relative;
+}
+
+// Paths come from the log: they must name a file inside the output tree.
+static absl::Status CheckRelativePath(SpaceId space, const std::string& path) {
+  if (!path.empty() && path[0] == '/') {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "tablespace %d lives outside the datadir (%s): DATA DIRECTORY tablespaces are not "
+        "supported",
+        space.value(), path));
+  }
+  for (const auto& part : std::filesystem::path(path)) {
+    if (part == "..") {
+      return absl::DataLossError(absl::StrFormat(
+          "tablespace %d: path %s in the log leaves the datadir", space.value(), path));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TablespaceSet::Space*> TablespaceSet::Find(SpaceId space) {
@@ -62,6 +78,7 @@ absl::Status TablespaceSet::Open(SpaceId space, const std::string& relative_path
 }
 
 absl::Status TablespaceSet::Create(SpaceId space, const std::string& relative_path) {
+  RETURN_IF_ERROR(CheckRelativePath(space, relative_path));
   if (auto it = spaces_.find(space.value()); it != spaces_.end()) {
     if (it->second.path == relative_path) return absl::OkStatus();
     RETURN_IF_ERROR(Delete(space));
@@ -78,6 +95,7 @@ absl::Status TablespaceSet::Create(SpaceId space, const std::string& relative_pa
 }
 
 absl::Status TablespaceSet::Rename(SpaceId space, const std::string& new_relative_path) {
+  RETURN_IF_ERROR(CheckRelativePath(space, new_relative_path));
   ASSIGN_OR_RETURN(Space * s, Find(space));
   const std::string from = FullPath(s->path);
   const std::string to = FullPath(new_relative_path);

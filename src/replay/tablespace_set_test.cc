@@ -181,6 +181,23 @@ TEST_F(TablespaceSetTest, CreatedSpaceStartsEmptyAndReadsAsZero) {
   EXPECT_TRUE(std::all_of(frame->begin(), frame->end(), [](uint8_t b) { return b == 0; }));
 }
 
+TEST_F(TablespaceSetTest, DataDirectoryPathIsRefused) {
+  TablespaceSet set(dir_.string(), 100);
+  const absl::Status s = set.Create(kSpace, "/elsewhere/db/t.ibd");
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_TRUE(testing::MessageHas(s, "DATA DIRECTORY")) << s;
+  EXPECT_FALSE(fs::exists("/elsewhere/db/t.ibd"));
+}
+
+TEST_F(TablespaceSetTest, PathLeavingTheTreeIsRefused) {
+  WriteFile("db/t.ibd", 4);
+  TablespaceSet set(dir_.string(), 100);
+  ASSERT_TRUE(set.Open(kSpace, "db/t.ibd").ok());
+  EXPECT_TRUE(absl::IsDataLoss(set.Create(SpaceId(8), "db/../../x.ibd")));
+  EXPECT_TRUE(absl::IsDataLoss(set.Rename(kSpace, "../t.ibd")));
+  EXPECT_TRUE(fs::exists(dir_ / "db/t.ibd"));
+}
+
 TEST_F(TablespaceSetTest, EvictionWritesDirtyPagesAndRereadsThem) {
   WriteFile("db/t.ibd", 8);
   TablespaceSet set(dir_.string(), /*max_cached_pages=*/2);
