@@ -63,7 +63,6 @@ class MtrDecoder {
 
  private:
   absl::StatusOr<bool> Frame(size_t* terminator_pos);
-  absl::Status ParseRecords(std::span<const uint8_t> body, Mtr* out) const;
 
   Lsn lsn_;
   MtrDecoderOptions options_;

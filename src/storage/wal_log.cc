@@ -1,0 +1,226 @@
+#include "storage/wal_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "wal/mtr_decoder.h"
+
+namespace pageserver::storage {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr size_t kReadChunk = 4 << 20;
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrFormat("%s %s: %s", what, path, std::strerror(errno)));
+}
+
+std::string SegmentName(Lsn start) { return absl::StrFormat("%020d.wal", start.value()); }
+
+absl::Status ReadExactly(int fd, uint64_t offset, size_t size, uint8_t* out,
+                         const std::string& path) {
+  while (size > 0) {
+    const ssize_t n = pread(fd, out, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("read", path);
+    if (n == 0) return absl::DataLossError(absl::StrFormat("%s: shorter than expected", path));
+    out += n;
+    offset += static_cast<uint64_t>(n);
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+// Feeds [offset, offset + size) of a segment file to the decoder, delivering mini-transactions.
+absl::Status DecodeFile(const std::string& path, uint64_t offset, uint64_t size,
+                        wal::MtrDecoder& decoder, wal::Mtr& mtr,
+                        const std::function<absl::Status(wal::Mtr&)>& on_mtr) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  absl::Status status;
+  while (status.ok()) {
+    auto next = decoder.Next(&mtr);
+    if (!next.ok()) {
+      status = next.status();
+      break;
+    }
+    if (*next) {
+      status = on_mtr(mtr);
+      continue;
+    }
+    if (size == 0) break;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, size));
+    status = ReadExactly(fd, offset, n, decoder.PrepareFeed(n), path);
+    if (status.ok()) decoder.CommitFeed(n);
+    offset += n;
+    size -= n;
+  }
+  close(fd);
+  return status;
+}
+
+}  // namespace
+
+WalLog::~WalLog() {
+  if (tail_fd_ >= 0) close(tail_fd_);
+}
+
+absl::StatusOr<std::unique_ptr<WalLog>> WalLog::Open(const std::string& dir, Lsn start_lsn,
+                                                     WalLogOptions options) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", dir, ec.message()));
+  std::unique_ptr<WalLog> log(new WalLog(dir, options));
+  RETURN_IF_ERROR(log->Recover(start_lsn));
+  return log;
+}
+
+absl::Status WalLog::SyncDir() {
+  if (!options_.sync) return absl::OkStatus();
+  const int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", dir_);
+  const int rc = fsync(fd);
+  close(fd);
+  return rc == 0 ? absl::OkStatus() : Errno("fsync", dir_);
+}
+
+absl::Status WalLog::StartSegment(Lsn start) {
+  const std::string path = (fs::path(dir_) / SegmentName(start)).string();
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) return Errno("create", path);
+  if (tail_fd_ >= 0) close(tail_fd_);
+  tail_fd_ = fd;
+  tail_bytes_ = 0;
+  segments_.push_back({start, path});
+  // The new name must be durable before anything in it is acknowledged.
+  return SyncDir();
+}
+
+absl::Status WalLog::Recover(Lsn start_lsn) {
+  static const std::regex kName("([0-9]{20})\\.wal");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, kName)) {
+      segments_.push_back({Lsn(std::stoull(m[1].str())), entry.path().string()});
+    }
+  }
+  if (ec) return absl::InternalError(absl::StrFormat("listing %s: %s", dir_, ec.message()));
+  std::sort(segments_.begin(), segments_.end(),
+            [](const Segment& a, const Segment& b) { return a.start < b.start; });
+  if (segments_.empty()) {
+    end_lsn_ = start_lsn;
+    return StartSegment(start_lsn);
+  }
+  // Every segment but the last was complete and durable before its successor was created.
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+    const uint64_t size = fs::file_size(segments_[i].path, ec);
+    if (ec || segments_[i].start + size != segments_[i + 1].start) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: %d bytes from LSN %d do not reach the next segment at LSN %d", segments_[i].path,
+          ec ? 0 : size, segments_[i].start.value(), segments_[i + 1].start.value()));
+    }
+  }
+  // The last one may end in a torn append: keep its valid mini-transactions, cut the rest.
+  const Segment& last = segments_.back();
+  const uint64_t size = fs::file_size(last.path, ec);
+  if (ec) return absl::InternalError(absl::StrFormat("%s: %s", last.path, ec.message()));
+  wal::MtrDecoder decoder(last.start, {});
+  wal::Mtr mtr;
+  absl::Status decoded = DecodeFile(last.path, 0, size, decoder, mtr,
+                                    [](wal::Mtr&) { return absl::OkStatus(); });
+  if (!decoded.ok() && !absl::IsOutOfRange(decoded)) {
+    return absl::DataLossError(absl::StrFormat("%s: %s", last.path, decoded.message()));
+  }
+  const uint64_t valid = decoder.next_lsn() - last.start;
+  tail_fd_ = open(last.path.c_str(), O_RDWR | O_CLOEXEC);
+  if (tail_fd_ < 0) return Errno("open", last.path);
+  if (valid < size) {
+    if (ftruncate(tail_fd_, static_cast<off_t>(valid)) != 0) return Errno("truncate", last.path);
+    if (options_.sync && fdatasync(tail_fd_) != 0) return Errno("sync", last.path);
+    truncated_bytes_ = size - valid;
+  }
+  tail_bytes_ = valid;
+  end_lsn_ = decoder.next_lsn();
+  return absl::OkStatus();
+}
+
+absl::Status WalLog::Append(Lsn lsn, std::span<const uint8_t> bytes) {
+  RETURN_IF_ERROR(failed_);
+  if (lsn != end_lsn_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "append at LSN %d, but the log ends at LSN %d", lsn.value(), end_lsn_.value()));
+  }
+  if (bytes.empty()) return absl::OkStatus();
+  if (tail_bytes_ >= options_.segment_bytes) RETURN_IF_ERROR(StartSegment(end_lsn_));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = pwrite(tail_fd_, bytes.data() + done, bytes.size() - done,
+                             static_cast<off_t>(tail_bytes_ + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      failed_ = Errno("write", segments_.back().path);
+      return failed_;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (options_.sync && fdatasync(tail_fd_) != 0) {
+    failed_ = Errno("sync", segments_.back().path);
+    return failed_;
+  }
+  tail_bytes_ += bytes.size();
+  end_lsn_ = end_lsn_ + bytes.size();
+  return absl::OkStatus();
+}
+
+absl::Status WalLog::Scan(Lsn from, const std::function<absl::Status(wal::Mtr&)>& on_mtr) const {
+  if (from < start_lsn() || from > end_lsn_) {
+    return absl::OutOfRangeError(absl::StrFormat("LSN %d is outside the log (%d..%d)",
+                                                 from.value(), start_lsn().value(),
+                                                 end_lsn_.value()));
+  }
+  size_t i = segments_.size() - 1;
+  while (segments_[i].start > from) --i;
+  wal::MtrDecoder decoder(from, {});
+  wal::Mtr mtr;
+  for (; i < segments_.size(); ++i) {
+    const Segment& seg = segments_[i];
+    const Lsn seg_end = i + 1 < segments_.size() ? segments_[i + 1].start : end_lsn_;
+    const Lsn begin = std::max(seg.start, from);
+    absl::Status s = DecodeFile(seg.path, begin - seg.start, seg_end - begin, decoder, mtr, on_mtr);
+    if (absl::IsOutOfRange(s)) {
+      return absl::DataLossError(absl::StrFormat("%s: %s", seg.path, s.message()));
+    }
+    RETURN_IF_ERROR(s);
+  }
+  if (decoder.next_lsn() != end_lsn_) {
+    return absl::DataLossError(absl::StrFormat(
+        "the log ends inside the mini-transaction at LSN %d", decoder.next_lsn().value()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WalLog::RemoveSegmentsBefore(Lsn lsn) {
+  size_t remove = 0;
+  while (remove + 1 < segments_.size() && segments_[remove + 1].start <= lsn) ++remove;
+  if (remove == 0) return absl::OkStatus();
+  for (size_t i = 0; i < remove; ++i) {
+    if (unlink(segments_[i].path.c_str()) != 0 && errno != ENOENT) {
+      return Errno("remove", segments_[i].path);
+    }
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(remove));
+  return SyncDir();
+}
+
+}  // namespace pageserver::storage

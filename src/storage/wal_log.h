@@ -1,0 +1,88 @@
+// WalLog: a timeline's durable copy of the redo stream it has accepted, the source of truth for
+// every change not yet in a layer file (issue 3's storage layer builds on it).
+//
+// Files: DIR/<start LSN, 20 decimal digits>.wal ("segments"), each holding raw redo bytes —
+// whole mini-transactions exactly as MariaDB wrote them, CRC and terminator included — from its
+// start LSN on; segment N+1 starts where segment N ends. A new segment is begun once the current
+// one holds `segment_bytes`.
+//
+// Crash-consistency rule: Append writes, fdatasyncs the segment (and the directory when it
+// created the segment) and only then returns; a caller acknowledges an LSN only after Append
+// returned OK for it. So after a crash the log holds every acknowledged byte, plus possibly a
+// torn, unacknowledged tail in the last segment. Open decodes the last segment and truncates it
+// at the first byte that does not start a valid mini-transaction; a torn tail anywhere else is
+// corruption and is refused, never repaired.
+//
+// Ownership: the WalLog owns the open descriptor of the last segment. Not thread-safe: the
+// timeline serialises Append and Scan.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/types.h"
+#include "wal/record.h"
+
+namespace pageserver::storage {
+
+struct WalLogOptions {
+  uint64_t segment_bytes = 64 << 20;
+  // Syncing is what makes an acknowledgement durable; tests of other behaviour may turn it off.
+  bool sync = true;
+};
+
+class WalLog {
+ public:
+  // Opens (and recovers) the log in `dir`, creating the directory if needed. `start_lsn` is the
+  // LSN of the first byte when the log is empty (the timeline's base LSN); a non-empty log starts
+  // where its first segment's name says.
+  static absl::StatusOr<std::unique_ptr<WalLog>> Open(const std::string& dir, Lsn start_lsn,
+                                                      WalLogOptions options = {});
+  ~WalLog();
+  WalLog(const WalLog&) = delete;
+  WalLog& operator=(const WalLog&) = delete;
+
+  // Appends whole mini-transactions starting at `lsn`, which must be end_lsn(). Durable when OK.
+  absl::Status Append(Lsn lsn, std::span<const uint8_t> bytes);
+
+  // Decodes every mini-transaction from `from` (a mini-transaction boundary within the log) to
+  // the end, in order.
+  absl::Status Scan(Lsn from, const std::function<absl::Status(wal::Mtr&)>& on_mtr) const;
+
+  // Removes whole segments that end at or before `lsn` (their changes are in layer files).
+  absl::Status RemoveSegmentsBefore(Lsn lsn);
+
+  Lsn start_lsn() const { return segments_.front().start; }
+  Lsn end_lsn() const { return end_lsn_; }
+  // Bytes cut off a torn tail by Open (0 after a clean shutdown).
+  uint64_t truncated_bytes() const { return truncated_bytes_; }
+  size_t segment_count() const { return segments_.size(); }
+
+ private:
+  struct Segment {
+    Lsn start;
+    std::string path;
+  };
+  WalLog(std::string dir, WalLogOptions options) : dir_(std::move(dir)), options_(options) {}
+  absl::Status Recover(Lsn start_lsn);
+  absl::Status StartSegment(Lsn start);
+  absl::Status SyncDir();
+
+  std::string dir_;
+  WalLogOptions options_;
+  std::vector<Segment> segments_;
+  int tail_fd_ = -1;
+  uint64_t tail_bytes_ = 0;  // bytes in the last segment
+  Lsn end_lsn_;
+  uint64_t truncated_bytes_ = 0;
+  // Set when a write or sync failed: what reached the disk is then unknown, so nothing more is
+  // appended until the log is reopened (and recovered).
+  absl::Status failed_;
+};
+
+}  // namespace pageserver::storage
