@@ -3,15 +3,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <barrier>
 #include <filesystem>
+#include <thread>
 #include <unordered_set>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "redo/page_applier.h"
 #include "replay/datadir.h"
 #include "replay/pipelined_scan.h"
+#include "replay/mtr_applier.h"
 #include "replay/progress.h"
 #include "replay/tablespace_set.h"
 #include "wal/log_file.h"
@@ -66,148 +69,60 @@ class Prefetcher {
   absl::flat_hash_set<PageId, std::hash<PageId>> seen_;
 };
 
-// Applies mini-transactions to the tablespaces, page snippet by page snippet.
-class MtrApplier {
+// MariaDB's rule for a log that continues a checkpoint: scanning from the checkpoint's end LSN,
+// a FILE_CHECKPOINT record naming the checkpoint LSN comes before any page change. Checked on the
+// decoder thread, before any applier sees the mini-transaction, so a log of another lineage
+// alters nothing.
+class ContinuityCheck {
  public:
-  MtrApplier(TablespaceSet& spaces, ReplaySummary& summary, Lsn base_checkpoint_lsn)
-      : spaces_(spaces), summary_(summary), base_checkpoint_lsn_(base_checkpoint_lsn) {}
+  ContinuityCheck(const wal::Checkpoint& base, const std::string& log_path)
+      : base_(base), log_path_(log_path) {}
 
-  absl::Status Apply(const wal::Mtr& mtr) {
-    touched_.clear();
+  absl::Status Check(const wal::Mtr& mtr) {
+    if (found_ || mtr.start_lsn < base_.end_lsn) return absl::OkStatus();
     for (const wal::Record& rec : mtr.records) {
-      ++summary_.records;
-      if (rec.IsFileOp()) {
-        RETURN_IF_ERROR(ApplyFileOp(mtr, rec));
-        continue;
+      if (rec.type == RecordType::kFileCheckpoint &&
+          mtr.CheckpointLsn(rec) == base_.checkpoint_lsn) {
+        found_ = true;
+        return absl::OkStatus();
       }
-      RETURN_IF_ERROR(ApplyPageRecord(mtr, rec));
-    }
-    for (const Touched& t : touched_) {
-      if (t.skip || !t.changed || t.freed) continue;
-      redo::StampPageLsn(t.frame, mtr.end_lsn);
-      spaces_.MarkDirty(t.id);
-      if (t.id.page.value() == 0) {
-        if (auto s = spaces_.RefreshFormat(t.id.space); !s.ok()) {
-          return absl::Status(s.code(), absl::StrFormat("at LSN %d: %s", mtr.start_lsn.value(),
-                                                        s.message()));
-        }
+      if (!rec.IsFileOp()) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "%s does not continue the base datadir's log: no FILE_CHECKPOINT(%d) record between "
+            "LSN %d and the page change at LSN %d",
+            log_path_, base_.checkpoint_lsn.value(), base_.end_lsn.value(),
+            mtr.start_lsn.value() + rec.first_byte_pos));
       }
     }
-    return spaces_.MaybeEvict();
-  }
-
- private:
-  struct Touched {
-    PageId id;
-    std::span<uint8_t> frame;
-    bool skip = false;
-    bool changed = false;
-    bool freed = false;
-  };
-
-  Touched* Find(PageId id) {
-    for (Touched& t : touched_) {
-      if (t.id == id) return &t;
-    }
-    return nullptr;
-  }
-
-  absl::Status ApplyPageRecord(const wal::Mtr& mtr, const wal::Record& rec) {
-    if (rec.type == RecordType::kExtended && rec.subtype == wal::ExtendedType::kTrimPages) {
-      std::erase_if(touched_, [&](const Touched& t) { return t.id.space == rec.page.space; });
-      return spaces_.Trim(rec.page.space, rec.page.page.value());
-    }
-    if (rec.type == RecordType::kOption) return absl::OkStatus();
-    Touched* t = Find(rec.page);
-    if (!t) {
-      if (!spaces_.Known(rec.page.space)) {
-        return absl::NotFoundError(absl::StrFormat(
-            "redo record at LSN %d for %s: tablespace %d is not in the base datadir and no "
-            "FILE_CREATE or FILE_MODIFY record named it",
-            mtr.start_lsn.value() + rec.first_byte_pos, ToString(rec.page),
-            rec.page.space.value()));
-      }
-      // First record of this page in the mini-transaction: fetch the frame once and apply the
-      // recovery skip rule.
-      const bool init = rec.type == RecordType::kInitPage || rec.type == RecordType::kFreePage;
-      ASSIGN_OR_RETURN(std::span<uint8_t> frame, spaces_.Frame(rec.page, !init));
-      touched_.push_back({rec.page, frame});
-      t = &touched_.back();
-      if (!init && redo::PageLsn(frame) > mtr.start_lsn) {
-        t->skip = true;
-        ++summary_.snippets_skipped;
-      }
-    }
-    if (t->skip) return absl::OkStatus();
-    if (rec.type == RecordType::kFreePage) {
-      t->freed = true;
-      spaces_.MarkFreed(rec.page);
-      return absl::OkStatus();
-    }
-    if (rec.type == RecordType::kInitPage) {
-      t->freed = false;
-      spaces_.MarkInitialized(rec.page);
-    }
-    RETURN_IF_ERROR(redo::ApplyRecord(mtr, rec, t->frame));
-    t->changed = true;
     return absl::OkStatus();
   }
 
-  absl::Status ApplyFileOp(const wal::Mtr& mtr, const wal::Record& rec) {
-    ++summary_.file_ops[std::string(wal::RecordTypeName(rec.type))];
-    const SpaceId space = rec.page.space;
-    switch (rec.type) {
-      case RecordType::kFileCreate:
-        return spaces_.Create(space, NormalizeRelativePath(mtr.Path(rec)));
-      case RecordType::kFileRename:
-        if (!spaces_.Known(space)) return absl::OkStatus();
-        return spaces_.Rename(space, NormalizeRelativePath(mtr.NewPath(rec)));
-      case RecordType::kFileDelete:
-        if (!spaces_.Known(space)) return absl::OkStatus();
-        return spaces_.Delete(space);
-      case RecordType::kFileModify:
-        if (spaces_.Known(space)) return absl::OkStatus();
-        return spaces_.Create(space, NormalizeRelativePath(mtr.Path(rec)));
-      case RecordType::kFileCheckpoint:
-        if (mtr.CheckpointLsn(rec) == base_checkpoint_lsn_) found_base_checkpoint_ = true;
-        return absl::OkStatus();
-      default:
-        return absl::OkStatus();
-    }
-  }
-
- public:
-  bool found_base_checkpoint() const { return found_base_checkpoint_; }
-
  private:
-  TablespaceSet& spaces_;
-  ReplaySummary& summary_;
-  std::vector<Touched> touched_;
-  Lsn base_checkpoint_lsn_;
-  bool found_base_checkpoint_ = false;
+  wal::Checkpoint base_;
+  std::string log_path_;
+  bool found_ = false;
 };
 
-// MariaDB's rule for a log that continues a checkpoint: scanning from the checkpoint's end LSN,
-// a FILE_CHECKPOINT record naming the checkpoint LSN comes before any page change. Checked
-// before such a page change is applied, so a log of another lineage alters nothing.
-absl::Status CheckContinuesBase(const wal::Mtr& mtr, const MtrApplier& applier,
-                                const wal::Checkpoint& base, const ReplayOptions& options) {
-  if (mtr.start_lsn < base.end_lsn) return absl::OkStatus();
-  if (applier.found_base_checkpoint()) return absl::OkStatus();
+// File operations move files by name, and two appliers' files may share names over time
+// (TRUNCATE renames a table's file away, then creates a new tablespace under the old name), so
+// appliers meet before every such mini-transaction: each has finished everything before it.
+bool MovesFiles(const wal::Mtr& mtr) {
   for (const wal::Record& rec : mtr.records) {
-    if (rec.type == RecordType::kFileCheckpoint && mtr.CheckpointLsn(rec) == base.checkpoint_lsn) {
-      return absl::OkStatus();
-    }
-    if (!rec.IsFileOp()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s does not continue the base datadir's log: no FILE_CHECKPOINT(%d) record between "
-          "LSN %d and the page change at LSN %d",
-          options.log_path, base.checkpoint_lsn.value(), base.end_lsn.value(),
-          mtr.start_lsn.value() + rec.first_byte_pos));
-    }
+    if (rec.IsFileOp() && rec.type != RecordType::kFileCheckpoint) return true;
   }
-  return absl::OkStatus();
+  return false;
 }
+
+// One applier thread's share of the replay: its own tablespaces, cache and counters.
+struct Partition {
+  Partition(const std::string& out_dir, size_t max_cached_pages, size_t index, size_t count)
+      : spaces(out_dir, max_cached_pages),
+        applier(spaces, summary, index, count) {}
+  TablespaceSet spaces;
+  ReplaySummary summary;
+  MtrApplier applier;
+  bool failed = false;
+};
 
 absl::StatusOr<ReplaySummary> Replay(const ReplayOptions& options) {
   ReplaySummary summary;
@@ -220,31 +135,53 @@ absl::StatusOr<ReplaySummary> Replay(const ReplayOptions& options) {
   const std::string& out_dir = options.in_place ? options.base_dir : options.out_dir;
   if (!options.in_place) RETURN_IF_ERROR(CopyBaseFiles(options.base_dir, out_dir, files));
 
-  TablespaceSet spaces(out_dir, options.max_cached_pages);
+  // Two appliers, each owning the tablespaces PartitionOf gives it, each on its own core.
+  const size_t partitions = options.appliers;
+  std::vector<std::unique_ptr<Partition>> parts;
+  for (size_t k = 0; k < partitions; ++k) {
+    parts.push_back(std::make_unique<Partition>(out_dir, options.max_cached_pages / partitions, k,
+                                                partitions));
+  }
   for (const InnodbFile& f : files) {
     if (f.space_id == kSystemSpaceId && f.relative_path != "ibdata1") continue;  // page 0 unset
-    RETURN_IF_ERROR(spaces.Open(f.space_id, f.relative_path));
+    RETURN_IF_ERROR(parts[PartitionOf(f.space_id, partitions)]->spaces.Open(f.space_id,
+                                                                           f.relative_path));
   }
 
-  MtrApplier applier(spaces, summary, base_checkpoint.checkpoint_lsn);
   Prefetcher prefetcher(out_dir, files);
+  ContinuityCheck continuity(base_checkpoint, options.log_path);
+  std::barrier rendezvous(static_cast<std::ptrdiff_t>(partitions));
   summary.start_lsn = base_checkpoint.checkpoint_lsn;
-  ASSIGN_OR_RETURN(
-      wal::ScanEnd end,
-      ScanLogPipelined(log, base_checkpoint.checkpoint_lsn, options.to_lsn,
-                   [&](const wal::Mtr& mtr) { prefetcher.Announce(mtr); },
-                   [&](const wal::Mtr& mtr) -> absl::Status {
-                     ++summary.mtrs;
-                     RETURN_IF_ERROR(CheckContinuesBase(mtr, applier, base_checkpoint, options));
-                     RETURN_IF_ERROR(applier.Apply(mtr));
-                     if (progress.Due()) {
-                       const double mb = static_cast<double>(mtr.end_lsn - summary.start_lsn) / 1e6;
-                       progress.Show(absl::StrFormat(
-                           "replay: LSN %d, %.1f MB of log, %d mini-transactions, %.1f MB/s",
-                           mtr.end_lsn.value(), mb, summary.mtrs, mb / progress.Seconds()));
-                     }
-                     return absl::OkStatus();
-                   }));
+  std::vector<MtrConsumer> consumers;
+  for (size_t k = 0; k < partitions; ++k) {
+    consumers.push_back([&, k](const wal::Mtr& mtr) -> absl::Status {
+      Partition& p = *parts[k];
+      if (partitions > 1 && MovesFiles(mtr)) rendezvous.arrive_and_wait();
+      if (p.failed) return absl::OkStatus();  // keeps meeting the others, does no more work
+      if (absl::Status s = p.applier.Apply(mtr); !s.ok()) {
+        p.failed = true;
+        return s;
+      }
+      if (k == 0) {
+        ++summary.mtrs;
+        if (progress.Due()) {
+          const double mb = static_cast<double>(mtr.end_lsn - summary.start_lsn) / 1e6;
+          progress.Show(absl::StrFormat(
+              "replay: LSN %d, %.1f MB of log, %d mini-transactions, %.1f MB/s",
+              mtr.end_lsn.value(), mb, summary.mtrs, mb / progress.Seconds()));
+        }
+      }
+      return absl::OkStatus();
+    });
+  }
+  ASSIGN_OR_RETURN(wal::ScanEnd end,
+                   ScanLogPipelined(log, base_checkpoint.checkpoint_lsn, options.to_lsn,
+                                    [&](const wal::Mtr& mtr) {
+                                      RETURN_IF_ERROR(continuity.Check(mtr));
+                                      prefetcher.Announce(mtr);
+                                      return absl::OkStatus();
+                                    },
+                                    consumers));
   progress.Done();
   summary.end_lsn = end.end_lsn;
   summary.end_reason = end.reason;
@@ -261,8 +198,26 @@ absl::StatusOr<ReplaySummary> Replay(const ReplayOptions& options) {
         "is damaged there (%s)",
         options.log_path, end.end_lsn.value(), log.checkpoint().end_lsn.value(), end.reason));
   }
-  ASSIGN_OR_RETURN(summary.freed_pages, spaces.Finish());
-  summary.pages_written = spaces.pages_written();
+  // Each partition writes its dirty pages back on its own thread.
+  std::vector<absl::StatusOr<std::vector<PageId>>> finished(partitions);
+  {
+    std::vector<std::thread> writers;
+    for (size_t k = 1; k < partitions; ++k) {
+      writers.emplace_back([&, k] { finished[k] = parts[k]->spaces.Finish(); });
+    }
+    finished[0] = parts[0]->spaces.Finish();
+    for (auto& w : writers) w.join();
+  }
+  for (size_t k = 0; k < partitions; ++k) {
+    const auto& p = parts[k];
+    RETURN_IF_ERROR(finished[k].status());
+    summary.freed_pages.insert(summary.freed_pages.end(), finished[k]->begin(), finished[k]->end());
+    summary.pages_written += p->spaces.pages_written();
+    summary.records += p->summary.records;
+    summary.snippets_skipped += p->summary.snippets_skipped;
+    for (const auto& [op, n] : p->summary.file_ops) summary.file_ops[op] += n;
+  }
+  std::sort(summary.freed_pages.begin(), summary.freed_pages.end());
   summary.seconds = progress.Seconds();
   return summary;
 }

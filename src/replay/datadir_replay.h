@@ -29,6 +29,8 @@ struct ReplayOptions {
   bool in_place = false;
   std::optional<Lsn> to_lsn;
   size_t max_cached_pages = 65536;  // 1 GiB of 16 KiB frames
+  // Threads applying records side by side, each owning a share of the tablespaces.
+  size_t appliers = 2;
 };
 
 struct ReplaySummary {

@@ -1,8 +1,8 @@
 #include "replay/pipelined_scan.h"
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -10,21 +10,27 @@
 namespace pageserver::replay {
 namespace {
 
-// Mini-transactions travel in batches so that the two threads synchronise rarely; batches are
+// Mini-transactions travel in batches so that the threads synchronise rarely; batches are
 // recycled so that their vectors keep their capacity.
 struct Batch {
   std::vector<wal::Mtr> mtrs;
   size_t count = 0;
   size_t bytes = 0;
+  size_t pending = 0;  // consumers that have not finished it
 };
 
 constexpr size_t kBatchMtrs = 256;
 constexpr size_t kBatchBytes = 64 << 10;
-constexpr size_t kBatchesInFlight = 4;
+constexpr size_t kBatchesInFlight = 8;
 
+// Batches are published in order into `published_`; consumer k reads them in order through its
+// own sequence number; the oldest batch is recycled once every consumer is done with it (they
+// finish batches in order, so the oldest is always the first to become free).
 class Channel {
  public:
-  // Decoder side.
+  explicit Channel(size_t consumers) : consumers_(consumers) {}
+
+  // Decoder side. nullptr once cancelled.
   std::unique_ptr<Batch> TakeEmpty() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !free_.empty() || allocated_ < kBatchesInFlight || cancelled_; });
@@ -37,35 +43,16 @@ class Channel {
     free_.pop_back();
     return b;
   }
-  void PushFull(std::unique_ptr<Batch> b) {
+  void Publish(std::unique_ptr<Batch> b) {
     std::lock_guard lock(mu_);
-    full_.push_back(std::move(b));
+    b->pending = consumers_;
+    published_.push_back(std::move(b));
+    ++published_count_;
     cv_.notify_all();
   }
   void Close() {
     std::lock_guard lock(mu_);
     closed_ = true;
-    cv_.notify_all();
-  }
-  bool cancelled() {
-    std::lock_guard lock(mu_);
-    return cancelled_;
-  }
-
-  // Applier side. nullptr when the decoder has finished and everything was taken.
-  std::unique_ptr<Batch> TakeFull() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !full_.empty() || closed_; });
-    if (full_.empty()) return nullptr;
-    auto b = std::move(full_.front());
-    full_.pop_front();
-    return b;
-  }
-  void Recycle(std::unique_ptr<Batch> b) {
-    b->count = 0;
-    b->bytes = 0;
-    std::lock_guard lock(mu_);
-    free_.push_back(std::move(b));
     cv_.notify_all();
   }
   void Cancel() {
@@ -74,10 +61,34 @@ class Channel {
     cv_.notify_all();
   }
 
+  // Consumer side: the batch with sequence number `seq`, or nullptr at the end of the stream.
+  Batch* Take(uint64_t seq) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return seq < published_count_ || closed_; });
+    if (seq >= published_count_) return nullptr;
+    return published_[seq - recycled_count_].get();
+  }
+  void Done(Batch* b) {
+    std::lock_guard lock(mu_);
+    --b->pending;
+    while (!published_.empty() && published_.front()->pending == 0) {
+      auto front = std::move(published_.front());
+      published_.pop_front();
+      ++recycled_count_;
+      front->count = 0;
+      front->bytes = 0;
+      free_.push_back(std::move(front));
+    }
+    cv_.notify_all();
+  }
+
  private:
+  const size_t consumers_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<Batch>> full_;
+  std::deque<std::unique_ptr<Batch>> published_;
+  uint64_t published_count_ = 0;
+  uint64_t recycled_count_ = 0;
   std::vector<std::unique_ptr<Batch>> free_;
   size_t allocated_ = 0;
   bool closed_ = false;
@@ -88,41 +99,53 @@ class Channel {
 
 absl::StatusOr<wal::ScanEnd> ScanLogPipelined(
     const wal::LogFile& log, Lsn from_lsn, std::optional<Lsn> to_lsn,
-    const std::function<void(const wal::Mtr&)>& on_decoded,
-    const std::function<absl::Status(const wal::Mtr&)>& on_mtr) {
-  Channel channel;
+    const std::function<absl::Status(const wal::Mtr&)>& on_decoded,
+    const std::vector<MtrConsumer>& consumers) {
+  Channel channel(consumers.size());
   absl::StatusOr<wal::ScanEnd> scan_result = absl::UnknownError("decoder did not finish");
   std::thread decoder([&] {
     std::unique_ptr<Batch> batch;
     scan_result = wal::ScanLog(log, from_lsn, to_lsn, [&](wal::Mtr& mtr) -> absl::Status {
-      on_decoded(mtr);
+      if (absl::Status s = on_decoded(mtr); !s.ok()) return s;
       if (!batch && !(batch = channel.TakeEmpty())) return absl::CancelledError("applier stopped");
       if (batch->count == batch->mtrs.size()) batch->mtrs.emplace_back();
       // Swap, not copy: the decoder gets the recycled slot's buffers back for its next one.
       std::swap(batch->mtrs[batch->count++], mtr);
       batch->bytes += batch->mtrs[batch->count - 1].body.size();
       if (batch->count == kBatchMtrs || batch->bytes >= kBatchBytes) {
-        channel.PushFull(std::move(batch));
+        channel.Publish(std::move(batch));
       }
       return absl::OkStatus();
     });
-    if (batch && batch->count) channel.PushFull(std::move(batch));
+    if (batch && batch->count) channel.Publish(std::move(batch));
     channel.Close();
   });
 
-  absl::Status apply_status;
-  while (auto batch = channel.TakeFull()) {
-    for (size_t i = 0; i < batch->count && apply_status.ok(); ++i) {
-      apply_status = on_mtr(batch->mtrs[i]);
+  std::vector<absl::Status> results(consumers.size());
+  auto consume = [&](size_t k) {
+    for (uint64_t seq = 0;; ++seq) {
+      Batch* batch = channel.Take(seq);
+      if (!batch) break;
+      // Every consumer sees every mini-transaction, even after an error, so that rendezvous
+      // between consumers always complete; a consumer that failed is expected to skip its work.
+      for (size_t i = 0; i < batch->count; ++i) {
+        absl::Status s = consumers[k](batch->mtrs[i]);
+        if (!s.ok() && results[k].ok()) {
+          results[k] = std::move(s);
+          channel.Cancel();
+        }
+      }
+      channel.Done(batch);
     }
-    if (!apply_status.ok()) {
-      channel.Cancel();
-      break;
-    }
-    channel.Recycle(std::move(batch));
-  }
+  };
+  std::vector<std::thread> others;
+  for (size_t k = 1; k < consumers.size(); ++k) others.emplace_back(consume, k);
+  consume(0);
+  for (auto& t : others) t.join();
   decoder.join();
-  if (!apply_status.ok()) return apply_status;
+  for (const absl::Status& s : results) {
+    if (!s.ok()) return s;
+  }
   return scan_result;
 }
 

@@ -1,23 +1,30 @@
-// ScanLogPipelined: wal::ScanLog on a background thread, so that decoding (framing, CRC, record
-// parsing) overlaps with applying on the caller's thread, and the decoder can announce the pages
-// it is about to need (`on_decoded`, e.g. to start reading them) while the applier is still
-// behind. Mini-transactions reach `on_mtr` in LSN order, on the calling thread.
+// ScanLogPipelined: wal::ScanLog on a background thread whose mini-transactions are delivered, in
+// LSN order, to every one of several consumers, each on its own thread (consumer 0 on the
+// calling thread). Decoding (framing, CRC, record parsing) thus overlaps with applying, and
+// appliers that own disjoint sets of pages can work side by side. `on_decoded` runs on the
+// decoder thread before any consumer sees the mini-transaction: it may announce the pages about
+// to be needed, or refuse the mini-transaction (stopping the scan with its error).
 //
-// Threads: `on_decoded` runs on the decoder thread, `on_mtr` on the caller's; they must not share
-// unsynchronised state. An error from `on_mtr` stops the decoder and is returned.
+// Threads: the callbacks must not share unsynchronised state. A consumer's error stops the
+// decoder; every consumer still receives every mini-transaction already decoded (so that any
+// rendezvous between consumers completes; a failed consumer should skip its work) and the first
+// error is returned.
 #pragma once
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "wal/log_file.h"
 
 namespace pageserver::replay {
 
+using MtrConsumer = std::function<absl::Status(const wal::Mtr&)>;
+
 absl::StatusOr<wal::ScanEnd> ScanLogPipelined(
     const wal::LogFile& log, Lsn from_lsn, std::optional<Lsn> to_lsn,
-    const std::function<void(const wal::Mtr&)>& on_decoded,
-    const std::function<absl::Status(const wal::Mtr&)>& on_mtr);
+    const std::function<absl::Status(const wal::Mtr&)>& on_decoded,
+    const std::vector<MtrConsumer>& consumers);
 
 }  // namespace pageserver::replay
