@@ -27,7 +27,7 @@ absl::StatusOr<std::vector<InnodbFile>> ListInnodbFiles(const std::string& datad
   for (auto it = fs::recursive_directory_iterator(datadir, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) return absl::InternalError(absl::StrFormat("listing %s: %s", datadir, ec.message()));
-    if (!it->is_regular_file()) continue;
+    if (!it->is_regular_file(ec) || ec) continue;
     const std::string name = it->path().filename().string();
     const bool top = it->path().parent_path() == fs::path(datadir) ||
                      fs::equivalent(it->path().parent_path(), datadir, ec);
@@ -40,9 +40,15 @@ absl::StatusOr<std::vector<InnodbFile>> ListInnodbFiles(const std::string& datad
       return absl::DataLossError(
           absl::StrFormat("%s: too short to hold an InnoDB page 0", it->path().string()));
     }
-    files.push_back({NormalizeRelativePath(fs::relative(it->path(), datadir).string()),
+    // The iterator's paths are `datadir` + "/" + the relative part.
+    std::string relative = it->path().string().substr(datadir.size());
+    while (!relative.empty() && relative[0] == '/') relative.erase(0, 1);
+    files.push_back({NormalizeRelativePath(relative),
                      SpaceId(ReadBe32(header + 38))});  // FSP_SPACE_ID
   }
+  // A failed increment ends the loop like the end of the listing does: a partial list must not
+  // pass for the whole datadir.
+  if (ec) return absl::InternalError(absl::StrFormat("listing %s: %s", datadir, ec.message()));
   std::sort(files.begin(), files.end(),
             [](const InnodbFile& a, const InnodbFile& b) { return a.relative_path < b.relative_path; });
   return files;

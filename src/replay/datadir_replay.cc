@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <filesystem>
 #include <thread>
@@ -12,9 +13,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "replay/continuity_check.h"
 #include "replay/datadir.h"
-#include "replay/pipelined_scan.h"
 #include "replay/mtr_applier.h"
+#include "replay/pipelined_scan.h"
 #include "replay/progress.h"
 #include "replay/tablespace_set.h"
 #include "wal/log_file.h"
@@ -69,40 +71,6 @@ class Prefetcher {
   absl::flat_hash_set<PageId, std::hash<PageId>> seen_;
 };
 
-// MariaDB's rule for a log that continues a checkpoint: scanning from the checkpoint's end LSN,
-// a FILE_CHECKPOINT record naming the checkpoint LSN comes before any page change. Checked on the
-// decoder thread, before any applier sees the mini-transaction, so a log of another lineage
-// alters nothing.
-class ContinuityCheck {
- public:
-  ContinuityCheck(const wal::Checkpoint& base, const std::string& log_path)
-      : base_(base), log_path_(log_path) {}
-
-  absl::Status Check(const wal::Mtr& mtr) {
-    if (found_ || mtr.start_lsn < base_.end_lsn) return absl::OkStatus();
-    for (const wal::Record& rec : mtr.records) {
-      if (rec.type == RecordType::kFileCheckpoint &&
-          mtr.CheckpointLsn(rec) == base_.checkpoint_lsn) {
-        found_ = true;
-        return absl::OkStatus();
-      }
-      if (!rec.IsFileOp()) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "%s does not continue the base datadir's log: no FILE_CHECKPOINT(%d) record between "
-            "LSN %d and the page change at LSN %d",
-            log_path_, base_.checkpoint_lsn.value(), base_.end_lsn.value(),
-            mtr.start_lsn.value() + rec.first_byte_pos));
-      }
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  wal::Checkpoint base_;
-  std::string log_path_;
-  bool found_ = false;
-};
-
 // File operations move files by name, and two appliers' files may share names over time
 // (TRUNCATE renames a table's file away, then creates a new tablespace under the old name), so
 // appliers meet before every such mini-transaction: each has finished everything before it.
@@ -136,7 +104,7 @@ absl::StatusOr<ReplaySummary> Replay(const ReplayOptions& options) {
   if (!options.in_place) RETURN_IF_ERROR(CopyBaseFiles(options.base_dir, out_dir, files));
 
   // Two appliers, each owning the tablespaces PartitionOf gives it, each on its own core.
-  const size_t partitions = options.appliers;
+  const size_t partitions = std::max<size_t>(options.appliers, 1);
   std::vector<std::unique_ptr<Partition>> parts;
   for (size_t k = 0; k < partitions; ++k) {
     parts.push_back(std::make_unique<Partition>(out_dir, options.max_cached_pages / partitions, k,
@@ -151,15 +119,19 @@ absl::StatusOr<ReplaySummary> Replay(const ReplayOptions& options) {
   Prefetcher prefetcher(out_dir, files);
   ContinuityCheck continuity(base_checkpoint, options.log_path);
   std::barrier rendezvous(static_cast<std::ptrdiff_t>(partitions));
+  // Once one applier fails, the others stop applying too (they still meet at file operations),
+  // so that nothing past the failure reaches the files.
+  std::atomic<bool> stop{false};
   summary.start_lsn = base_checkpoint.checkpoint_lsn;
   std::vector<MtrConsumer> consumers;
   for (size_t k = 0; k < partitions; ++k) {
     consumers.push_back([&, k](const wal::Mtr& mtr) -> absl::Status {
       Partition& p = *parts[k];
       if (partitions > 1 && MovesFiles(mtr)) rendezvous.arrive_and_wait();
-      if (p.failed) return absl::OkStatus();  // keeps meeting the others, does no more work
+      if (p.failed || stop.load(std::memory_order_relaxed)) return absl::OkStatus();
       if (absl::Status s = p.applier.Apply(mtr); !s.ok()) {
         p.failed = true;
+        stop.store(true, std::memory_order_relaxed);
         return s;
       }
       if (k == 0) {

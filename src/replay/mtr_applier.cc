@@ -1,5 +1,6 @@
 #include "replay/mtr_applier.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "redo/page_applier.h"
@@ -14,11 +15,15 @@ absl::Status MtrApplier::Apply(const wal::Mtr& mtr) {
   for (const wal::Record& rec : mtr.records) {
     if (partitions_ > 1 && PartitionOf(rec.page.space, partitions_) != partition_) continue;
     ++summary_.records;
-    if (rec.IsFileOp()) {
-      RETURN_IF_ERROR(ApplyFileOp(mtr, rec));
-      continue;
+    absl::Status s = rec.IsFileOp() ? ApplyFileOp(mtr, rec) : ApplyPageRecord(mtr, rec);
+    if (!s.ok()) {
+      // Name the record, unless the message already does (the appliers' messages do).
+      if (absl::StrContains(s.message(), "LSN")) return s;
+      return absl::Status(s.code(), absl::StrFormat("%s record at LSN %d for %s: %s",
+                                                    wal::RecordTypeName(rec.type),
+                                                    mtr.start_lsn.value() + rec.first_byte_pos,
+                                                    ToString(rec.page), s.message()));
     }
-    RETURN_IF_ERROR(ApplyPageRecord(mtr, rec));
   }
   for (const Touched& t : touched_) {
     if (t.skip || !t.changed || t.freed) continue;
@@ -84,6 +89,10 @@ absl::Status MtrApplier::ApplyPageRecord(const wal::Mtr& mtr, const wal::Record&
 
 absl::Status MtrApplier::ApplyFileOp(const wal::Mtr& mtr, const wal::Record& rec) {
   const SpaceId space = rec.page.space;
+  // Frames of a space that is deleted or created are released below: forget them first.
+  if (rec.type == RecordType::kFileCreate || rec.type == RecordType::kFileDelete) {
+    std::erase_if(touched_, [&](const Touched& t) { return t.id.space == space; });
+  }
   if (rec.type != RecordType::kFileCheckpoint) {
     ++summary_.file_ops[std::string(wal::RecordTypeName(rec.type))];
   }

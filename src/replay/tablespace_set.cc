@@ -68,6 +68,11 @@ absl::StatusOr<TablespaceSet::Space*> TablespaceSet::Find(SpaceId space) {
 }
 
 absl::Status TablespaceSet::Open(SpaceId space, const std::string& relative_path) {
+  if (auto it = spaces_.find(space.value()); it != spaces_.end()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "tablespace id %d is in two files, %s and %s", space.value(), it->second.path,
+        relative_path));
+  }
   Space s;
   s.path = relative_path;
   const std::string full = FullPath(relative_path);
@@ -81,14 +86,25 @@ absl::Status TablespaceSet::Create(SpaceId space, const std::string& relative_pa
   RETURN_IF_ERROR(CheckRelativePath(space, relative_path));
   if (auto it = spaces_.find(space.value()); it != spaces_.end()) {
     if (it->second.path == relative_path) return absl::OkStatus();
-    RETURN_IF_ERROR(Delete(space));
+    return absl::DataLossError(absl::StrFormat(
+        "the log creates tablespace %d as %s, but it exists as %s", space.value(), relative_path,
+        it->second.path));
+  }
+  for (const auto& [id, other] : spaces_) {
+    if (other.path == relative_path) {
+      return absl::DataLossError(absl::StrFormat(
+          "the log creates tablespace %d as %s, which is tablespace %d's file", space.value(),
+          relative_path, id));
+    }
   }
   const std::string full = FullPath(relative_path);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(full).parent_path(), ec);
   Space s;
   s.path = relative_path;
-  s.fd = open(full.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
+  // Never truncate: a file already there (one the base listing could not attribute, e.g. with an
+  // unwritten page 0) keeps its bytes; the log initialises the pages it uses.
+  s.fd = open(full.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
   if (s.fd < 0) return Errno("create", full);
   spaces_[space.value()] = std::move(s);
   return absl::OkStatus();
@@ -116,13 +132,20 @@ absl::Status TablespaceSet::Delete(SpaceId space) {
   DropCachedPages(space);
   close(s->fd);
   const std::string full = FullPath(s->path);
+  spaces_.erase(space.value());  // forgotten whatever unlink says: its descriptor is closed
   if (unlink(full.c_str()) != 0 && errno != ENOENT) return Errno("unlink", full);
-  spaces_.erase(space.value());
   return absl::OkStatus();
 }
 
 absl::Status TablespaceSet::Trim(SpaceId space, uint32_t pages) {
   ASSIGN_OR_RETURN(Space * s, Find(space));
+  struct stat st;
+  if (fstat(s->fd, &st) != 0) return Errno("stat", FullPath(s->path));
+  if (uint64_t{pages} * kPageSize > static_cast<uint64_t>(st.st_size)) {
+    return absl::DataLossError(absl::StrFormat(
+        "TRIM_PAGES would grow tablespace %d (%s) from %d to %d pages; it only shrinks",
+        space.value(), s->path, st.st_size / kPageSize, pages));
+  }
   // MariaDB discards the dirty pages of the truncated undo tablespace without writing them.
   // The file is truncated as soon as the mini-transaction is durable.
   DropCachedPages(space);
@@ -146,7 +169,7 @@ absl::StatusOr<std::span<uint8_t>> TablespaceSet::Frame(PageId id, bool need_con
   while (need_content && done < kPageSize) {
     const ssize_t n = pread(s->fd, frame + done, kPageSize - done, offset + static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("read", FullPath(s->path));
+    if (n < 0) return Errno("read " + ToString(id) + " from", FullPath(s->path));
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
@@ -155,7 +178,9 @@ absl::StatusOr<std::span<uint8_t>> TablespaceSet::Frame(PageId id, bool need_con
   return std::span<uint8_t>(pos->second.frame.get(), kPageSize);
 }
 
-void TablespaceSet::MarkDirty(PageId id) { cache_[id].dirty = true; }
+void TablespaceSet::MarkDirty(PageId id) {
+  if (auto it = cache_.find(id); it != cache_.end()) it->second.dirty = true;
+}
 
 void TablespaceSet::MarkFreed(PageId id) { freed_.insert(id); }
 
@@ -192,7 +217,7 @@ absl::Status TablespaceSet::WritePage(PageId id, uint8_t* frame) {
   redo::PrepareForWrite({frame, kPageSize}, id, s->format->full_crc32);
   const off_t offset = static_cast<off_t>(uint64_t{id.page.value()} * kPageSize);
   if (pwrite(s->fd, frame, kPageSize, offset) != static_cast<ssize_t>(kPageSize)) {
-    return Errno("write", FullPath(s->path));
+    return Errno("write " + ToString(id) + " to", FullPath(s->path));
   }
   ++pages_written_;
   return absl::OkStatus();

@@ -181,6 +181,41 @@ TEST_F(TablespaceSetTest, CreatedSpaceStartsEmptyAndReadsAsZero) {
   EXPECT_TRUE(std::all_of(frame->begin(), frame->end(), [](uint8_t b) { return b == 0; }));
 }
 
+TEST_F(TablespaceSetTest, CreateNeverTruncatesAFileAlreadyThere) {
+  WriteFile("db/t.ibd", 4);
+  TablespaceSet set(dir_.string(), 100);
+  ASSERT_TRUE(set.Create(kSpace, "db/t.ibd").ok());
+  EXPECT_EQ(FilePages("db/t.ibd"), 4u);
+  EXPECT_EQ(ReadPage("db/t.ibd", 3)[0], 3);
+}
+
+TEST_F(TablespaceSetTest, CreateOverAnotherSpacesFileIsRefused) {
+  WriteFile("db/t.ibd", 4);
+  TablespaceSet set(dir_.string(), 100);
+  ASSERT_TRUE(set.Open(kSpace, "db/t.ibd").ok());
+  const absl::Status s = set.Create(SpaceId(9), "db/t.ibd");
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_TRUE(testing::MessageHas(s, "tablespace 7")) << s;
+  EXPECT_EQ(FilePages("db/t.ibd"), 4u);
+}
+
+TEST_F(TablespaceSetTest, SameSpaceIdInTwoFilesIsRefused) {
+  WriteFile("db/t.ibd", 4);
+  WriteFile("db/u.ibd", 4);
+  TablespaceSet set(dir_.string(), 100);
+  ASSERT_TRUE(set.Open(kSpace, "db/t.ibd").ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(set.Open(kSpace, "db/u.ibd")));
+}
+
+TEST_F(TablespaceSetTest, TrimThatWouldGrowTheFileIsRefused) {
+  WriteFile("undo001", 4);
+  TablespaceSet set(dir_.string(), 100);
+  ASSERT_TRUE(set.Open(kSpace, "undo001").ok());
+  const absl::Status s = set.Trim(kSpace, 0xFFFFFFFFu);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_EQ(FilePages("undo001"), 4u);
+}
+
 TEST_F(TablespaceSetTest, DataDirectoryPathIsRefused) {
   TablespaceSet set(dir_.string(), 100);
   const absl::Status s = set.Create(kSpace, "/elsewhere/db/t.ibd");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <regex>
@@ -77,21 +78,25 @@ WalLog::~WalLog() {
 absl::StatusOr<std::unique_ptr<WalLog>> WalLog::Open(const std::string& dir, Lsn start_lsn,
                                                      WalLogOptions options) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  const bool created = fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", dir, ec.message()));
   std::unique_ptr<WalLog> log(new WalLog(dir, options));
+  // A new directory's own name must be durable too, or a crash could lose the whole log.
+  if (created) RETURN_IF_ERROR(log->SyncPath(fs::absolute(dir).parent_path().string()));
   RETURN_IF_ERROR(log->Recover(start_lsn));
   return log;
 }
 
-absl::Status WalLog::SyncDir() {
+absl::Status WalLog::SyncPath(const std::string& dir) {
   if (!options_.sync) return absl::OkStatus();
-  const int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("open", dir_);
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", dir);
   const int rc = fsync(fd);
   close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno("fsync", dir_);
+  return rc == 0 ? absl::OkStatus() : Errno("fsync", dir);
 }
+
+absl::Status WalLog::SyncDir() { return SyncPath(dir_); }
 
 absl::Status WalLog::StartSegment(Lsn start) {
   const std::string path = (fs::path(dir_) / SegmentName(start)).string();
@@ -108,12 +113,17 @@ absl::Status WalLog::StartSegment(Lsn start) {
 absl::Status WalLog::Recover(Lsn start_lsn) {
   static const std::regex kName("([0-9]{20})\\.wal");
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+  for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
     std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, m, kName)) {
-      segments_.push_back({Lsn(std::stoull(m[1].str())), entry.path().string()});
+    const std::string name = it->path().filename().string();
+    if (!std::regex_match(name, m, kName)) continue;
+    uint64_t start = 0;
+    const std::string digits = m[1].str();
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), start).ec != std::errc()) {
+      return absl::DataLossError(absl::StrFormat("%s: not an LSN", it->path().string()));
     }
+    segments_.push_back({Lsn(start), it->path().string()});
   }
   if (ec) return absl::InternalError(absl::StrFormat("listing %s: %s", dir_, ec.message()));
   std::sort(segments_.begin(), segments_.end(),
@@ -162,20 +172,45 @@ absl::Status WalLog::Append(Lsn lsn, std::span<const uint8_t> bytes) {
         "append at LSN %d, but the log ends at LSN %d", lsn.value(), end_lsn_.value()));
   }
   if (bytes.empty()) return absl::OkStatus();
-  if (tail_bytes_ >= options_.segment_bytes) RETURN_IF_ERROR(StartSegment(end_lsn_));
+  // Only whole, well-formed mini-transactions go in: recovery decodes the last segment from its
+  // start, so a segment must never begin inside one, nor hold one recovery would refuse.
+  wal::MtrDecoder check(lsn, {});
+  check.Feed(bytes);
+  wal::Mtr mtr;
+  for (;;) {
+    auto next = check.Next(&mtr);
+    if (!next.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("not appended: %s", next.status().message()));
+    }
+    if (!*next) break;
+  }
+  if (check.buffered() != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "not appended: the bytes end inside the mini-transaction at LSN %d",
+        check.next_lsn().value()));
+  }
+  if (tail_bytes_ >= options_.segment_bytes) {
+    if (absl::Status s = StartSegment(end_lsn_); !s.ok()) {
+      failed_ = s;  // the new segment may or may not be durable: stop here
+      return s;
+    }
+  }
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = pwrite(tail_fd_, bytes.data() + done, bytes.size() - done,
                              static_cast<off_t>(tail_bytes_ + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      failed_ = Errno("write", segments_.back().path);
+      failed_ = Errno(absl::StrFormat("append at LSN %d: write", lsn.value()),
+                      segments_.back().path);
       return failed_;
     }
     done += static_cast<size_t>(n);
   }
   if (options_.sync && fdatasync(tail_fd_) != 0) {
-    failed_ = Errno("sync", segments_.back().path);
+    failed_ = Errno(absl::StrFormat("append at LSN %d: sync", lsn.value()),
+                    segments_.back().path);
     return failed_;
   }
   tail_bytes_ += bytes.size();
@@ -216,7 +251,9 @@ absl::Status WalLog::RemoveSegmentsBefore(Lsn lsn) {
   if (remove == 0) return absl::OkStatus();
   for (size_t i = 0; i < remove; ++i) {
     if (unlink(segments_[i].path.c_str()) != 0 && errno != ENOENT) {
-      return Errno("remove", segments_[i].path);
+      absl::Status s = Errno("remove", segments_[i].path);
+      segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(i));
+      return s;
     }
   }
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(remove));

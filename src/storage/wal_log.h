@@ -48,6 +48,8 @@ class WalLog {
   WalLog& operator=(const WalLog&) = delete;
 
   // Appends whole mini-transactions starting at `lsn`, which must be end_lsn(). Durable when OK.
+  // Bytes that are not whole, well-formed mini-transactions are refused (InvalidArgument) and
+  // nothing is written.
   absl::Status Append(Lsn lsn, std::span<const uint8_t> bytes);
 
   // Decodes every mini-transaction from `from` (a mini-transaction boundary within the log) to
@@ -72,6 +74,7 @@ class WalLog {
   absl::Status Recover(Lsn start_lsn);
   absl::Status StartSegment(Lsn start);
   absl::Status SyncDir();
+  absl::Status SyncPath(const std::string& dir);
 
   std::string dir_;
   WalLogOptions options_;

@@ -108,6 +108,26 @@ TEST_F(WalLogTest, OverlapIsRefused) {
   EXPECT_TRUE(absl::IsInvalidArgument(log->Append(kBase, MakeMtr(3, 1, 0))));
 }
 
+TEST_F(WalLogTest, PartialMtrIsRefusedAndNothingIsWritten) {
+  auto log = OpenLog();
+  AppendSome(*log, 3);
+  const Lsn end = log->end_lsn();
+  const Bytes mtr = MakeMtr(3, 4, 7);
+  const absl::Status s = log->Append(end, std::span(mtr).first(mtr.size() - 2));
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(log->end_lsn(), end);
+  log.reset();
+  EXPECT_EQ(OpenLog()->end_lsn(), end);
+}
+
+TEST_F(WalLogTest, CorruptMtrIsRefused) {
+  auto log = OpenLog();
+  Bytes mtr = MakeMtr(3, 2, 7);
+  mtr[3] ^= 0x40;  // the CRC no longer matches
+  EXPECT_TRUE(absl::IsInvalidArgument(log->Append(log->end_lsn(), mtr)));
+  EXPECT_EQ(log->end_lsn(), kBase);
+}
+
 TEST_F(WalLogTest, TornTailIsCutAtTheLastWholeMtr) {
   std::vector<Lsn> ends;
   {

@@ -103,7 +103,9 @@ absl::StatusOr<LogFile> LogFile::Open(const std::string& path) {
     return absl::NotFoundError(absl::StrFormat("%s: %s", path, std::strerror(errno)));
   }
   struct stat st;
-  if (fstat(log.fd_, &st) != 0) return absl::InternalError(std::strerror(errno));
+  if (fstat(log.fd_, &st) != 0) {
+    return absl::InternalError(absl::StrFormat("%s: %s", path, std::strerror(errno)));
+  }
   log.file_size_ = static_cast<uint64_t>(st.st_size);
   if (log.file_size_ < kLogStartOffset + 16) {
     return absl::DataLossError(absl::StrFormat("%s: %d bytes is too small for a redo log", path,
@@ -112,6 +114,12 @@ absl::StatusOr<LogFile> LogFile::Open(const std::string& path) {
   std::vector<uint8_t> head(kLogStartOffset);
   RETURN_IF_ERROR(log.ReadFileAt(0, head.size(), head.data()));
   const uint32_t format = ReadBe32(head.data());
+  if (format == kFormatEncrypted10_11) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the redo log is encrypted (innodb_encrypt_log=ON, format 0x%08x of MariaDB "
+        "10.11.15+); encrypted logs are not supported",
+        path, format));
+  }
   if (format != kFormat10_8) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: redo log format 0x%08x (%s%s) is not supported; only MariaDB 10.8+ format "

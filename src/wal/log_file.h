@@ -19,6 +19,8 @@
 namespace pageserver::wal {
 
 inline constexpr uint32_t kFormat10_8 = 0x50687973;  // "Phys"
+// MariaDB 10.11.15+ (MDEV-36024) marks an encrypted log with its own format identifier.
+inline constexpr uint32_t kFormatEncrypted10_11 = 0xF09F979D;
 
 struct Checkpoint {
   uint64_t file_offset;  // 4096 or 8192

@@ -213,6 +213,11 @@ TEST_F(LogFileTest, EncryptedOldFormatRefused) {
   ExpectFormatRefused(dir_.path(), 0x80000000u | 104, "encrypted");
 }
 
+// What 10.11.19 with innodb_encrypt_log=ON writes at offset 0 (seen in a real fixture).
+TEST_F(LogFileTest, EncryptedLogOf10_11_15Refused) {
+  ExpectFormatRefused(dir_.path(), 0xF09F979Du, "the redo log is encrypted");
+}
+
 TEST_F(LogFileTest, UnknownFormatRefused) {
   ExpectFormatRefused(dir_.path(), 0x12345678, "unknown");
 }

@@ -8,7 +8,8 @@ implementation, so a bug there cannot hide a bug here.
 It only frames mini-transactions (spec sections 1.2-1.6, 2.1-2.3); it does not apply them.
 
 Usage:
-  redo_scan.py info LOG            header + best checkpoint, as KEY=value lines
+  redo_scan.py info LOG            header + best checkpoint, as KEY=value lines (also of an
+                                   encrypted log, whose mtrs the other commands cannot frame)
   redo_scan.py scan LOG [--from LSN] [--pages]
                                    walk mtrs from LSN (default: checkpoint) to the end of
                                    valid log; --pages also counts record kinds and lists
@@ -24,6 +25,7 @@ import sys
 
 START_OFFSET = 12288
 FORMAT_10_8 = 0x50687973
+FORMAT_ENC_10_8 = 0xF09F979D  # innodb_encrypt_log=ON since 10.11.15 (before: FORMAT_10_8)
 MTR_SIZE_MAX = 1 << 20
 
 
@@ -79,7 +81,7 @@ class Log:
             raise SystemExit(f"{path}: too small ({self.size} bytes)")
         hdr = self.buf[:512]
         self.format, zero, self.first_lsn = struct.unpack(">IIQ", hdr[:16])
-        if self.format != FORMAT_10_8 or zero != 0:
+        if self.format not in (FORMAT_10_8, FORMAT_ENC_10_8) or zero != 0:
             raise SystemExit(f"{path}: unsupported log format {self.format:#x}/{zero:#x}")
         if crc32c(hdr[:508]) != struct.unpack(">I", hdr[508:512])[0]:
             raise SystemExit(f"{path}: header checksum mismatch")
@@ -233,6 +235,9 @@ def main(argv):
         print("SAME=1")
         return 0
     log = Log(argv[2])
+    if argv[1] == "scan" and (log.encrypted or log.format == FORMAT_ENC_10_8):
+        # Encrypted record payloads and an 8-byte nonce before each mtr's checksum.
+        raise SystemExit(f"{argv[2]}: encrypted log: its mtrs cannot be framed here")
     print(f"FILE_SIZE={log.size}")
     print(f"CAPACITY={log.capacity}")
     print(f"FIRST_LSN={log.first_lsn}")

@@ -145,6 +145,7 @@ case $WORKLOAD in
   unsupported_page_compressed) REJECT_WORD="page_compressed" ;;
   unsupported_compressed)      REJECT_WORD="ROW_FORMAT=COMPRESSED" ;;
   unsupported_encrypted)       REJECT_WORD="encrypt" ;;
+  unsupported_encrypted_log)   REJECT_WORD="the redo log is encrypted" ;;
   unsupported_page_size)       REJECT_WORD="page size" ;;
   *)                           REJECT_WORD="" ;;
 esac

@@ -26,17 +26,34 @@ struct Options {
   int max_report = 20;
 };
 
-std::vector<uint8_t> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
-}
+// Reads one page at a time, so that files of any size compare in constant memory. Pages past
+// the end of the file read as zero.
+class PageReader {
+ public:
+  explicit PageReader(const std::string& path)
+      : in_(path, std::ios::binary | std::ios::ate), size_(in_ ? static_cast<uint64_t>(in_.tellg()) : 0) {}
+  uint64_t pages() const { return (size_ + kPageSize - 1) / kPageSize; }
+  const std::vector<uint8_t>& Page(uint64_t p) {
+    std::fill(page_.begin(), page_.end(), 0);
+    if (p * kPageSize < size_) {
+      in_.clear();
+      in_.seekg(static_cast<std::streamoff>(p * kPageSize));
+      in_.read(reinterpret_cast<char*>(page_.data()), kPageSize);
+    }
+    return page_;
+  }
+
+ private:
+  std::ifstream in_;
+  uint64_t size_;
+  std::vector<uint8_t> page_ = std::vector<uint8_t>(kPageSize);
+};
 
 // Pages of ibdata1 that hold the doublewrite buffer, from the TRX_SYS page.
-std::set<uint32_t> DoublewritePages(const std::vector<uint8_t>& ibdata) {
+std::set<uint32_t> DoublewritePages(PageReader& ibdata) {
   std::set<uint32_t> pages;
-  const size_t trx_sys = 5 * kPageSize;
-  if (ibdata.size() < trx_sys + kPageSize) return pages;
-  const uint8_t* dw = ibdata.data() + trx_sys + kPageSize - 200;
+  if (ibdata.pages() < 6) return pages;
+  const uint8_t* dw = ibdata.Page(5).data() + kPageSize - 200;
   if (ReadBe32(dw + 10) != kDoublewriteMagic) return pages;
   for (uint32_t block : {ReadBe32(dw + 14), ReadBe32(dw + 18)}) {
     for (uint32_t i = 0; i < kExtentPages; ++i) pages.insert(block + i);
@@ -73,19 +90,18 @@ int Run(const Options& o) {
       std::cout << absl::StrFormat("%s: only in %s\n", path, in_expected.count(path) ? "expected" : "actual");
       continue;
     }
-    const std::vector<uint8_t> a = ReadAll(o.expected + "/" + path);
-    const std::vector<uint8_t> b = ReadAll(o.actual + "/" + path);
+    PageReader a(o.expected + "/" + path);
+    PageReader b(o.actual + "/" + path);
     const std::set<uint32_t> doublewrite = path == "ibdata1" ? DoublewritePages(a) : std::set<uint32_t>{};
-    const size_t pages = (std::max(a.size(), b.size()) + kPageSize - 1) / kPageSize;
-    static const std::vector<uint8_t> kZero(kPageSize, 0);
-    for (size_t p = 0; p < pages; ++p) {
+    const uint64_t pages = std::max(a.pages(), b.pages());
+    for (uint64_t p = 0; p < pages; ++p) {
       if (doublewrite.count(static_cast<uint32_t>(p)) ||
           skip.count({space.value(), static_cast<uint32_t>(p)})) {
         ++skipped;
         continue;
       }
-      const uint8_t* pa = (p + 1) * kPageSize <= a.size() ? a.data() + p * kPageSize : kZero.data();
-      const uint8_t* pb = (p + 1) * kPageSize <= b.size() ? b.data() + p * kPageSize : kZero.data();
+      const uint8_t* pa = a.Page(p).data();
+      const uint8_t* pb = b.Page(p).data();
       ++compared;
       if (std::memcmp(pa, pb, kPageSize) == 0) continue;
       ++differing;

@@ -99,7 +99,8 @@ int Run(const Options& o) {
       {"file_ops", file_ops},
   };
   if (o.json) {
-    std::cout << out.dump(2) << "\n";
+    // Paths and the creator come from the file: replace invalid UTF-8 rather than throw.
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   std::cout << absl::StrFormat("log          %s (%d bytes, capacity %d)\n", o.log, log->file_size(),
