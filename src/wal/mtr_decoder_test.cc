@@ -472,16 +472,20 @@ Bytes VariedStream(Lsn start, size_t* mtr_count) {
   return out;
 }
 
+// The stream decoded in one piece: what every way of cutting it must reproduce.
+Decoded DecodeWhole(const Bytes& stream, const MtrDecoderOptions& options) {
+  Decoded whole;
+  MtrDecoder decoder(kStart, options);
+  decoder.Feed(stream);
+  Drain(decoder, &whole);
+  return whole;
+}
+
 TEST(MtrDecoderIncrementalTest, SplitAtEveryPosition) {
   size_t count = 0;
   const Bytes stream = VariedStream(kStart, &count);
   const MtrDecoderOptions options = WithGeometry(kSmallRing);
-  Decoded whole;
-  {
-    MtrDecoder decoder(kStart, options);
-    decoder.Feed(stream);
-    Drain(decoder, &whole);
-  }
+  const Decoded whole = DecodeWhole(stream, options);
   ASSERT_EQ(whole.mtrs.size(), count);
   ASSERT_TRUE(absl::IsOutOfRange(whole.end)) << whole.end;  // the trailing 0x00
   for (size_t split = 0; split <= stream.size(); ++split) {
@@ -502,12 +506,7 @@ TEST(MtrDecoderIncrementalTest, RandomChunkSizes) {
   size_t count = 0;
   const Bytes stream = VariedStream(kStart, &count);
   const MtrDecoderOptions options = WithGeometry(kSmallRing);
-  Decoded whole;
-  {
-    MtrDecoder decoder(kStart, options);
-    decoder.Feed(stream);
-    Drain(decoder, &whole);
-  }
+  const Decoded whole = DecodeWhole(stream, options);
   const uint64_t seed = pageserver::testing::TestSeed();
   std::mt19937_64 rng(seed);
   for (int round = 0; round < 300; ++round) {
