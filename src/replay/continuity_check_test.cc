@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/testing/status_testing.h"
-#include "wal/mtr_decoder.h"
+#include "redo/testing/apply_mtr.h"
 #include "wal/testing/mtr_builder.h"
 
 namespace pageserver::replay {
@@ -16,13 +16,11 @@ using wal::testing::MtrBuilder;
 // The checkpoint of a base after a slow shutdown: checkpoint LSN == end LSN.
 const wal::Checkpoint kBase{8192, Lsn(50000), Lsn(50000)};
 
-wal::Mtr Decode(const MtrBuilder& b, Lsn start) {
-  wal::Mtr mtr;
-  mtr.start_lsn = start;
-  mtr.end_lsn = start + (b.body().size() + 5);
-  mtr.body = b.body();
-  EXPECT_TRUE(wal::ParseMtrBody(mtr.body, start, 16384, &mtr).ok());
-  return mtr;
+// The decoder's view of a builder's records, as a log scan would deliver them.
+wal::Mtr Decode(const MtrBuilder& b, Lsn start = Lsn(1000)) {
+  auto mtr = redo::testing::MakeMtr(b, start);
+  EXPECT_TRUE(mtr.ok()) << mtr.status();
+  return mtr.ok() ? *std::move(mtr) : wal::Mtr{};
 }
 
 const PageId kPage{SpaceId(5), PageNo(3)};

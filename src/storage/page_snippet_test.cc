@@ -7,7 +7,7 @@
 #include "common/byte_order.h"
 #include "common/testing/status_testing.h"
 #include "storage/page_reconstruct.h"
-#include "wal/mtr_decoder.h"
+#include "redo/testing/apply_mtr.h"
 #include "wal/testing/mtr_builder.h"
 
 namespace pageserver::storage {
@@ -19,13 +19,11 @@ using wal::testing::MtrBuilder;
 const PageId kPage{SpaceId(5), PageNo(7)};
 const PageId kOther{SpaceId(5), PageNo(8)};
 
+// The decoder's view of a builder's records, as a log scan would deliver them.
 wal::Mtr Decode(const MtrBuilder& b, Lsn start = Lsn(1000)) {
-  wal::Mtr mtr;
-  mtr.start_lsn = start;
-  mtr.end_lsn = start + (b.body().size() + 5);
-  mtr.body = b.body();
-  EXPECT_TRUE(wal::ParseMtrBody(mtr.body, start, 16384, &mtr).ok());
-  return mtr;
+  auto mtr = redo::testing::MakeMtr(b, start);
+  EXPECT_TRUE(mtr.ok()) << mtr.status();
+  return mtr.ok() ? *std::move(mtr) : wal::Mtr{};
 }
 
 TEST(PageSnippetTest, RoundTripKeepsOnlyThePagesRecords) {
