@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-
 #include <vector>
 
 #include "common/byte_order.h"

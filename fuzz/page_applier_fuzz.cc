@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t shape = data[0];
   const size_t body_len = std::min<size_t>(size - 1, data[1] | (size_t{data[2]} << 8));
   std::span<const uint8_t> body(data + 3, std::min(body_len, size - 3));
-  std::span<const uint8_t> page_bytes = std::span<const uint8_t>(data, size).subspan(3 + body.size());
+  std::span<const uint8_t> page_bytes =
+      std::span<const uint8_t>(data, size).subspan(3 + body.size());
 
   wal::Mtr mtr;
   mtr.start_lsn = Lsn(100000);
@@ -29,10 +30,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::vector<uint8_t> page(16384, 0);
   switch (shape % 4) {
-    case 1: redo::InitIndexPage(page, true); break;
-    case 2: redo::InitIndexPage(page, false); break;
-    case 3: redo::InitUndoPage(page); break;
-    default: break;
+    case 1:
+      redo::InitIndexPage(page, true);
+      break;
+    case 2:
+      redo::InitIndexPage(page, false);
+      break;
+    case 3:
+      redo::InitUndoPage(page);
+      break;
+    default:
+      break;
   }
   // Overlay fuzzer bytes on the page body past the header, keeping the structure half-sane.
   const size_t overlay = std::min(page_bytes.size(), page.size() - 94);

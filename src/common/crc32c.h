@@ -10,7 +10,9 @@
 namespace pageserver {
 
 uint32_t Crc32c(uint32_t crc, const uint8_t* data, size_t size);
-inline uint32_t Crc32c(std::span<const uint8_t> data) { return Crc32c(0, data.data(), data.size()); }
+inline uint32_t Crc32c(std::span<const uint8_t> data) {
+  return Crc32c(0, data.data(), data.size());
+}
 
 // Exposed for tests: the two implementations must agree.
 uint32_t Crc32cPortable(uint32_t crc, const uint8_t* data, size_t size);

@@ -7,10 +7,10 @@
 #define PS_CONCAT_INNER(a, b) a##b
 #define PS_CONCAT(a, b) PS_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    ::absl::Status ps_status_ = (expr);        \
-    if (!ps_status_.ok()) return ps_status_;   \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::absl::Status ps_status_ = (expr);      \
+    if (!ps_status_.ok()) return ps_status_; \
   } while (0)
 
 #define ASSIGN_OR_RETURN(lhs, expr) \

@@ -273,12 +273,14 @@ absl::Status InsertRedundant(IndexPage& pg, bool reuse, std::span<const uint8_t>
   if (n_heap < 2 || n_heap >= pg.ps() / kRedundantExtraBytes) return Corrupt("bad PAGE_N_HEAP");
   if (heap_top < kRedundantSupremumEnd || heap_top > last_slot) return Corrupt("bad heap top");
   const uint32_t prev_rec = kRedundantInfimum + prev;
-  if (prev && (prev_rec < kRedundantSupremumEnd + kRedundantExtraBytes + 1 || prev_rec > heap_top)) {
+  if (prev &&
+      (prev_rec < kRedundantSupremumEnd + kRedundantExtraBytes + 1 || prev_rec > heap_top)) {
     return Corrupt("predecessor outside the heap");
   }
   const uint32_t pn_fields = pg.OldNFields(prev_rec);
   if (pn_fields == 0 || pn_fields > kMaxFields) return Corrupt("predecessor field count");
-  if (prev_rec != kRedundantInfimum && prev_rec - pg.OldExtraSize(prev_rec) < kRedundantSupremumEnd) {
+  if (prev_rec != kRedundantInfimum &&
+      prev_rec - pg.OldExtraSize(prev_rec) < kRedundantSupremumEnd) {
     return Corrupt("predecessor header outside the heap");
   }
   if (hdr_c && prev_rec - hdr_c < kRedundantSupremumEnd) return Corrupt("copied header");
@@ -329,8 +331,8 @@ absl::Status InsertRedundant(IndexPage& pg, bool reuse, std::span<const uint8_t>
     if (extra + data_size > fextra + fdata) return Corrupt("record larger than the free slot");
     if (v.U16(kPageGarbage) < fextra + fdata) return Corrupt("PAGE_GARBAGE too small");
     const uint32_t next_free = v.U16(free_rec - 2);
-    if (next_free && (next_free < kRedundantSupremumEnd + kRedundantExtraBytes + 1 ||
-                      next_free > heap_top)) {
+    if (next_free &&
+        (next_free < kRedundantSupremumEnd + kRedundantExtraBytes + 1 || next_free > heap_top)) {
       return Corrupt("next free record outside the heap");
     }
     v.Set16(kPageGarbage, static_cast<uint16_t>(v.U16(kPageGarbage) - extra - data_size));
@@ -500,9 +502,9 @@ absl::Status Delete(IndexPage& pg, std::span<const uint8_t> payload) {
 }  // namespace
 
 void InitIndexPage(std::span<uint8_t> page, bool comp) {
-  static constexpr uint8_t kCompactInfSup[] = {
-      0x01, 0x00, 0x02, 0x00, 0x0d, 'i', 'n', 'f', 'i', 'm', 'u', 'm', 0x00,
-      0x01, 0x00, 0x0b, 0x00, 0x00, 's', 'u', 'p', 'r', 'e', 'm', 'u', 'm'};
+  static constexpr uint8_t kCompactInfSup[] = {0x01, 0x00, 0x02, 0x00, 0x0d, 'i',  'n',  'f',  'i',
+                                               'm',  'u',  'm',  0x00, 0x01, 0x00, 0x0b, 0x00, 0x00,
+                                               's',  'u',  'p',  'r',  'e',  'm',  'u',  'm'};
   static constexpr uint8_t kRedundantInfSup[] = {
       0x08, 0x01, 0x00, 0x00, 0x03, 0x00, 0x74, 'i', 'n', 'f', 'i', 'm', 'u', 'm', 0x00, 0x09,
       0x01, 0x00, 0x08, 0x03, 0x00, 0x00, 's',  'u', 'p', 'r', 'e', 'm', 'u', 'm', 0x00};

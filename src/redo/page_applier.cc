@@ -16,12 +16,13 @@ using wal::RecordType;
 
 absl::Status WithContext(absl::Status status, const wal::Mtr& mtr, const wal::Record& rec) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrFormat(
-      "cannot apply %s at LSN %d (mini-transaction %d..%d) to %s: %s",
-      rec.type == RecordType::kExtended ? wal::ExtendedTypeName(rec.subtype)
-                                        : wal::RecordTypeName(rec.type),
-      mtr.start_lsn.value() + rec.first_byte_pos, mtr.start_lsn.value(), mtr.end_lsn.value(),
-      ToString(rec.page), status.message()));
+  return absl::Status(
+      status.code(),
+      absl::StrFormat("cannot apply %s at LSN %d (mini-transaction %d..%d) to %s: %s",
+                      rec.type == RecordType::kExtended ? wal::ExtendedTypeName(rec.subtype)
+                                                        : wal::RecordTypeName(rec.type),
+                      mtr.start_lsn.value() + rec.first_byte_pos, mtr.start_lsn.value(),
+                      mtr.end_lsn.value(), ToString(rec.page), status.message()));
 }
 
 void InitPage(std::span<uint8_t> page, PageId id) {

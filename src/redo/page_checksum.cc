@@ -40,7 +40,15 @@ void FixPageType(std::span<uint8_t> page, PageId id) {
     case kFilPageTypeIndex:
     case kFilPageTypeInstant:
     case kFilPageTypeRtree:
-    case 2: case 3: case 4: case 0: case 6: case 7: case 10: case 11: case 12:
+    case 2:
+    case 3:
+    case 4:
+    case 0:
+    case 6:
+    case 7:
+    case 10:
+    case 11:
+    case 12:
       return;
     default:
       WriteBe16(page.data() + kFilPageType, 13);  // FIL_PAGE_TYPE_UNKNOWN

@@ -10,9 +10,9 @@ namespace pageserver::redo {
 namespace {
 
 absl::Status Unsupported(SpaceId space, uint32_t flags, std::string_view what) {
-  return absl::FailedPreconditionError(absl::StrFormat(
-      "tablespace %d (FSP_SPACE_FLAGS 0x%x) uses %s, which is not supported", space.value(),
-      flags, what));
+  return absl::FailedPreconditionError(
+      absl::StrFormat("tablespace %d (FSP_SPACE_FLAGS 0x%x) uses %s, which is not supported",
+                      space.value(), flags, what));
 }
 
 // Where fil_space_crypt_t is stored on page 0: after the FSP header and the 256 extent
@@ -48,7 +48,8 @@ absl::StatusOr<TablespaceFormat> ParseSpaceFlags(uint32_t flags, SpaceId space) 
 absl::StatusOr<TablespaceFormat> ReadTablespaceFormat(std::span<const uint8_t> page0,
                                                       SpaceId space) {
   if (page0.size() < kFspSpaceFlags + 4) {
-    return absl::DataLossError(absl::StrFormat("tablespace %d: page 0 is truncated", space.value()));
+    return absl::DataLossError(
+        absl::StrFormat("tablespace %d: page 0 is truncated", space.value()));
   }
   const uint32_t flags = ReadBe32(page0.data() + kFspSpaceFlags);
   auto format = ParseSpaceFlags(flags, space);

@@ -24,6 +24,7 @@ absl::StatusOr<TablespaceFormat> ParseSpaceFlags(uint32_t flags, SpaceId space);
 
 // Reads the flags from page 0 and checks for encryption metadata (crypt data with an encrypting
 // scheme). `page0` must be a whole page.
-absl::StatusOr<TablespaceFormat> ReadTablespaceFormat(std::span<const uint8_t> page0, SpaceId space);
+absl::StatusOr<TablespaceFormat> ReadTablespaceFormat(std::span<const uint8_t> page0,
+                                                      SpaceId space);
 
 }  // namespace pageserver::redo

@@ -26,8 +26,8 @@ absl::Status AppendUndoRecord(std::span<uint8_t> page, std::span<const uint8_t> 
   const uint32_t free = v.U16(kUndoPageFree);
   const uint64_t n = undo_record.size();
   if (free < kUndoSegHdr || free + n + 6 >= v.size() - kFilPageEndLsnOldChecksum) {
-    return absl::DataLossError(absl::StrCat("UNDO_APPEND of ", n,
-                                            " bytes does not fit: TRX_UNDO_PAGE_FREE is ", free));
+    return absl::DataLossError(
+        absl::StrCat("UNDO_APPEND of ", n, " bytes does not fit: TRX_UNDO_PAGE_FREE is ", free));
   }
   const uint16_t new_free = static_cast<uint16_t>(free + n + 4);
   v.Set16(kUndoPageFree, new_free);

@@ -29,7 +29,9 @@ TEST(ContinuityCheckTest, CheckpointRecordFirstIsAccepted) {
   ContinuityCheck check(kBase, "log");
   EXPECT_TRUE(check.Check(Decode(MtrBuilder().FileCheckpoint(Lsn(50000)), Lsn(50000))).ok());
   EXPECT_TRUE(check.found());
-  EXPECT_TRUE(check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1, 2}), Lsn(50016))).ok());
+  EXPECT_TRUE(
+      check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1, 2}), Lsn(50016)))
+          .ok());
 }
 
 TEST(ContinuityCheckTest, FileModifyBeforeTheCheckpointRecordIsAccepted) {
@@ -44,7 +46,8 @@ TEST(ContinuityCheckTest, FileModifyBeforeTheCheckpointRecordIsAccepted) {
 
 TEST(ContinuityCheckTest, PageChangeBeforeTheCheckpointRecordIsRefused) {
   ContinuityCheck check(kBase, "some/ib_logfile0");
-  const absl::Status s = check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1}), Lsn(50000)));
+  const absl::Status s =
+      check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1}), Lsn(50000)));
   EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
   EXPECT_TRUE(testing::MessageHas(s, "some/ib_logfile0")) << s;
   EXPECT_TRUE(testing::MessageHas(s, "FILE_CHECKPOINT(50000)")) << s;
@@ -55,7 +58,8 @@ TEST(ContinuityCheckTest, CheckpointRecordOfAnotherCheckpointDoesNotCount) {
   ContinuityCheck check(kBase, "log");
   EXPECT_TRUE(check.Check(Decode(MtrBuilder().FileCheckpoint(Lsn(40000)), Lsn(50000))).ok());
   EXPECT_FALSE(check.found());
-  EXPECT_FALSE(check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1}), Lsn(50016))).ok());
+  EXPECT_FALSE(
+      check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1}), Lsn(50016))).ok());
 }
 
 TEST(ContinuityCheckTest, PageChangesBeforeTheEndLsnAreTheCrashedBasesOwn) {
@@ -63,8 +67,10 @@ TEST(ContinuityCheckTest, PageChangesBeforeTheEndLsnAreTheCrashedBasesOwn) {
   // records start; changes in between belong to the base's own recovery.
   const wal::Checkpoint crashed{4096, Lsn(50000), Lsn(60000)};
   ContinuityCheck check(crashed, "log");
-  EXPECT_TRUE(check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1}), Lsn(50000))).ok());
-  EXPECT_FALSE(check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1}), Lsn(60000))).ok());
+  EXPECT_TRUE(
+      check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1}), Lsn(50000))).ok());
+  EXPECT_FALSE(
+      check.Check(Decode(MtrBuilder().Write(kPage, 100, wal::testing::Bytes{1}), Lsn(60000))).ok());
 }
 
 }  // namespace

@@ -43,14 +43,15 @@ absl::StatusOr<std::vector<InnodbFile>> ListInnodbFiles(const std::string& datad
     // The iterator's paths are `datadir` + "/" + the relative part.
     std::string relative = it->path().string().substr(datadir.size());
     while (!relative.empty() && relative[0] == '/') relative.erase(0, 1);
-    files.push_back({NormalizeRelativePath(relative),
-                     SpaceId(ReadBe32(header + 38))});  // FSP_SPACE_ID
+    files.push_back(
+        {NormalizeRelativePath(relative), SpaceId(ReadBe32(header + 38))});  // FSP_SPACE_ID
   }
   // A failed increment ends the loop like the end of the listing does: a partial list must not
   // pass for the whole datadir.
   if (ec) return absl::InternalError(absl::StrFormat("listing %s: %s", datadir, ec.message()));
-  std::sort(files.begin(), files.end(),
-            [](const InnodbFile& a, const InnodbFile& b) { return a.relative_path < b.relative_path; });
+  std::sort(files.begin(), files.end(), [](const InnodbFile& a, const InnodbFile& b) {
+    return a.relative_path < b.relative_path;
+  });
   return files;
 }
 

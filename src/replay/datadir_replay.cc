@@ -84,8 +84,7 @@ bool MovesFiles(const wal::Mtr& mtr) {
 // One applier thread's share of the replay: its own tablespaces, cache and counters.
 struct Partition {
   Partition(const std::string& out_dir, size_t max_cached_pages, size_t index, size_t count)
-      : spaces(out_dir, max_cached_pages),
-        applier(spaces, summary, index, count) {}
+      : spaces(out_dir, max_cached_pages), applier(spaces, summary, index, count) {}
   TablespaceSet spaces;
   ReplaySummary summary;
   MtrApplier applier;
@@ -107,13 +106,13 @@ absl::StatusOr<ReplaySummary> Replay(const ReplayOptions& options) {
   const size_t partitions = std::max<size_t>(options.appliers, 1);
   std::vector<std::unique_ptr<Partition>> parts;
   for (size_t k = 0; k < partitions; ++k) {
-    parts.push_back(std::make_unique<Partition>(out_dir, options.max_cached_pages / partitions, k,
-                                                partitions));
+    parts.push_back(
+        std::make_unique<Partition>(out_dir, options.max_cached_pages / partitions, k, partitions));
   }
   for (const InnodbFile& f : files) {
     if (f.space_id == kSystemSpaceId && f.relative_path != "ibdata1") continue;  // page 0 unset
-    RETURN_IF_ERROR(parts[PartitionOf(f.space_id, partitions)]->spaces.Open(f.space_id,
-                                                                           f.relative_path));
+    RETURN_IF_ERROR(
+        parts[PartitionOf(f.space_id, partitions)]->spaces.Open(f.space_id, f.relative_path));
   }
 
   Prefetcher prefetcher(out_dir, files);
@@ -138,22 +137,22 @@ absl::StatusOr<ReplaySummary> Replay(const ReplayOptions& options) {
         ++summary.mtrs;
         if (progress.Due()) {
           const double mb = static_cast<double>(mtr.end_lsn - summary.start_lsn) / 1e6;
-          progress.Show(absl::StrFormat(
-              "replay: LSN %d, %.1f MB of log, %d mini-transactions, %.1f MB/s",
-              mtr.end_lsn.value(), mb, summary.mtrs, mb / progress.Seconds()));
+          progress.Show(
+              absl::StrFormat("replay: LSN %d, %.1f MB of log, %d mini-transactions, %.1f MB/s",
+                              mtr.end_lsn.value(), mb, summary.mtrs, mb / progress.Seconds()));
         }
       }
       return absl::OkStatus();
     });
   }
-  ASSIGN_OR_RETURN(wal::ScanEnd end,
-                   ScanLogPipelined(log, base_checkpoint.checkpoint_lsn, options.to_lsn,
-                                    [&](const wal::Mtr& mtr) {
-                                      RETURN_IF_ERROR(continuity.Check(mtr));
-                                      prefetcher.Announce(mtr);
-                                      return absl::OkStatus();
-                                    },
-                                    consumers));
+  ASSIGN_OR_RETURN(wal::ScanEnd end, ScanLogPipelined(
+                                         log, base_checkpoint.checkpoint_lsn, options.to_lsn,
+                                         [&](const wal::Mtr& mtr) {
+                                           RETURN_IF_ERROR(continuity.Check(mtr));
+                                           prefetcher.Announce(mtr);
+                                           return absl::OkStatus();
+                                         },
+                                         consumers));
   progress.Done();
   summary.end_lsn = end.end_lsn;
   summary.end_reason = end.reason;

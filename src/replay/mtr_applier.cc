@@ -19,10 +19,10 @@ absl::Status MtrApplier::Apply(const wal::Mtr& mtr) {
     if (!s.ok()) {
       // Name the record, unless the message already does (the appliers' messages do).
       if (absl::StrContains(s.message(), "LSN")) return s;
-      return absl::Status(s.code(), absl::StrFormat("%s record at LSN %d for %s: %s",
-                                                    wal::RecordTypeName(rec.type),
-                                                    mtr.start_lsn.value() + rec.first_byte_pos,
-                                                    ToString(rec.page), s.message()));
+      return absl::Status(
+          s.code(), absl::StrFormat("%s record at LSN %d for %s: %s", wal::RecordTypeName(rec.type),
+                                    mtr.start_lsn.value() + rec.first_byte_pos, ToString(rec.page),
+                                    s.message()));
     }
   }
   for (const Touched& t : touched_) {
@@ -58,8 +58,7 @@ absl::Status MtrApplier::ApplyPageRecord(const wal::Mtr& mtr, const wal::Record&
       return absl::NotFoundError(absl::StrFormat(
           "redo record at LSN %d for %s: tablespace %d is not in the base datadir and no "
           "FILE_CREATE or FILE_MODIFY record named it",
-          mtr.start_lsn.value() + rec.first_byte_pos, ToString(rec.page),
-          rec.page.space.value()));
+          mtr.start_lsn.value() + rec.first_byte_pos, ToString(rec.page), rec.page.space.value()));
     }
     // First record of this page in the mini-transaction: fetch the frame once and apply the
     // recovery skip rule.

@@ -2,10 +2,11 @@
 // stderr is a terminal, silent otherwise. Not thread-safe.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 
 namespace pageserver::replay {
 

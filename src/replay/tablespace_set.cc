@@ -69,9 +69,9 @@ absl::StatusOr<TablespaceSet::Space*> TablespaceSet::Find(SpaceId space) {
 
 absl::Status TablespaceSet::Open(SpaceId space, const std::string& relative_path) {
   if (auto it = spaces_.find(space.value()); it != spaces_.end()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "tablespace id %d is in two files, %s and %s", space.value(), it->second.path,
-        relative_path));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("tablespace id %d is in two files, %s and %s", space.value(),
+                        it->second.path, relative_path));
   }
   Space s;
   s.path = relative_path;
@@ -86,15 +86,15 @@ absl::Status TablespaceSet::Create(SpaceId space, const std::string& relative_pa
   RETURN_IF_ERROR(CheckRelativePath(space, relative_path));
   if (auto it = spaces_.find(space.value()); it != spaces_.end()) {
     if (it->second.path == relative_path) return absl::OkStatus();
-    return absl::DataLossError(absl::StrFormat(
-        "the log creates tablespace %d as %s, but it exists as %s", space.value(), relative_path,
-        it->second.path));
+    return absl::DataLossError(
+        absl::StrFormat("the log creates tablespace %d as %s, but it exists as %s", space.value(),
+                        relative_path, it->second.path));
   }
   for (const auto& [id, other] : spaces_) {
     if (other.path == relative_path) {
-      return absl::DataLossError(absl::StrFormat(
-          "the log creates tablespace %d as %s, which is tablespace %d's file", space.value(),
-          relative_path, id));
+      return absl::DataLossError(
+          absl::StrFormat("the log creates tablespace %d as %s, which is tablespace %d's file",
+                          space.value(), relative_path, id));
     }
   }
   const std::string full = FullPath(relative_path);
@@ -167,7 +167,8 @@ absl::StatusOr<std::span<uint8_t>> TablespaceSet::Frame(PageId id, bool need_con
   const off_t offset = static_cast<off_t>(uint64_t{id.page.value()} * kPageSize);
   size_t done = 0;
   while (need_content && done < kPageSize) {
-    const ssize_t n = pread(s->fd, frame + done, kPageSize - done, offset + static_cast<off_t>(done));
+    const ssize_t n =
+        pread(s->fd, frame + done, kPageSize - done, offset + static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Errno("read " + ToString(id) + " from", FullPath(s->path));
     if (n == 0) break;

@@ -26,8 +26,9 @@ PageId P(uint32_t page) { return PageId{kSpace, PageNo(page)}; }
 class TablespaceSetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tablespace_set_test." + std::to_string(getpid()) + "." +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("tablespace_set_test." + std::to_string(getpid()) + "." +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "db");
   }
@@ -43,7 +44,8 @@ class TablespaceSetTest : public ::testing::Test {
     WriteBe32(&data[redo::kFspSpaceId], kSpace.value());
     WriteBe32(&data[redo::kFspSize], fsp_size ? fsp_size : pages);
     WriteBe32(&data[redo::kFspSpaceFlags], flags);
-    std::ofstream(dir_ / rel, std::ios::binary).write(reinterpret_cast<char*>(data.data()), data.size());
+    std::ofstream(dir_ / rel, std::ios::binary)
+        .write(reinterpret_cast<char*>(data.data()), data.size());
   }
   std::vector<uint8_t> ReadPage(const std::string& rel, uint32_t page) {
     std::vector<uint8_t> buf(kPs, 0);

@@ -19,9 +19,9 @@
 namespace pageserver::storage {
 
 struct ReconstructResult {
-  bool freed = false;        // the page is free at the requested LSN
-  uint64_t applied = 0;      // snippets applied
-  uint64_t skipped = 0;      // snippets skipped by the FIL_PAGE_LSN rule
+  bool freed = false;    // the page is free at the requested LSN
+  uint64_t applied = 0;  // snippets applied
+  uint64_t skipped = 0;  // snippets skipped by the FIL_PAGE_LSN rule
 };
 
 // `frame` holds the starting image (all zero when the history starts with a fresh snippet) and

@@ -6,7 +6,7 @@
 namespace pageserver::storage {
 namespace {
 
-constexpr size_t kHeaderSize = 8 + 8 + 4;          // start LSN, end LSN, record count
+constexpr size_t kHeaderSize = 8 + 8 + 4;                        // start LSN, end LSN, record count
 constexpr size_t kRecordHeaderSize = 1 + 1 + 2 + 2 + 2 + 4 + 4;  // see the format doc
 
 bool IsPageRecord(const wal::Record& rec) {

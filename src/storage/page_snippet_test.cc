@@ -6,8 +6,8 @@
 
 #include "common/byte_order.h"
 #include "common/testing/status_testing.h"
-#include "storage/page_reconstruct.h"
 #include "redo/testing/apply_mtr.h"
+#include "storage/page_reconstruct.h"
 #include "wal/testing/mtr_builder.h"
 
 namespace pageserver::storage {

@@ -147,8 +147,8 @@ absl::Status WalLog::Recover(Lsn start_lsn) {
   if (ec) return absl::InternalError(absl::StrFormat("%s: %s", last.path, ec.message()));
   wal::MtrDecoder decoder(last.start, {});
   wal::Mtr mtr;
-  absl::Status decoded = DecodeFile(last.path, 0, size, decoder, mtr,
-                                    [](wal::Mtr&) { return absl::OkStatus(); });
+  absl::Status decoded =
+      DecodeFile(last.path, 0, size, decoder, mtr, [](wal::Mtr&) { return absl::OkStatus(); });
   if (!decoded.ok() && !absl::IsOutOfRange(decoded)) {
     return absl::DataLossError(absl::StrFormat("%s: %s", last.path, decoded.message()));
   }
@@ -186,9 +186,9 @@ absl::Status WalLog::Append(Lsn lsn, std::span<const uint8_t> bytes) {
     if (!*next) break;
   }
   if (check.buffered() != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "not appended: the bytes end inside the mini-transaction at LSN %d",
-        check.next_lsn().value()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("not appended: the bytes end inside the mini-transaction at LSN %d",
+                        check.next_lsn().value()));
   }
   if (tail_bytes_ >= options_.segment_bytes) {
     if (absl::Status s = StartSegment(end_lsn_); !s.ok()) {
@@ -202,15 +202,14 @@ absl::Status WalLog::Append(Lsn lsn, std::span<const uint8_t> bytes) {
                              static_cast<off_t>(tail_bytes_ + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      failed_ = Errno(absl::StrFormat("append at LSN %d: write", lsn.value()),
-                      segments_.back().path);
+      failed_ =
+          Errno(absl::StrFormat("append at LSN %d: write", lsn.value()), segments_.back().path);
       return failed_;
     }
     done += static_cast<size_t>(n);
   }
   if (options_.sync && fdatasync(tail_fd_) != 0) {
-    failed_ = Errno(absl::StrFormat("append at LSN %d: sync", lsn.value()),
-                    segments_.back().path);
+    failed_ = Errno(absl::StrFormat("append at LSN %d: sync", lsn.value()), segments_.back().path);
     return failed_;
   }
   tail_bytes_ += bytes.size();
@@ -220,9 +219,8 @@ absl::Status WalLog::Append(Lsn lsn, std::span<const uint8_t> bytes) {
 
 absl::Status WalLog::Scan(Lsn from, const std::function<absl::Status(wal::Mtr&)>& on_mtr) const {
   if (from < start_lsn() || from > end_lsn_) {
-    return absl::OutOfRangeError(absl::StrFormat("LSN %d is outside the log (%d..%d)",
-                                                 from.value(), start_lsn().value(),
-                                                 end_lsn_.value()));
+    return absl::OutOfRangeError(absl::StrFormat("LSN %d is outside the log (%d..%d)", from.value(),
+                                                 start_lsn().value(), end_lsn_.value()));
   }
   size_t i = segments_.size() - 1;
   while (segments_[i].start > from) --i;
@@ -239,8 +237,8 @@ absl::Status WalLog::Scan(Lsn from, const std::function<absl::Status(wal::Mtr&)>
     RETURN_IF_ERROR(s);
   }
   if (decoder.next_lsn() != end_lsn_) {
-    return absl::DataLossError(absl::StrFormat(
-        "the log ends inside the mini-transaction at LSN %d", decoder.next_lsn().value()));
+    return absl::DataLossError(absl::StrFormat("the log ends inside the mini-transaction at LSN %d",
+                                               decoder.next_lsn().value()));
   }
   return absl::OkStatus();
 }

@@ -49,7 +49,8 @@ WriterRun RunAndKill(const std::string& dir, uint64_t seed, std::chrono::microse
   WriterRun run;
   std::string text;
   char buf[4096];
-  for (ssize_t n; (n = read(out[0], buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = read(out[0], buf, sizeof(buf))) > 0;)
+    text.append(buf, static_cast<size_t>(n));
   close(out[0]);
   // Only whole lines count: a line cut by the kill was not printed, so not acknowledged.
   size_t pos = 0;
@@ -66,8 +67,10 @@ WriterRun RunAndKill(const std::string& dir, uint64_t seed, std::chrono::microse
 TEST(WalLogCrashTest, KilledWriterLosesNothingAcknowledged) {
   const uint64_t seed = testing::TestSeed();
   std::mt19937_64 rng(seed);
-  const int cycles = std::getenv("WAL_CRASH_CYCLES") ? std::atoi(std::getenv("WAL_CRASH_CYCLES")) : 20;
-  const fs::path dir = fs::temp_directory_path() / ("wal_log_crash_test." + std::to_string(getpid()));
+  const int cycles =
+      std::getenv("WAL_CRASH_CYCLES") ? std::atoi(std::getenv("WAL_CRASH_CYCLES")) : 20;
+  const fs::path dir =
+      fs::temp_directory_path() / ("wal_log_crash_test." + std::to_string(getpid()));
   fs::remove_all(dir);
   uint64_t total_acks = 0, truncations = 0;
   Lsn previous_end(12288);
@@ -78,9 +81,11 @@ TEST(WalLogCrashTest, KilledWriterLosesNothingAcknowledged) {
     auto log = WalLog::Open(dir.string(), Lsn(12288));
     ASSERT_TRUE(log.ok()) << "cycle " << cycle << ": " << log.status();
     if (run.acks > 0) {
-      EXPECT_GE((*log)->end_lsn().value(), run.last_acked) << "cycle " << cycle << " lost acknowledged data";
+      EXPECT_GE((*log)->end_lsn().value(), run.last_acked)
+          << "cycle " << cycle << " lost acknowledged data";
     }
-    EXPECT_GE((*log)->end_lsn(), previous_end) << "cycle " << cycle << " lost an earlier cycle's data";
+    EXPECT_GE((*log)->end_lsn(), previous_end)
+        << "cycle " << cycle << " lost an earlier cycle's data";
     if ((*log)->truncated_bytes() > 0) ++truncations;
     uint64_t mtrs = 0;
     Lsn last_end((*log)->start_lsn());

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
       for (int r = 0; r < records; ++r) {
         const size_t len = 1 + rng() % 300;
         b.Write(PageId{SpaceId(5), PageNo(3 + static_cast<uint32_t>(rng() % 100))},
-                8 + static_cast<uint32_t>(rng() % 16000), wal::testing::Bytes(len, static_cast<uint8_t>(rng())));
+                8 + static_cast<uint32_t>(rng() % 16000),
+                wal::testing::Bytes(len, static_cast<uint8_t>(rng())));
       }
       const auto bytes = b.Build(1);
       chunk.insert(chunk.end(), bytes.begin(), bytes.end());

@@ -24,7 +24,8 @@ constexpr Lsn kBase(12288);
 Bytes MakeMtr(uint32_t page, int records, uint8_t seed) {
   MtrBuilder b;
   for (int i = 0; i < records; ++i) {
-    b.Write(PageId{SpaceId(5), PageNo(page)}, 100 + 10 * i, Bytes(7, static_cast<uint8_t>(seed + i)));
+    b.Write(PageId{SpaceId(5), PageNo(page)}, 100 + 10 * i,
+            Bytes(7, static_cast<uint8_t>(seed + i)));
   }
   return b.Build(1);
 }
@@ -137,7 +138,8 @@ TEST_F(WalLogTest, TornTailIsCutAtTheLastWholeMtr) {
   // A torn append: half of one more mini-transaction reached the file.
   const Bytes more = MakeMtr(4, 3, 99);
   std::ofstream(LastSegment(), std::ios::binary | std::ios::app)
-      .write(reinterpret_cast<const char*>(more.data()), static_cast<std::streamsize>(more.size() / 2));
+      .write(reinterpret_cast<const char*>(more.data()),
+             static_cast<std::streamsize>(more.size() / 2));
   auto log = OpenLog();
   EXPECT_EQ(log->end_lsn(), ends.back());
   EXPECT_EQ(log->truncated_bytes(), more.size() / 2);
@@ -209,9 +211,8 @@ TEST_F(WalLogTest, RemoveSegmentsBeforeKeepsTheRest) {
 TEST_F(WalLogTest, ScanOutsideTheLogIsOutOfRange) {
   auto log = OpenLog();
   AppendSome(*log, 3);
-  EXPECT_TRUE(absl::IsOutOfRange(log->Scan(kBase + 1000000, [](wal::Mtr&) {
-    return absl::OkStatus();
-  })));
+  EXPECT_TRUE(
+      absl::IsOutOfRange(log->Scan(kBase + 1000000, [](wal::Mtr&) { return absl::OkStatus(); })));
 }
 
 }  // namespace

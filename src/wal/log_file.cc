@@ -108,8 +108,8 @@ absl::StatusOr<LogFile> LogFile::Open(const std::string& path) {
   }
   log.file_size_ = static_cast<uint64_t>(st.st_size);
   if (log.file_size_ < kLogStartOffset + 16) {
-    return absl::DataLossError(absl::StrFormat("%s: %d bytes is too small for a redo log", path,
-                                               log.file_size_));
+    return absl::DataLossError(
+        absl::StrFormat("%s: %d bytes is too small for a redo log", path, log.file_size_));
   }
   std::vector<uint8_t> head(kLogStartOffset);
   RETURN_IF_ERROR(log.ReadFileAt(0, head.size(), head.data()));
@@ -179,9 +179,9 @@ absl::StatusOr<ScanEnd> ScanLog(const LogFile& log, Lsn from_lsn, std::optional<
                                 const std::function<absl::Status(Mtr&)>& on_mtr,
                                 uint32_t page_size) {
   if (from_lsn < log.header().first_lsn) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: LSN %d is before the first LSN %d of this log file", log.path(), from_lsn.value(),
-        log.header().first_lsn.value()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: LSN %d is before the first LSN %d of this log file", log.path(),
+                        from_lsn.value(), log.header().first_lsn.value()));
   }
   constexpr size_t kChunk = 4 << 20;
   const uint64_t capacity = log.geometry().capacity;

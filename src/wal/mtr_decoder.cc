@@ -165,8 +165,8 @@ class BodyParser {
     } else {
       auto src = DecodeVarint(p, rlen, 3);
       if (!src || src->size != rlen) return Corrupt(pos, "bad MEMMOVE source");
-      const int64_t distance = (src->value & 1) ? -int64_t{src->value >> 1} - 1
-                                                : int64_t{src->value >> 1} + 1;
+      const int64_t distance =
+          (src->value & 1) ? -int64_t{src->value >> 1} - 1 : int64_t{src->value >> 1} + 1;
       const int64_t source = static_cast<int64_t>(target) + distance;
       if (source < kMinPageOffset || source + length->value > page_size_) {
         return Corrupt(pos, "MEMMOVE source outside the page");
@@ -180,7 +180,8 @@ class BodyParser {
 
   absl::Status ParseExtended(size_t pos, const uint8_t* p, size_t rlen, Record* rec) {
     if (rlen == 0) return Corrupt(pos, "EXTENDED record without a subtype");
-    if (p[0] >= kExtendedTypeCount) return Corrupt(pos, absl::StrCat("unknown EXTENDED subtype ", p[0]));
+    if (p[0] >= kExtendedTypeCount)
+      return Corrupt(pos, absl::StrCat("unknown EXTENDED subtype ", p[0]));
     rec->type = RecordType::kExtended;
     rec->subtype = static_cast<ExtendedType>(p[0]);
     rec->data_pos++;
@@ -316,9 +317,9 @@ absl::StatusOr<bool> MtrDecoder::Frame(size_t* terminator_pos) {
         scan_offset_ = pos;
         return false;
       case LengthResult::kMalformed:
-        return absl::OutOfRangeError(absl::StrFormat(
-            "end of log at LSN %d: malformed record length at LSN %d", lsn_.value(),
-            lsn_.value() + pos));
+        return absl::OutOfRangeError(
+            absl::StrFormat("end of log at LSN %d: malformed record length at LSN %d", lsn_.value(),
+                            lsn_.value() + pos));
       case LengthResult::kOk:
         break;
     }

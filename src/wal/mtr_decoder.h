@@ -67,9 +67,9 @@ class MtrDecoder {
   Lsn lsn_;
   MtrDecoderOptions options_;
   std::vector<uint8_t> buffer_;
-  size_t filled_ = 0;        // bytes of buffer_ that hold stream data
-  size_t consumed_ = 0;      // bytes of buffer_ before lsn_
-  size_t scan_offset_ = 0;   // record boundary reached so far inside the current mtr
+  size_t filled_ = 0;       // bytes of buffer_ that hold stream data
+  size_t consumed_ = 0;     // bytes of buffer_ before lsn_
+  size_t scan_offset_ = 0;  // record boundary reached so far inside the current mtr
 };
 
 // Decodes the records of one mini-transaction body (for tests and fuzzing of the record layer).

@@ -12,11 +12,17 @@ std::string_view RecordTypeName(RecordType type) {
 }
 
 std::string_view ExtendedTypeName(ExtendedType type) {
-  static constexpr std::string_view kNames[kExtendedTypeCount] = {
-      "INIT_ROW_FORMAT_REDUNDANT", "INIT_ROW_FORMAT_DYNAMIC",     "UNDO_INIT",
-      "UNDO_APPEND",               "INSERT_HEAP_REDUNDANT",       "INSERT_REUSE_REDUNDANT",
-      "INSERT_HEAP_DYNAMIC",       "INSERT_REUSE_DYNAMIC",        "DELETE_ROW_FORMAT_REDUNDANT",
-      "DELETE_ROW_FORMAT_DYNAMIC", "TRIM_PAGES"};
+  static constexpr std::string_view kNames[kExtendedTypeCount] = {"INIT_ROW_FORMAT_REDUNDANT",
+                                                                  "INIT_ROW_FORMAT_DYNAMIC",
+                                                                  "UNDO_INIT",
+                                                                  "UNDO_APPEND",
+                                                                  "INSERT_HEAP_REDUNDANT",
+                                                                  "INSERT_REUSE_REDUNDANT",
+                                                                  "INSERT_HEAP_DYNAMIC",
+                                                                  "INSERT_REUSE_DYNAMIC",
+                                                                  "DELETE_ROW_FORMAT_REDUNDANT",
+                                                                  "DELETE_ROW_FORMAT_DYNAMIC",
+                                                                  "TRIM_PAGES"};
   return kNames[static_cast<int>(type)];
 }
 

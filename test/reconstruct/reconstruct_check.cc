@@ -62,16 +62,15 @@ class Checker {
       spaces_[f.space_id.value()] = {f.relative_path, f.relative_path};
     }
     bool crash_checked = false;
-    auto end = wal::ScanLog(
-        *final_log, base_log->checkpoint().checkpoint_lsn, std::nullopt,
-        [&](wal::Mtr& mtr) -> absl::Status {
-          if (!crash_checked && mtr.end_lsn > crash_lsn) {
-            Check("crash_recovered", crash_lsn);
-            crash_checked = true;
-          }
-          Ingest(mtr);
-          return absl::OkStatus();
-        });
+    auto end = wal::ScanLog(*final_log, base_log->checkpoint().checkpoint_lsn, std::nullopt,
+                            [&](wal::Mtr& mtr) -> absl::Status {
+                              if (!crash_checked && mtr.end_lsn > crash_lsn) {
+                                Check("crash_recovered", crash_lsn);
+                                crash_checked = true;
+                              }
+                              Ingest(mtr);
+                              return absl::OkStatus();
+                            });
     if (!end.ok()) return Fail(std::string(end.status().message()));
     if (!crash_checked) Check("crash_recovered", crash_lsn);
     Check("final", end->end_lsn);
@@ -96,7 +95,8 @@ class Checker {
       switch (rec.type) {
         case wal::RecordType::kFileCreate:
         case wal::RecordType::kFileModify:
-          if (!spaces_.count(space)) spaces_[space] = {replay::NormalizeRelativePath(mtr.Path(rec)), ""};
+          if (!spaces_.count(space))
+            spaces_[space] = {replay::NormalizeRelativePath(mtr.Path(rec)), ""};
           continue;
         case wal::RecordType::kFileRename:
           spaces_[space].path = replay::NormalizeRelativePath(mtr.NewPath(rec));
@@ -141,7 +141,8 @@ class Checker {
       const absl::Status s = storage::ReconstructPage(id, frame, snippets, &result);
       if (!s.ok()) {
         std::fprintf(stderr, "%s at LSN %llu: %s\n", ToString(id).c_str(),
-                     static_cast<unsigned long long>(lsn.value()), std::string(s.message()).c_str());
+                     static_cast<unsigned long long>(lsn.value()),
+                     std::string(s.message()).c_str());
         ++errors_;
         continue;
       }
@@ -151,7 +152,8 @@ class Checker {
       }
       const std::string expected_path = fixture_ + "/" + expected_dir + "/" + space->second.path;
       const std::vector<uint8_t> page0 = ReadPage(expected_path, 0);
-      const bool full_crc32 = ReadBe32(page0.data() + redo::kFspSpaceFlags) & redo::kFlagsFullCrc32Marker;
+      const bool full_crc32 =
+          ReadBe32(page0.data() + redo::kFspSpaceFlags) & redo::kFlagsFullCrc32Marker;
       redo::PrepareForWrite(frame, id, full_crc32);
       ++compared;
       if (frame != ReadPage(expected_path, id.page.value())) {
@@ -164,7 +166,8 @@ class Checker {
     }
     std::printf("at LSN %llu against %s: %llu pages rebuilt from base + snippets, %llu differ\n",
                 static_cast<unsigned long long>(lsn.value()), expected_dir.c_str(),
-                static_cast<unsigned long long>(compared), static_cast<unsigned long long>(differing));
+                static_cast<unsigned long long>(compared),
+                static_cast<unsigned long long>(differing));
     compared_ += compared;
     differing_ += differing;
   }

@@ -31,7 +31,8 @@ struct Options {
 class PageReader {
  public:
   explicit PageReader(const std::string& path)
-      : in_(path, std::ios::binary | std::ios::ate), size_(in_ ? static_cast<uint64_t>(in_.tellg()) : 0) {}
+      : in_(path, std::ios::binary | std::ios::ate),
+        size_(in_ ? static_cast<uint64_t>(in_.tellg()) : 0) {}
   uint64_t pages() const { return (size_ + kPageSize - 1) / kPageSize; }
   const std::vector<uint8_t>& Page(uint64_t p) {
     std::fill(page_.begin(), page_.end(), 0);
@@ -87,12 +88,14 @@ int Run(const Options& o) {
   for (const auto& [path, space] : files) {
     if (!in_expected.count(path) || !in_actual.count(path)) {
       ++file_problems;
-      std::cout << absl::StrFormat("%s: only in %s\n", path, in_expected.count(path) ? "expected" : "actual");
+      std::cout << absl::StrFormat("%s: only in %s\n", path,
+                                   in_expected.count(path) ? "expected" : "actual");
       continue;
     }
     PageReader a(o.expected + "/" + path);
     PageReader b(o.actual + "/" + path);
-    const std::set<uint32_t> doublewrite = path == "ibdata1" ? DoublewritePages(a) : std::set<uint32_t>{};
+    const std::set<uint32_t> doublewrite =
+        path == "ibdata1" ? DoublewritePages(a) : std::set<uint32_t>{};
     const uint64_t pages = std::max(a.pages(), b.pages());
     for (uint64_t p = 0; p < pages; ++p) {
       if (doublewrite.count(static_cast<uint32_t>(p)) ||

@@ -70,7 +70,8 @@ int Run(const Options& o) {
   }
   nlohmann::json records = nlohmann::json::object();
   for (int i = 0; i < wal::kRecordTypeCount; ++i) {
-    if (by_type[i]) records[std::string(wal::RecordTypeName(static_cast<RecordType>(i)))] = by_type[i];
+    if (by_type[i])
+      records[std::string(wal::RecordTypeName(static_cast<RecordType>(i)))] = by_type[i];
   }
   nlohmann::json extended = nlohmann::json::object();
   for (int i = 0; i < wal::kExtendedTypeCount; ++i) {
@@ -86,8 +87,8 @@ int Run(const Options& o) {
       {"creator", h.creator},
       {"first_lsn", h.first_lsn.value()},
       {"capacity", log->geometry().capacity},
-      {"checkpoint_blocks", {CheckpointJson(log->checkpoint_block(0)),
-                             CheckpointJson(log->checkpoint_block(1))}},
+      {"checkpoint_blocks",
+       {CheckpointJson(log->checkpoint_block(0)), CheckpointJson(log->checkpoint_block(1))}},
       {"checkpoint_lsn", log->checkpoint().checkpoint_lsn.value()},
       {"checkpoint_end_lsn", log->checkpoint().end_lsn.value()},
       {"from_lsn", from.value()},
@@ -121,15 +122,18 @@ int Run(const Options& o) {
                                from.value(), end->end_lsn.value(), end->end_lsn - from, mtrs)
             << "end          " << end->reason << "\n"
             << "records:\n";
-  for (auto& [name, n] : records.items()) std::cout << absl::StrFormat("  %-28s %d\n", name, n.get<uint64_t>());
-  for (auto& [name, n] : extended.items()) std::cout << absl::StrFormat("    %-26s %d\n", name, n.get<uint64_t>());
+  for (auto& [name, n] : records.items())
+    std::cout << absl::StrFormat("  %-28s %d\n", name, n.get<uint64_t>());
+  for (auto& [name, n] : extended.items())
+    std::cout << absl::StrFormat("    %-26s %d\n", name, n.get<uint64_t>());
   std::cout << "file operations:\n";
   for (const auto& op : file_ops) {
     if (op["type"] == "FILE_CHECKPOINT") continue;
-    std::cout << absl::StrFormat("  LSN %-12d %-12s space %-6d %s%s\n", op["lsn"].get<uint64_t>(),
-                                 op["type"].get<std::string>(), op["space_id"].get<uint32_t>(),
-                                 op["path"].get<std::string>(),
-                                 op.contains("new_path") ? " -> " + op["new_path"].get<std::string>() : "");
+    std::cout << absl::StrFormat(
+        "  LSN %-12d %-12s space %-6d %s%s\n", op["lsn"].get<uint64_t>(),
+        op["type"].get<std::string>(), op["space_id"].get<uint32_t>(),
+        op["path"].get<std::string>(),
+        op.contains("new_path") ? " -> " + op["new_path"].get<std::string>() : "");
   }
   return 0;
 }
