@@ -1,11 +1,14 @@
 // reconstruct_check FIXTURE_DIR: the GetPage@LSN core (storage::PageSnippet +
 // storage::ReconstructPage) checked against MariaDB on a fixture made by make_fixture.sh.
 //
-// It keeps, per page, the snippets of every mini-transaction in the fixture's final log since the
-// base's checkpoint (as the storage layer will), and rebuilds every page that has any, from the
-// base image, at two LSNs: the crash LSN (compared with crash_recovered/) and the end of the log
+// It imports the base datadir's pages into an ImageLayer (as `pagectl import` will), keeps, per
+// page, the snippets of every mini-transaction in the fixture's final log since the base's
+// checkpoint (as the storage layer will), and rebuilds every page that has any, from the image
+// layer's image, at two LSNs: the crash LSN (compared with crash_recovered/) and the end of the log
 // (compared with final/). Pages free at that LSN are not compared (MariaDB never writes them).
 // Exit 0 when every rebuilt page equals MariaDB's, 1 otherwise, 2 on error.
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +22,7 @@
 #include "redo/page_checksum.h"
 #include "redo/page_format.h"
 #include "replay/datadir.h"
+#include "storage/image_layer.h"
 #include "storage/page_reconstruct.h"
 #include "storage/page_snippet.h"
 #include "wal/log_file.h"
@@ -61,6 +65,9 @@ class Checker {
       if (f.space_id == kSystemSpaceId && f.relative_path != "ibdata1") continue;
       spaces_[f.space_id.value()] = {f.relative_path, f.relative_path};
     }
+    if (absl::Status s = ImportBase(base_log->checkpoint().checkpoint_lsn); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
     bool crash_checked = false;
     auto end = wal::ScanLog(*final_log, base_log->checkpoint().checkpoint_lsn, std::nullopt,
                             [&](wal::Mtr& mtr) -> absl::Status {
@@ -85,6 +92,39 @@ class Checker {
   int Fail(const std::string& why) {
     std::fprintf(stderr, "reconstruct_check: %s\n", why.c_str());
     return 2;
+  }
+
+  // Every page of every base tablespace into one image layer at the base's checkpoint LSN, in
+  // (space, page) order.
+  absl::Status ImportBase(Lsn lsn) {
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("reconstruct_check." + std::to_string(getpid()) + ".img"))
+                                 .string();
+    auto writer = storage::ImageLayerWriter::Create(path, lsn);
+    if (!writer.ok()) return writer.status();
+    for (const auto& [space, info] : spaces_) {  // std::map: ascending space ids
+      const std::string file = fixture_ + "/base/" + info.base_path;
+      const uint64_t pages = std::filesystem::file_size(file) / kPs;
+      std::ifstream in(file, std::ios::binary);
+      std::vector<uint8_t> page(kPs);
+      for (uint64_t p = 0; p < pages; ++p) {
+        in.read(reinterpret_cast<char*>(page.data()), kPs);
+        if (absl::Status s =
+                (*writer)->Add(PageId{SpaceId(space), PageNo(static_cast<uint32_t>(p))}, page);
+            !s.ok()) {
+          return s;
+        }
+      }
+    }
+    if (absl::Status s = (*writer)->Finish(); !s.ok()) return s;
+    auto layer = storage::ImageLayer::Open(path);
+    std::filesystem::remove(path);  // the open descriptor keeps it readable
+    if (!layer.ok()) return layer.status();
+    base_ = std::move(*layer);
+    std::printf("imported %llu base pages into an image layer at LSN %llu\n",
+                static_cast<unsigned long long>(base_->page_count()),
+                static_cast<unsigned long long>(lsn.value()));
+    return absl::OkStatus();
   }
 
   // What the storage layer will do on ingest: one snippet per (mini-transaction, page).
@@ -135,7 +175,13 @@ class Checker {
         continue;
       }
       if (!space->second.base_path.empty() && !space->second.trimmed) {
-        frame = ReadPage(fixture_ + "/base/" + space->second.base_path, id.page.value());
+        auto image = base_->Get(id);
+        if (!image.ok()) {
+          std::fprintf(stderr, "%s\n", std::string(image.status().message()).c_str());
+          ++errors_;
+          continue;
+        }
+        if (image->has_value()) frame = **image;  // else: past the base file's end, zero
       }
       storage::ReconstructResult result;
       const absl::Status s = storage::ReconstructPage(id, frame, snippets, &result);
@@ -173,6 +219,7 @@ class Checker {
   }
 
   std::string fixture_;
+  std::unique_ptr<storage::ImageLayer> base_;
   std::map<uint32_t, SpaceInfo> spaces_;
   absl::flat_hash_map<PageId, std::vector<std::vector<uint8_t>>, std::hash<PageId>> history_;
   uint64_t compared_ = 0, differing_ = 0, free_ = 0, errors_ = 0;

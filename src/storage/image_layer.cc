@@ -1,0 +1,214 @@
+#include "storage/image_layer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_format.h"
+#include "common/byte_order.h"
+#include "common/crc32c.h"
+#include "common/status_macros.h"
+
+namespace pageserver::storage {
+namespace {
+
+constexpr char kMagic[8] = {'P', 'S', 'I', 'M', 'A', 'G', 'E', '1'};
+constexpr uint32_t kVersion = 1;
+constexpr uint64_t kSummarySize = 4096;  // the values start at the next block
+constexpr size_t kSummaryUsed = 56;      // bytes covered by the summary's CRC
+constexpr size_t kEntrySize = 24;
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrFormat("%s %s: %s", what, path, std::strerror(errno)));
+}
+
+absl::Status WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset,
+                      const std::string& path) {
+  while (size > 0) {
+    const ssize_t n = pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Errno("write", path);
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+void EncodeEntry(uint8_t* e, PageId id, uint64_t offset, uint32_t page_crc) {
+  WriteBe32(e, id.space.value());
+  WriteBe32(e + 4, id.page.value());
+  WriteBe64(e + 8, offset);
+  WriteBe32(e + 16, page_crc);
+  WriteBe32(e + 20, Crc32c(0, e, 20));
+}
+
+}  // namespace
+
+ImageLayerWriter::~ImageLayerWriter() {
+  if (fd_ >= 0) close(fd_);
+  if (!finished_ && !tmp_path_.empty()) unlink(tmp_path_.c_str());
+}
+
+absl::StatusOr<std::unique_ptr<ImageLayerWriter>> ImageLayerWriter::Create(const std::string& path,
+                                                                           Lsn lsn,
+                                                                           uint32_t page_size) {
+  std::unique_ptr<ImageLayerWriter> w(new ImageLayerWriter());
+  w->path_ = path;
+  w->tmp_path_ = path + ".tmp";
+  w->lsn_ = lsn;
+  w->page_size_ = page_size;
+  w->offset_ = kSummarySize;
+  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (w->fd_ < 0) return Errno("create", w->tmp_path_);
+  return w;
+}
+
+absl::Status ImageLayerWriter::Add(PageId id, std::span<const uint8_t> image) {
+  if (finished_) return absl::FailedPreconditionError("image layer already finished");
+  if (image.size() != page_size_) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: image of %d bytes, pages are %d",
+                                                      ToString(id), image.size(), page_size_));
+  }
+  if (!entries_.empty() && !(entries_.back().id < id)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s added after %s: pages must come in ascending order", ToString(id),
+                        ToString(entries_.back().id)));
+  }
+  RETURN_IF_ERROR(WriteAll(fd_, image.data(), image.size(), offset_, tmp_path_));
+  entries_.push_back({id, offset_, Crc32c(image)});
+  offset_ += image.size();
+  return absl::OkStatus();
+}
+
+absl::Status ImageLayerWriter::Finish() {
+  if (finished_) return absl::FailedPreconditionError("image layer already finished");
+  // The index, then the summary that points at it, then durability, then the final name.
+  std::vector<uint8_t> index(entries_.size() * kEntrySize);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    EncodeEntry(&index[i * kEntrySize], entries_[i].id, entries_[i].offset, entries_[i].crc);
+  }
+  const uint64_t index_offset = offset_;
+  RETURN_IF_ERROR(WriteAll(fd_, index.data(), index.size(), index_offset, tmp_path_));
+  std::vector<uint8_t> summary(kSummarySize, 0);
+  std::memcpy(summary.data(), kMagic, sizeof(kMagic));
+  WriteBe32(&summary[8], kVersion);
+  WriteBe32(&summary[12], page_size_);
+  WriteBe64(&summary[16], lsn_.value());
+  WriteBe64(&summary[24], entries_.size());
+  WriteBe64(&summary[32], index_offset);
+  const PageId first = entries_.empty() ? PageId{} : entries_.front().id;
+  const PageId last = entries_.empty() ? PageId{} : entries_.back().id;
+  WriteBe32(&summary[40], first.space.value());
+  WriteBe32(&summary[44], first.page.value());
+  WriteBe32(&summary[48], last.space.value());
+  WriteBe32(&summary[52], last.page.value());
+  WriteBe32(&summary[kSummaryUsed], Crc32c(0, summary.data(), kSummaryUsed));
+  RETURN_IF_ERROR(WriteAll(fd_, summary.data(), summary.size(), 0, tmp_path_));
+  if (fsync(fd_) != 0) return Errno("fsync", tmp_path_);
+  close(fd_);
+  fd_ = -1;
+  if (rename(tmp_path_.c_str(), path_.c_str()) != 0) return Errno("rename to", path_);
+  finished_ = true;
+  std::string dir = std::filesystem::path(path_).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return Errno("open", dir);
+  const int rc = fsync(dfd);
+  close(dfd);
+  return rc == 0 ? absl::OkStatus() : Errno("fsync", dir);
+}
+
+ImageLayer::~ImageLayer() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::Status ImageLayer::ReadAt(uint64_t offset, size_t size, uint8_t* out) const {
+  while (size > 0) {
+    const ssize_t n = pread(fd_, out, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("read", path_);
+    if (n == 0) {
+      return absl::DataLossError(absl::StrFormat("%s: ends before offset %d", path_, offset));
+    }
+    out += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(const std::string& path) {
+  std::unique_ptr<ImageLayer> layer(new ImageLayer());
+  layer->path_ = path;
+  layer->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (layer->fd_ < 0) return Errno("open", path);
+  struct stat st;
+  if (fstat(layer->fd_, &st) != 0) return Errno("stat", path);
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  auto corrupt = [&](std::string_view why) {
+    return absl::DataLossError(absl::StrFormat("image layer %s: %s", path, why));
+  };
+  if (file_size < kSummarySize) return corrupt("shorter than its summary block");
+  uint8_t s[kSummaryUsed + 4];
+  RETURN_IF_ERROR(layer->ReadAt(0, sizeof(s), s));
+  if (std::memcmp(s, kMagic, sizeof(kMagic)) != 0) return corrupt("not an image layer (magic)");
+  if (Crc32c(0, s, kSummaryUsed) != ReadBe32(s + kSummaryUsed)) {
+    return corrupt("summary checksum mismatch");
+  }
+  if (ReadBe32(s + 8) != kVersion) return corrupt(absl::StrFormat("version %d", ReadBe32(s + 8)));
+  layer->page_size_ = ReadBe32(s + 12);
+  layer->lsn_ = Lsn(ReadBe64(s + 16));
+  layer->count_ = ReadBe64(s + 24);
+  layer->index_offset_ = ReadBe64(s + 32);
+  layer->first_ = {SpaceId(ReadBe32(s + 40)), PageNo(ReadBe32(s + 44))};
+  layer->last_ = {SpaceId(ReadBe32(s + 48)), PageNo(ReadBe32(s + 52))};
+  const uint32_t ps = layer->page_size_;
+  if (ps < 4096 || ps > 65536 || (ps & (ps - 1)) != 0) return corrupt("bad page size");
+  // Sizes must add up exactly: summary, count pages, count index entries.
+  if (layer->count_ > file_size / ps || layer->index_offset_ != kSummarySize + layer->count_ * ps ||
+      file_size != layer->index_offset_ + layer->count_ * kEntrySize) {
+    return corrupt(absl::StrFormat("size %d does not match %d pages", file_size, layer->count_));
+  }
+  return layer;
+}
+
+absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id) const {
+  if (count_ == 0 || id < first_ || last_ < id) return std::optional<std::vector<uint8_t>>();
+  uint64_t lo = 0, hi = count_;  // binary search over the on-disk index
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    uint8_t e[kEntrySize];
+    RETURN_IF_ERROR(ReadAt(index_offset_ + mid * kEntrySize, kEntrySize, e));
+    if (Crc32c(0, e, 20) != ReadBe32(e + 20)) {
+      return absl::DataLossError(
+          absl::StrFormat("image layer %s: index entry %d is corrupt", path_, mid));
+    }
+    const PageId key{SpaceId(ReadBe32(e)), PageNo(ReadBe32(e + 4))};
+    if (key < id) {
+      lo = mid + 1;
+    } else if (id < key) {
+      hi = mid;
+    } else {
+      const uint64_t offset = ReadBe64(e + 8);
+      if (offset < kSummarySize || offset + page_size_ > index_offset_) {
+        return absl::DataLossError(
+            absl::StrFormat("image layer %s: %s points outside the file", path_, ToString(id)));
+      }
+      std::vector<uint8_t> page(page_size_);
+      RETURN_IF_ERROR(ReadAt(offset, page_size_, page.data()));
+      if (Crc32c(page) != ReadBe32(e + 16)) {
+        return absl::DataLossError(absl::StrFormat(
+            "image layer %s: the image of %s fails its checksum", path_, ToString(id)));
+      }
+      return std::optional<std::vector<uint8_t>>(std::move(page));
+    }
+  }
+  return std::optional<std::vector<uint8_t>>();
+}
+
+}  // namespace pageserver::storage

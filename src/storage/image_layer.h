@@ -1,0 +1,86 @@
+// ImageLayer: an immutable file of page images, all valid at one LSN (the image layer of Neon's
+// layered storage; written by import and, later, by compaction). Format:
+// docs/image_layer_format.md.
+//
+// Crash rule: ImageLayerWriter writes everything under a temporary name, then the summary
+// block last, fsyncs the file, renames it to its final name and fsyncs the directory. A file
+// under its final name is therefore always complete; a temporary one left by a crash is garbage.
+// Nothing in a finished file is ever modified.
+//
+// Reading never trusts the file: the summary carries a CRC-32C, every index entry and every page
+// has one, and a mismatch is DataLoss naming the file and the page. Lookups binary-search the
+// on-disk index with pread, so memory does not grow with the layer's size.
+//
+// Thread-safety: a writer belongs to one thread; a reader's Get may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/types.h"
+
+namespace pageserver::storage {
+
+class ImageLayerWriter {
+ public:
+  // Starts `path` (written as `path` + ".tmp" until Finish). `lsn`: the LSN all images are at.
+  static absl::StatusOr<std::unique_ptr<ImageLayerWriter>> Create(const std::string& path, Lsn lsn,
+                                                                  uint32_t page_size = 16384);
+  ~ImageLayerWriter();
+
+  // Pages must come in strictly ascending (space, page) order.
+  absl::Status Add(PageId id, std::span<const uint8_t> image);
+  // Makes the layer durable under its final name.
+  absl::Status Finish();
+
+ private:
+  ImageLayerWriter() = default;
+  struct Entry {
+    PageId id;
+    uint64_t offset;
+    uint32_t crc;
+  };
+  std::string path_;
+  std::string tmp_path_;
+  int fd_ = -1;
+  Lsn lsn_;
+  uint32_t page_size_ = 0;
+  uint64_t offset_ = 0;
+  std::vector<Entry> entries_;  // 16 bytes a page; the index is written from it at Finish
+  bool finished_ = false;
+};
+
+class ImageLayer {
+ public:
+  static absl::StatusOr<std::unique_ptr<ImageLayer>> Open(const std::string& path);
+  ~ImageLayer();
+
+  Lsn lsn() const { return lsn_; }
+  uint64_t page_count() const { return count_; }
+  uint32_t page_size() const { return page_size_; }
+  PageId first_key() const { return first_; }
+  PageId last_key() const { return last_; }
+
+  // The image of `id`, or nullopt when the layer has none.
+  absl::StatusOr<std::optional<std::vector<uint8_t>>> Get(PageId id) const;
+
+ private:
+  ImageLayer() = default;
+  absl::Status ReadAt(uint64_t offset, size_t size, uint8_t* out) const;
+
+  std::string path_;
+  int fd_ = -1;
+  Lsn lsn_;
+  uint32_t page_size_ = 0;
+  uint64_t count_ = 0;
+  uint64_t index_offset_ = 0;
+  PageId first_{};
+  PageId last_{};
+};
+
+}  // namespace pageserver::storage
