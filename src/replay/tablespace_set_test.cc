@@ -11,6 +11,7 @@
 
 #include "common/byte_order.h"
 #include "common/testing/status_testing.h"
+#include "common/testing/temp_dir.h"
 #include "redo/page_checksum.h"
 #include "redo/page_format.h"
 
@@ -25,14 +26,7 @@ PageId P(uint32_t page) { return PageId{kSpace, PageNo(page)}; }
 
 class TablespaceSetTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tablespace_set_test." + std::to_string(getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "db");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { fs::create_directories(dir_ / "db"); }
 
   // A tablespace file of `pages` pages: page 0 with full_crc32 flags and FSP_SIZE, every other
   // page filled with its own number so that an unwanted write shows.
@@ -56,7 +50,8 @@ class TablespaceSetTest : public ::testing::Test {
   }
   uint64_t FilePages(const std::string& rel) { return fs::file_size(dir_ / rel) / kPs; }
 
-  fs::path dir_;
+  pageserver::testing::TempDir temp_{"tablespace_set_test"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(TablespaceSetTest, DirtyPageIsWrittenWithLsnAndChecksum) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "common/byte_order.h"
 #include "common/crc32c.h"
+#include "common/file_io.h"
 #include "common/status_macros.h"
 
 namespace pageserver::storage {
@@ -24,19 +25,6 @@ constexpr size_t kEntrySize = 24;
 
 absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::InternalError(absl::StrFormat("%s %s: %s", what, path, std::strerror(errno)));
-}
-
-absl::Status WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset,
-                      const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Errno("write", path);
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return absl::OkStatus();
 }
 
 void EncodeEntry(uint8_t* e, PageId id, uint64_t offset, uint32_t page_crc) {
@@ -79,7 +67,7 @@ absl::Status ImageLayerWriter::Add(PageId id, std::span<const uint8_t> image) {
         absl::StrFormat("%s added after %s: pages must come in ascending order", ToString(id),
                         ToString(entries_.back().id)));
   }
-  RETURN_IF_ERROR(WriteAll(fd_, image.data(), image.size(), offset_, tmp_path_));
+  RETURN_IF_ERROR(WriteFully(fd_, offset_, image.data(), image.size(), tmp_path_));
   entries_.push_back({id, offset_, Crc32c(image)});
   offset_ += image.size();
   return absl::OkStatus();
@@ -93,7 +81,7 @@ absl::Status ImageLayerWriter::Finish() {
     EncodeEntry(&index[i * kEntrySize], entries_[i].id, entries_[i].offset, entries_[i].crc);
   }
   const uint64_t index_offset = offset_;
-  RETURN_IF_ERROR(WriteAll(fd_, index.data(), index.size(), index_offset, tmp_path_));
+  RETURN_IF_ERROR(WriteFully(fd_, index_offset, index.data(), index.size(), tmp_path_));
   std::vector<uint8_t> summary(kSummarySize, 0);
   std::memcpy(summary.data(), kMagic, sizeof(kMagic));
   WriteBe32(&summary[8], kVersion);
@@ -108,7 +96,7 @@ absl::Status ImageLayerWriter::Finish() {
   WriteBe32(&summary[48], last.space.value());
   WriteBe32(&summary[52], last.page.value());
   WriteBe32(&summary[kSummaryUsed], Crc32c(0, summary.data(), kSummaryUsed));
-  RETURN_IF_ERROR(WriteAll(fd_, summary.data(), summary.size(), 0, tmp_path_));
+  RETURN_IF_ERROR(WriteFully(fd_, 0, summary.data(), summary.size(), tmp_path_));
   if (fsync(fd_) != 0) return Errno("fsync", tmp_path_);
   close(fd_);
   fd_ = -1;
@@ -128,18 +116,7 @@ ImageLayer::~ImageLayer() {
 }
 
 absl::Status ImageLayer::ReadAt(uint64_t offset, size_t size, uint8_t* out) const {
-  while (size > 0) {
-    const ssize_t n = pread(fd_, out, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("read", path_);
-    if (n == 0) {
-      return absl::DataLossError(absl::StrFormat("%s: ends before offset %d", path_, offset));
-    }
-    out += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return absl::OkStatus();
+  return ReadFully(fd_, offset, size, out, path_);
 }
 
 absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(const std::string& path) {

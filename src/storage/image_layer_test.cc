@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/testing/status_testing.h"
+#include "common/testing/temp_dir.h"
 
 namespace pageserver::storage {
 namespace {
@@ -27,15 +28,7 @@ std::vector<uint8_t> Image(PageId id) {
 
 class ImageLayerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("image_layer_test." + std::to_string(getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    path_ = (dir_ / "layer.img").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { path_ = (dir_ / "layer.img").string(); }
 
   const std::vector<PageId> kPages = {P(0, 0), P(0, 5), P(0, 6), P(3, 1), P(7, 0), P(7, 900)};
   void WriteLayer() {
@@ -53,7 +46,8 @@ class ImageLayerTest : public ::testing::Test {
     f.put(static_cast<char>(c ^ 0x01));
   }
 
-  fs::path dir_;
+  pageserver::testing::TempDir temp_{"image_layer_test"};
+  const fs::path dir_ = temp_.path();
   std::string path_;
 };
 

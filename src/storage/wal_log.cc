@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "absl/strings/str_format.h"
+#include "common/file_io.h"
 #include "common/status_macros.h"
 #include "wal/mtr_decoder.h"
 
@@ -26,20 +27,6 @@ absl::Status Errno(std::string_view what, const std::string& path) {
 }
 
 std::string SegmentName(Lsn start) { return absl::StrFormat("%020d.wal", start.value()); }
-
-absl::Status ReadExactly(int fd, uint64_t offset, size_t size, uint8_t* out,
-                         const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = pread(fd, out, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("read", path);
-    if (n == 0) return absl::DataLossError(absl::StrFormat("%s: shorter than expected", path));
-    out += n;
-    offset += static_cast<uint64_t>(n);
-    size -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
 
 // Feeds [offset, offset + size) of a segment file to the decoder, delivering mini-transactions.
 absl::Status DecodeFile(const std::string& path, uint64_t offset, uint64_t size,
@@ -60,7 +47,7 @@ absl::Status DecodeFile(const std::string& path, uint64_t offset, uint64_t size,
     }
     if (size == 0) break;
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, size));
-    status = ReadExactly(fd, offset, n, decoder.PrepareFeed(n), path);
+    status = ReadFully(fd, offset, n, decoder.PrepareFeed(n), path);
     if (status.ok()) decoder.CommitFeed(n);
     offset += n;
     size -= n;

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/testing/status_testing.h"
+#include "common/testing/temp_dir.h"
 #include "wal/testing/mtr_builder.h"
 
 namespace pageserver::storage {
@@ -32,14 +33,6 @@ Bytes MakeMtr(uint32_t page, int records, uint8_t seed) {
 
 class WalLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("wal_log_test." + std::to_string(getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<WalLog> OpenLog(uint64_t segment_bytes = 1 << 20) {
     auto log = WalLog::Open(dir_.string(), kBase, {.segment_bytes = segment_bytes, .sync = false});
     EXPECT_TRUE(log.ok()) << log.status();
@@ -71,7 +64,8 @@ class WalLogTest : public ::testing::Test {
     return files.back();
   }
 
-  fs::path dir_;
+  pageserver::testing::TempDir temp_{"wal_log_test"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(WalLogTest, EmptyLogStartsAtTheBaseLsn) {

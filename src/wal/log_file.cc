@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "common/byte_order.h"
 #include "common/crc32c.h"
+#include "common/file_io.h"
 #include "common/status_macros.h"
 #include "wal/mtr_decoder.h"
 
@@ -72,18 +73,7 @@ LogFile::~LogFile() {
 }
 
 absl::Status LogFile::ReadFileAt(uint64_t offset, size_t size, uint8_t* out) const {
-  while (size > 0) {
-    const ssize_t n = pread(fd_, out, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return absl::DataLossError(absl::StrFormat("%s: short read at offset %d: %s", path_, offset,
-                                                 n < 0 ? std::strerror(errno) : "end of file"));
-    }
-    out += n;
-    offset += static_cast<uint64_t>(n);
-    size -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
+  return ReadFully(fd_, offset, size, out, path_);
 }
 
 absl::StatusOr<LogFile> LogFile::Open(const std::string& path) {

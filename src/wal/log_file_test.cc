@@ -15,6 +15,7 @@
 #include "common/byte_order.h"
 #include "common/crc32c.h"
 #include "common/testing/status_testing.h"
+#include "common/testing/temp_dir.h"
 #include "wal/testing/mtr_builder.h"
 
 namespace pageserver::wal {
@@ -27,22 +28,6 @@ using testing::MtrBuilder;
 namespace fs = std::filesystem;
 
 PageId P(uint32_t space, uint32_t page) { return {SpaceId(space), PageNo(page)}; }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "log_file_test.XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // An ib_logfile0 image in memory: header, checkpoint blocks and the ring, addressed by LSN.
 class LogImage {
@@ -103,7 +88,7 @@ class LogFileTest : public ::testing::Test {
     return LogFile::Open(image.Save(dir_.path()));
   }
 
-  TempDir dir_;
+  pageserver::testing::TempDir dir_{"log_file_test"};
 };
 
 // Scans and collects what ScanLog delivers.

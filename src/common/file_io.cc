@@ -1,0 +1,48 @@
+#include "common/file_io.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace pageserver {
+
+absl::Status ReadFully(int fd, uint64_t offset, size_t size, uint8_t* out,
+                       const std::string& path) {
+  while (size > 0) {
+    const ssize_t n = pread(fd, out, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return absl::InternalError(
+          absl::StrFormat("%s: read at offset %d: %s", path, offset, std::strerror(errno)));
+    }
+    if (n == 0) {
+      return absl::DataLossError(
+          absl::StrFormat("%s: the file ends before offset %d", path, offset));
+    }
+    out += n;
+    offset += static_cast<uint64_t>(n);
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFully(int fd, uint64_t offset, const uint8_t* data, size_t size,
+                        const std::string& path) {
+  while (size > 0) {
+    const ssize_t n = pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return absl::InternalError(absl::StrFormat("%s: write at offset %d: %s", path, offset,
+                                                 n < 0 ? std::strerror(errno) : "no progress"));
+    }
+    data += n;
+    offset += static_cast<uint64_t>(n);
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pageserver
