@@ -21,13 +21,6 @@ using pageserver::testing::MessageHas;
 constexpr size_t kPs = 16384;
 PageId P(uint32_t space, uint32_t page) { return {SpaceId(space), PageNo(page)}; }
 
-// A page filled with a recognisable pattern, so untouched bytes can be checked.
-std::vector<uint8_t> PatternPage() {
-  std::vector<uint8_t> page(kPs);
-  for (size_t i = 0; i < kPs; ++i) page[i] = static_cast<uint8_t>(i * 7 + 3);
-  return page;
-}
-
 TEST(PageApplierTest, InitPageFillsAsSpec) {
   std::vector<uint8_t> page = PatternPage();
   ASSERT_TRUE(ApplyMtr(MtrBuilder().InitPage(P(0x01020304, 0x0A0B0C0D)), page).ok());

@@ -26,26 +26,18 @@ void ExpectRefused(uint32_t flags, std::string_view feature) {
   EXPECT_TRUE(MessageHas(format.status(), "tablespace 42")) << format.status();
 }
 
-TEST(TablespaceFormatTest, FullCrc32Default) {
-  auto format = ParseSpaceFlags(0x15, kSpace);
+void ExpectSupported(uint32_t flags, bool full_crc32) {
+  auto format = ParseSpaceFlags(flags, kSpace);
   ASSERT_TRUE(format.ok()) << format.status();
-  EXPECT_TRUE(format->full_crc32);
-  EXPECT_EQ(format->page_size, 16384u);
+  EXPECT_EQ(format->full_crc32, full_crc32) << flags;
+  EXPECT_EQ(format->page_size, 16384u) << flags;
 }
 
-TEST(TablespaceFormatTest, LegacyDynamicIsCrc32) {
-  auto format = ParseSpaceFlags(0x21, kSpace);
-  ASSERT_TRUE(format.ok()) << format.status();
-  EXPECT_FALSE(format->full_crc32);
-  EXPECT_EQ(format->page_size, 16384u);
-}
+TEST(TablespaceFormatTest, FullCrc32Default) { ExpectSupported(0x15, true); }
 
-TEST(TablespaceFormatTest, LegacyRedundantIsCrc32) {
-  auto format = ParseSpaceFlags(0x0, kSpace);
-  ASSERT_TRUE(format.ok()) << format.status();
-  EXPECT_FALSE(format->full_crc32);
-  EXPECT_EQ(format->page_size, 16384u);
-}
+TEST(TablespaceFormatTest, LegacyDynamicIsCrc32) { ExpectSupported(0x21, false); }
+
+TEST(TablespaceFormatTest, LegacyRedundantIsCrc32) { ExpectSupported(0x0, false); }
 
 TEST(TablespaceFormatTest, LegacyExplicitSixteenKiBPageSize) {
   auto format = ParseSpaceFlags(0x21 | (5u << 6), kSpace);

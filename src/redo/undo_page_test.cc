@@ -20,11 +20,7 @@ using pageserver::testing::MessageHas;
 constexpr size_t kPs = 16384;
 const PageId kPage{SpaceId(2), PageNo(66)};
 
-std::vector<uint8_t> PatternPage() {
-  std::vector<uint8_t> page(kPs);
-  for (size_t i = 0; i < kPs; ++i) page[i] = static_cast<uint8_t>(i * 5 + 1);
-  return page;
-}
+std::vector<uint8_t> PatternPage() { return testing::PatternPage(5, 1); }
 
 TEST(UndoPageTest, InitLayout) {
   std::vector<uint8_t> page = PatternPage();

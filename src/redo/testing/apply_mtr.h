@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/status_macros.h"
@@ -17,6 +18,13 @@ using wal::testing::Bytes;
 using wal::testing::MtrBuilder;
 
 inline constexpr Lsn kMtrLsn(100000);
+
+// A 16 KiB page filled with a recognisable pattern, so that untouched bytes can be checked.
+inline std::vector<uint8_t> PatternPage(uint8_t mul = 7, uint8_t add = 3) {
+  std::vector<uint8_t> page(16384);
+  for (size_t i = 0; i < page.size(); ++i) page[i] = static_cast<uint8_t>(i * mul + add);
+  return page;
+}
 
 inline absl::StatusOr<wal::Mtr> MakeMtr(const MtrBuilder& b, Lsn start = kMtrLsn,
                                         uint32_t page_size = 16384) {
