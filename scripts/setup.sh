@@ -9,6 +9,8 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   # libraries
   libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  # the page server: gRPC + protobuf, the HTTP API
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev
   # the real peers the tests run against
   mariadb-server mariadb-backup mariadb-client sysbench
   # tools used by the integration scripts

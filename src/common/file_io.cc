@@ -1,9 +1,11 @@
 #include "common/file_io.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_format.h"
 
@@ -43,6 +45,30 @@ absl::Status WriteFully(int fd, uint64_t offset, const uint8_t* data, size_t siz
     size -= static_cast<size_t>(n);
   }
   return absl::OkStatus();
+}
+
+absl::Status ErrnoError(std::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrFormat("%s %s: %s", what, path, std::strerror(errno)));
+}
+
+absl::Status SyncDirectory(const std::string& dir) {
+  const int fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open", dir);
+  const int rc = fsync(fd);
+  close(fd);
+  return rc == 0 ? absl::OkStatus() : ErrnoError("fsync", dir);
+}
+
+absl::Status SyncAndPublish(int fd, const std::string& tmp_path, const std::string& path) {
+  const int sync_rc = fsync(fd);
+  const int sync_errno = errno;
+  close(fd);
+  if (sync_rc != 0) {
+    errno = sync_errno;
+    return ErrnoError("fsync", tmp_path);
+  }
+  if (rename(tmp_path.c_str(), path.c_str()) != 0) return ErrnoError("rename to", path);
+  return SyncDirectory(std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace pageserver

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 
@@ -15,5 +16,16 @@ absl::Status ReadFully(int fd, uint64_t offset, size_t size, uint8_t* out, const
 // Writes exactly `size` bytes at `offset`.
 absl::Status WriteFully(int fd, uint64_t offset, const uint8_t* data, size_t size,
                         const std::string& path);
+
+// InternalError "<what> <path>: <strerror(errno)>".
+absl::Status ErrnoError(std::string_view what, const std::string& path);
+
+// fsyncs a directory, so that creations, renames and removals in it are durable.
+absl::Status SyncDirectory(const std::string& dir);
+
+// The last step of writing an immutable file: fsync `fd` (and close it), rename `tmp_path` to
+// `path`, fsync the directory. After an OK return the file is durable under its final name;
+// before it, a crash leaves at most the temporary file.
+absl::Status SyncAndPublish(int fd, const std::string& tmp_path, const std::string& path);
 
 }  // namespace pageserver

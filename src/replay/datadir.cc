@@ -11,12 +11,6 @@
 namespace pageserver::replay {
 namespace fs = std::filesystem;
 
-std::string NormalizeRelativePath(std::string_view path) {
-  std::string p(path);
-  while (p.starts_with("./")) p.erase(0, 2);
-  return p;
-}
-
 absl::StatusOr<std::vector<InnodbFile>> ListInnodbFiles(const std::string& datadir) {
   std::error_code ec;
   if (!fs::is_directory(datadir, ec)) {

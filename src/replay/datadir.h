@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/types.h"
+#include "wal/record.h"
 
 namespace pageserver::replay {
 
@@ -20,7 +21,6 @@ struct InnodbFile {
 // (shorter than one page) is reported as an error naming it.
 absl::StatusOr<std::vector<InnodbFile>> ListInnodbFiles(const std::string& datadir);
 
-// "./db/t.ibd" and "db/t.ibd" name the same file; this gives the form used as a key.
-std::string NormalizeRelativePath(std::string_view path);
+using wal::NormalizeRelativePath;
 
 }  // namespace pageserver::replay

@@ -23,10 +23,6 @@ constexpr uint64_t kSummarySize = 4096;  // the values start at the next block
 constexpr size_t kSummaryUsed = 56;      // bytes covered by the summary's CRC
 constexpr size_t kEntrySize = 24;
 
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrFormat("%s %s: %s", what, path, std::strerror(errno)));
-}
-
 void EncodeEntry(uint8_t* e, PageId id, uint64_t offset, uint32_t page_crc) {
   WriteBe32(e, id.space.value());
   WriteBe32(e + 4, id.page.value());
@@ -52,7 +48,7 @@ absl::StatusOr<std::unique_ptr<ImageLayerWriter>> ImageLayerWriter::Create(const
   w->page_size_ = page_size;
   w->offset_ = kSummarySize;
   w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (w->fd_ < 0) return Errno("create", w->tmp_path_);
+  if (w->fd_ < 0) return ErrnoError("create", w->tmp_path_);
   return w;
 }
 
@@ -97,18 +93,10 @@ absl::Status ImageLayerWriter::Finish() {
   WriteBe32(&summary[52], last.page.value());
   WriteBe32(&summary[kSummaryUsed], Crc32c(0, summary.data(), kSummaryUsed));
   RETURN_IF_ERROR(WriteFully(fd_, 0, summary.data(), summary.size(), tmp_path_));
-  if (fsync(fd_) != 0) return Errno("fsync", tmp_path_);
-  close(fd_);
+  RETURN_IF_ERROR(SyncAndPublish(fd_, tmp_path_, path_));
   fd_ = -1;
-  if (rename(tmp_path_.c_str(), path_.c_str()) != 0) return Errno("rename to", path_);
   finished_ = true;
-  std::string dir = std::filesystem::path(path_).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Errno("open", dir);
-  const int rc = fsync(dfd);
-  close(dfd);
-  return rc == 0 ? absl::OkStatus() : Errno("fsync", dir);
+  return absl::OkStatus();
 }
 
 ImageLayer::~ImageLayer() {
@@ -123,9 +111,9 @@ absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(const std::string& 
   std::unique_ptr<ImageLayer> layer(new ImageLayer());
   layer->path_ = path;
   layer->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (layer->fd_ < 0) return Errno("open", path);
+  if (layer->fd_ < 0) return ErrnoError("open", path);
   struct stat st;
-  if (fstat(layer->fd_, &st) != 0) return Errno("stat", path);
+  if (fstat(layer->fd_, &st) != 0) return ErrnoError("stat", path);
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   auto corrupt = [&](std::string_view why) {
     return absl::DataLossError(absl::StrFormat("image layer %s: %s", path, why));
@@ -186,6 +174,24 @@ absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id) c
     }
   }
   return std::optional<std::vector<uint8_t>>();
+}
+
+absl::Status ImageLayer::ForEachPage(const std::function<void(PageId)>& fn) const {
+  constexpr uint64_t kBatch = 1024;
+  std::vector<uint8_t> buf(kBatch * kEntrySize);
+  for (uint64_t at = 0; at < count_; at += kBatch) {
+    const uint64_t n = std::min(kBatch, count_ - at);
+    RETURN_IF_ERROR(ReadAt(index_offset_ + at * kEntrySize, n * kEntrySize, buf.data()));
+    for (uint64_t i = 0; i < n; ++i) {
+      const uint8_t* e = &buf[i * kEntrySize];
+      if (Crc32c(0, e, 20) != ReadBe32(e + 20)) {
+        return absl::DataLossError(
+            absl::StrFormat("image layer %s: index entry %d is corrupt", path_, at + i));
+      }
+      fn(PageId{SpaceId(ReadBe32(e)), PageNo(ReadBe32(e + 4))});
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace pageserver::storage

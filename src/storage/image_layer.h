@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -65,6 +66,10 @@ class ImageLayer {
   uint32_t page_size() const { return page_size_; }
   PageId first_key() const { return first_; }
   PageId last_key() const { return last_; }
+  uint64_t file_bytes() const { return index_offset_ + count_ * 24; }
+
+  // Every page id in the layer, ascending (reads the index only).
+  absl::Status ForEachPage(const std::function<void(PageId)>& fn) const;
 
   // The image of `id`, or nullopt when the layer has none.
   absl::StatusOr<std::optional<std::vector<uint8_t>>> Get(PageId id) const;

@@ -22,10 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 constexpr size_t kReadChunk = 4 << 20;
 
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrFormat("%s %s: %s", what, path, std::strerror(errno)));
-}
-
 std::string SegmentName(Lsn start) { return absl::StrFormat("%020d.wal", start.value()); }
 
 // Feeds [offset, offset + size) of a segment file to the decoder, delivering mini-transactions.
@@ -33,7 +29,7 @@ absl::Status DecodeFile(const std::string& path, uint64_t offset, uint64_t size,
                         wal::MtrDecoder& decoder, wal::Mtr& mtr,
                         const std::function<absl::Status(wal::Mtr&)>& on_mtr) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno("open", path);
+  if (fd < 0) return ErrnoError("open", path);
   absl::Status status;
   while (status.ok()) {
     auto next = decoder.Next(&mtr);
@@ -76,11 +72,7 @@ absl::StatusOr<std::unique_ptr<WalLog>> WalLog::Open(const std::string& dir, Lsn
 
 absl::Status WalLog::SyncPath(const std::string& dir) {
   if (!options_.sync) return absl::OkStatus();
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("open", dir);
-  const int rc = fsync(fd);
-  close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno("fsync", dir);
+  return SyncDirectory(dir);
 }
 
 absl::Status WalLog::SyncDir() { return SyncPath(dir_); }
@@ -88,7 +80,7 @@ absl::Status WalLog::SyncDir() { return SyncPath(dir_); }
 absl::Status WalLog::StartSegment(Lsn start) {
   const std::string path = (fs::path(dir_) / SegmentName(start)).string();
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd < 0) return Errno("create", path);
+  if (fd < 0) return ErrnoError("create", path);
   if (tail_fd_ >= 0) close(tail_fd_);
   tail_fd_ = fd;
   tail_bytes_ = 0;
@@ -141,10 +133,11 @@ absl::Status WalLog::Recover(Lsn start_lsn) {
   }
   const uint64_t valid = decoder.next_lsn() - last.start;
   tail_fd_ = open(last.path.c_str(), O_RDWR | O_CLOEXEC);
-  if (tail_fd_ < 0) return Errno("open", last.path);
+  if (tail_fd_ < 0) return ErrnoError("open", last.path);
   if (valid < size) {
-    if (ftruncate(tail_fd_, static_cast<off_t>(valid)) != 0) return Errno("truncate", last.path);
-    if (options_.sync && fdatasync(tail_fd_) != 0) return Errno("sync", last.path);
+    if (ftruncate(tail_fd_, static_cast<off_t>(valid)) != 0)
+      return ErrnoError("truncate", last.path);
+    if (options_.sync && fdatasync(tail_fd_) != 0) return ErrnoError("sync", last.path);
     truncated_bytes_ = size - valid;
   }
   tail_bytes_ = valid;
@@ -177,6 +170,16 @@ absl::Status WalLog::Append(Lsn lsn, std::span<const uint8_t> bytes) {
         absl::StrFormat("not appended: the bytes end inside the mini-transaction at LSN %d",
                         check.next_lsn().value()));
   }
+  return AppendDecoded(lsn, bytes);
+}
+
+absl::Status WalLog::AppendDecoded(Lsn lsn, std::span<const uint8_t> bytes) {
+  RETURN_IF_ERROR(failed_);
+  if (lsn != end_lsn_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "append at LSN %d, but the log ends at LSN %d", lsn.value(), end_lsn_.value()));
+  }
+  if (bytes.empty()) return absl::OkStatus();
   if (tail_bytes_ >= options_.segment_bytes) {
     if (absl::Status s = StartSegment(end_lsn_); !s.ok()) {
       failed_ = s;  // the new segment may or may not be durable: stop here
@@ -189,14 +192,15 @@ absl::Status WalLog::Append(Lsn lsn, std::span<const uint8_t> bytes) {
                              static_cast<off_t>(tail_bytes_ + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      failed_ =
-          Errno(absl::StrFormat("append at LSN %d: write", lsn.value()), segments_.back().path);
+      failed_ = ErrnoError(absl::StrFormat("append at LSN %d: write", lsn.value()),
+                           segments_.back().path);
       return failed_;
     }
     done += static_cast<size_t>(n);
   }
   if (options_.sync && fdatasync(tail_fd_) != 0) {
-    failed_ = Errno(absl::StrFormat("append at LSN %d: sync", lsn.value()), segments_.back().path);
+    failed_ =
+        ErrnoError(absl::StrFormat("append at LSN %d: sync", lsn.value()), segments_.back().path);
     return failed_;
   }
   tail_bytes_ += bytes.size();
@@ -230,13 +234,37 @@ absl::Status WalLog::Scan(Lsn from, const std::function<absl::Status(wal::Mtr&)>
   return absl::OkStatus();
 }
 
+absl::Status WalLog::Read(Lsn lsn, std::span<uint8_t> out) const {
+  if (lsn < start_lsn() || lsn + out.size() > end_lsn_) {
+    return absl::OutOfRangeError(absl::StrFormat("LSN %d..%d is outside the stored log (%d..%d)",
+                                                 lsn.value(), (lsn + out.size()).value(),
+                                                 start_lsn().value(), end_lsn_.value()));
+  }
+  size_t i = segments_.size() - 1;
+  while (segments_[i].start > lsn) --i;
+  size_t done = 0;
+  for (; done < out.size(); ++i) {
+    const Segment& seg = segments_[i];
+    const Lsn seg_end = i + 1 < segments_.size() ? segments_[i + 1].start : end_lsn_;
+    const Lsn at = lsn + done;
+    const size_t n = std::min<size_t>(out.size() - done, seg_end - at);
+    const int fd = open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoError("open", seg.path);
+    const absl::Status s = ReadFully(fd, at - seg.start, n, out.data() + done, seg.path);
+    close(fd);
+    RETURN_IF_ERROR(s);
+    done += n;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WalLog::RemoveSegmentsBefore(Lsn lsn) {
   size_t remove = 0;
   while (remove + 1 < segments_.size() && segments_[remove + 1].start <= lsn) ++remove;
   if (remove == 0) return absl::OkStatus();
   for (size_t i = 0; i < remove; ++i) {
     if (unlink(segments_[i].path.c_str()) != 0 && errno != ENOENT) {
-      absl::Status s = Errno("remove", segments_[i].path);
+      absl::Status s = ErrnoError("remove", segments_[i].path);
       segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(i));
       return s;
     }

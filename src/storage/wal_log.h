@@ -51,6 +51,12 @@ class WalLog {
   // Bytes that are not whole, well-formed mini-transactions are refused (InvalidArgument) and
   // nothing is written.
   absl::Status Append(Lsn lsn, std::span<const uint8_t> bytes);
+  // Append for a caller that has just decoded `bytes` into whole mini-transactions starting at
+  // `lsn` itself (the timeline's ingest), so they are not decoded twice.
+  absl::Status AppendDecoded(Lsn lsn, std::span<const uint8_t> bytes);
+
+  // Copies the stored bytes [lsn, lsn + out.size()); OutOfRange outside start_lsn()..end_lsn().
+  absl::Status Read(Lsn lsn, std::span<uint8_t> out) const;
 
   // Decodes every mini-transaction from `from` (a mini-transaction boundary within the log) to
   // the end, in order.

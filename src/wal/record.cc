@@ -38,4 +38,10 @@ std::string_view Mtr::NewPath(const Record& r) const {
   return both.substr(both.find('\0') + 1);
 }
 
+std::string NormalizeRelativePath(std::string_view path) {
+  std::string p(path);
+  while (p.starts_with("./")) p.erase(0, 2);
+  return p;
+}
+
 }  // namespace pageserver::wal

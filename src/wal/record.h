@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -85,5 +86,9 @@ struct Mtr {
   std::string_view OldPath(const Record& r) const;
   std::string_view NewPath(const Record& r) const;
 };
+
+// "./db/t.ibd" and "db/t.ibd" name the same file (FILE_* records use the first); this gives the
+// form used as a key.
+std::string NormalizeRelativePath(std::string_view path);
 
 }  // namespace pageserver::wal

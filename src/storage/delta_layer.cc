@@ -1,0 +1,267 @@
+#include "storage/delta_layer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "common/byte_order.h"
+#include "common/crc32c.h"
+#include "common/file_io.h"
+#include "common/status_macros.h"
+
+namespace pageserver::storage {
+namespace {
+
+constexpr char kMagic[8] = {'P', 'S', 'D', 'E', 'L', 'T', 'A', '1'};
+constexpr uint32_t kVersion = 1;
+constexpr uint64_t kSummarySize = 4096;
+constexpr size_t kSummaryUsed = 68;  // bytes covered by the summary's CRC
+constexpr size_t kEntrySize = 32;
+constexpr size_t kEntriesPerBlock = 128;  // one 4 KiB index block
+constexpr size_t kBlockKeySize = 24;
+constexpr uint32_t kWillInitBit = 0x80000000u;
+
+void EncodeKey(uint8_t* p, PageId id, Lsn lsn) {
+  WriteBe32(p, id.space.value());
+  WriteBe32(p + 4, id.page.value());
+  WriteBe64(p + 8, lsn.value());
+}
+
+bool KeyLess(PageId a, Lsn a_lsn, PageId b, Lsn b_lsn) {
+  return a < b || (a == b && a_lsn < b_lsn);
+}
+
+}  // namespace
+
+DeltaLayerWriter::~DeltaLayerWriter() {
+  if (fd_ >= 0) close(fd_);
+  if (!finished_ && !tmp_path_.empty()) unlink(tmp_path_.c_str());
+}
+
+absl::StatusOr<std::unique_ptr<DeltaLayerWriter>> DeltaLayerWriter::Create(const std::string& path,
+                                                                           Lsn lsn_start,
+                                                                           Lsn lsn_end) {
+  if (!(lsn_start < lsn_end)) {
+    return absl::InvalidArgumentError(absl::StrFormat("delta layer %s: empty LSN range %d..%d",
+                                                      path, lsn_start.value(), lsn_end.value()));
+  }
+  std::unique_ptr<DeltaLayerWriter> w(new DeltaLayerWriter());
+  w->path_ = path;
+  w->tmp_path_ = path + ".tmp";
+  w->lsn_start_ = lsn_start;
+  w->lsn_end_ = lsn_end;
+  w->value_offset_ = kSummarySize;
+  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (w->fd_ < 0) return ErrnoError("create", w->tmp_path_);
+  return w;
+}
+
+absl::Status DeltaLayerWriter::Add(PageId id, Lsn lsn, bool will_init,
+                                   std::span<const uint8_t> snippet) {
+  if (finished_) return absl::FailedPreconditionError("delta layer already finished");
+  if (lsn <= lsn_start_ || lsn > lsn_end_) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s at LSN %d is outside the delta layer's range %d..%d", ToString(id),
+                        lsn.value(), lsn_start_.value(), lsn_end_.value()));
+  }
+  if (entry_count_ > 0 && !KeyLess(last_id_, last_lsn_, id, lsn)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s at LSN %d added after %s at LSN %d: entries must come in (page, LSN) order",
+        ToString(id), lsn.value(), ToString(last_id_), last_lsn_.value()));
+  }
+  if (snippet.size() >= kWillInitBit) return absl::InvalidArgumentError("snippet too large");
+  RETURN_IF_ERROR(WriteFully(fd_, value_offset_, snippet.data(), snippet.size(), tmp_path_));
+  uint8_t e[kEntrySize];
+  EncodeKey(e, id, lsn);
+  WriteBe64(e + 16, value_offset_);
+  WriteBe32(e + 24, static_cast<uint32_t>(snippet.size()) | (will_init ? kWillInitBit : 0));
+  WriteBe32(e + 28, Crc32c(snippet));
+  index_.insert(index_.end(), e, e + kEntrySize);
+  value_offset_ += snippet.size();
+  ++entry_count_;
+  last_id_ = id;
+  last_lsn_ = lsn;
+  return absl::OkStatus();
+}
+
+absl::Status DeltaLayerWriter::Finish() {
+  if (finished_) return absl::FailedPreconditionError("delta layer already finished");
+  const uint64_t index_offset = value_offset_;
+  RETURN_IF_ERROR(WriteFully(fd_, index_offset, index_.data(), index_.size(), tmp_path_));
+  // The block index: the first key of every 128-entry block and the block's CRC.
+  std::vector<uint8_t> blocks;
+  for (size_t at = 0; at < index_.size(); at += kEntriesPerBlock * kEntrySize) {
+    const size_t len = std::min(kEntriesPerBlock * kEntrySize, index_.size() - at);
+    uint8_t k[kBlockKeySize] = {};
+    std::memcpy(k, &index_[at], 16);
+    WriteBe32(k + 16, Crc32c(0, &index_[at], len));
+    blocks.insert(blocks.end(), k, k + kBlockKeySize);
+  }
+  const uint64_t blocks_offset = index_offset + index_.size();
+  RETURN_IF_ERROR(WriteFully(fd_, blocks_offset, blocks.data(), blocks.size(), tmp_path_));
+  std::vector<uint8_t> summary(kSummarySize, 0);
+  std::memcpy(summary.data(), kMagic, sizeof(kMagic));
+  WriteBe32(&summary[8], kVersion);
+  WriteBe64(&summary[16], lsn_start_.value());
+  WriteBe64(&summary[24], lsn_end_.value());
+  WriteBe64(&summary[32], entry_count_);
+  WriteBe64(&summary[40], index_offset);
+  WriteBe64(&summary[48], blocks.size() / kBlockKeySize);
+  WriteBe64(&summary[56], blocks_offset);
+  WriteBe32(&summary[64], Crc32c(blocks));
+  WriteBe32(&summary[kSummaryUsed], Crc32c(0, summary.data(), kSummaryUsed));
+  RETURN_IF_ERROR(WriteFully(fd_, 0, summary.data(), summary.size(), tmp_path_));
+  RETURN_IF_ERROR(SyncAndPublish(fd_, tmp_path_, path_));
+  fd_ = -1;
+  finished_ = true;
+  return absl::OkStatus();
+}
+
+DeltaLayer::~DeltaLayer() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(const std::string& path) {
+  std::unique_ptr<DeltaLayer> layer(new DeltaLayer());
+  layer->path_ = path;
+  layer->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (layer->fd_ < 0) return ErrnoError("open", path);
+  struct stat st;
+  if (fstat(layer->fd_, &st) != 0) return ErrnoError("stat", path);
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  layer->file_bytes_ = file_size;
+  auto corrupt = [&](std::string_view why) {
+    return absl::DataLossError(absl::StrFormat("delta layer %s: %s", path, why));
+  };
+  if (file_size < kSummarySize) return corrupt("shorter than its summary block");
+  uint8_t s[kSummaryUsed + 4];
+  RETURN_IF_ERROR(ReadFully(layer->fd_, 0, sizeof(s), s, path));
+  if (std::memcmp(s, kMagic, sizeof(kMagic)) != 0) return corrupt("not a delta layer (magic)");
+  if (Crc32c(0, s, kSummaryUsed) != ReadBe32(s + kSummaryUsed)) {
+    return corrupt("summary checksum mismatch");
+  }
+  if (ReadBe32(s + 8) != kVersion) return corrupt(absl::StrFormat("version %d", ReadBe32(s + 8)));
+  layer->lsn_start_ = Lsn(ReadBe64(s + 16));
+  layer->lsn_end_ = Lsn(ReadBe64(s + 24));
+  layer->entry_count_ = ReadBe64(s + 32);
+  layer->index_offset_ = ReadBe64(s + 40);
+  const uint64_t block_count = ReadBe64(s + 48);
+  const uint64_t blocks_offset = ReadBe64(s + 56);
+  // Sizes must add up exactly: values, index, block index.
+  if (layer->entry_count_ > file_size / kEntrySize || layer->index_offset_ < kSummarySize ||
+      block_count != (layer->entry_count_ + kEntriesPerBlock - 1) / kEntriesPerBlock ||
+      blocks_offset != layer->index_offset_ + layer->entry_count_ * kEntrySize ||
+      file_size != blocks_offset + block_count * kBlockKeySize) {
+    return corrupt(
+        absl::StrFormat("size %d does not match %d entries", file_size, layer->entry_count_));
+  }
+  std::vector<uint8_t> blocks(block_count * kBlockKeySize);
+  RETURN_IF_ERROR(ReadFully(layer->fd_, blocks_offset, blocks.size(), blocks.data(), path));
+  if (Crc32c(blocks) != ReadBe32(s + 64)) return corrupt("block index checksum mismatch");
+  layer->blocks_.reserve(block_count);
+  for (uint64_t b = 0; b < block_count; ++b) {
+    const uint8_t* k = &blocks[b * kBlockKeySize];
+    layer->blocks_.push_back({PageId{SpaceId(ReadBe32(k)), PageNo(ReadBe32(k + 4))},
+                              Lsn(ReadBe64(k + 8)), ReadBe32(k + 16)});
+  }
+  return layer;
+}
+
+absl::Status DeltaLayer::ReadBlock(uint64_t block, std::vector<IndexEntry>* entries) const {
+  const uint64_t first = block * kEntriesPerBlock;
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(kEntriesPerBlock, entry_count_ - first));
+  uint8_t buf[kEntriesPerBlock * kEntrySize];
+  RETURN_IF_ERROR(ReadFully(fd_, index_offset_ + first * kEntrySize, n * kEntrySize, buf, path_));
+  if (Crc32c(0, buf, n * kEntrySize) != blocks_[block].crc) {
+    return absl::DataLossError(
+        absl::StrFormat("delta layer %s: index block %d fails its checksum", path_, block));
+  }
+  entries->clear();
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* e = buf + i * kEntrySize;
+    const uint32_t len_flags = ReadBe32(e + 24);
+    entries->push_back({PageId{SpaceId(ReadBe32(e)), PageNo(ReadBe32(e + 4))}, Lsn(ReadBe64(e + 8)),
+                        ReadBe64(e + 16), len_flags & ~kWillInitBit, ReadBe32(e + 28),
+                        (len_flags & kWillInitBit) != 0});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DeltaLayer::ReadSnippet(const IndexEntry& e, std::vector<uint8_t>* out) const {
+  if (e.offset < kSummarySize || e.offset + e.length > index_offset_) {
+    return absl::DataLossError(
+        absl::StrFormat("delta layer %s: the entry of %s at LSN %d points outside the file", path_,
+                        ToString(e.id), e.lsn.value()));
+  }
+  out->resize(e.length);
+  RETURN_IF_ERROR(ReadFully(fd_, e.offset, e.length, out->data(), path_));
+  if (Crc32c(*out) != e.crc) {
+    return absl::DataLossError(
+        absl::StrFormat("delta layer %s: the records of %s at LSN %d fail their checksum", path_,
+                        ToString(e.id), e.lsn.value()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DeltaLayer::ForEachEntryOf(PageId id,
+                                        const std::function<bool(const IndexEntry&)>& fn) const {
+  if (blocks_.empty()) return absl::OkStatus();
+  // The last block whose first key is below (id, 0) may hold the page's first entries.
+  auto it = std::lower_bound(blocks_.begin(), blocks_.end(), id,
+                             [](const BlockKey& b, PageId key) { return b.first < key; });
+  uint64_t block = it == blocks_.begin() ? 0 : static_cast<uint64_t>(it - blocks_.begin()) - 1;
+  std::vector<IndexEntry> entries;
+  for (; block < blocks_.size() && !(id < blocks_[block].first); ++block) {
+    RETURN_IF_ERROR(ReadBlock(block, &entries));
+    for (const IndexEntry& e : entries) {
+      if (e.id < id) continue;
+      if (id < e.id) return absl::OkStatus();
+      if (!fn(e)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> DeltaLayer::CollectNewestFirst(PageId id, Lsn max_lsn, Lsn floor,
+                                                    std::vector<DeltaEntry>* out) const {
+  if (max_lsn <= lsn_start_ || floor > lsn_end_) return false;
+  std::vector<IndexEntry> mine;
+  RETURN_IF_ERROR(ForEachEntryOf(id, [&](const IndexEntry& e) {
+    if (e.lsn > max_lsn) return false;
+    if (e.lsn >= floor) mine.push_back(e);
+    return true;
+  }));
+  for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
+    DeltaEntry entry{it->lsn, it->will_init, {}};
+    RETURN_IF_ERROR(ReadSnippet(*it, &entry.snippet));
+    out->push_back(std::move(entry));
+    if (it->will_init) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<uint32_t> DeltaLayer::CountEntries(PageId id) const {
+  uint32_t n = 0;
+  RETURN_IF_ERROR(ForEachEntryOf(id, [&](const IndexEntry&) {
+    ++n;
+    return true;
+  }));
+  return n;
+}
+
+absl::Status DeltaLayer::ForEachKey(
+    const std::function<void(PageId, Lsn, bool will_init)>& fn) const {
+  std::vector<IndexEntry> entries;
+  for (uint64_t b = 0; b < blocks_.size(); ++b) {
+    RETURN_IF_ERROR(ReadBlock(b, &entries));
+    for (const IndexEntry& e : entries) fn(e.id, e.lsn, e.will_init);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pageserver::storage

@@ -1,0 +1,145 @@
+#include "storage/delta_layer.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/testing/status_testing.h"
+#include "common/testing/temp_dir.h"
+
+namespace pageserver::storage {
+namespace {
+
+using testing::MessageHas;
+
+PageId P(uint32_t space, uint32_t page) { return PageId{SpaceId(space), PageNo(page)}; }
+std::vector<uint8_t> Snippet(uint32_t seed, size_t n) {
+  std::vector<uint8_t> s(n);
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<uint8_t>(seed * 31 + i);
+  return s;
+}
+
+class DeltaLayerTest : public ::testing::Test {
+ protected:
+  // 300 pages (so the index spans several 128-entry blocks) with 1..3 entries each; every
+  // page's entry at LSN 120 (if any) is a will_init one.
+  std::string WriteSample() {
+    const std::string path = (dir_.path() / "d.layer").string();
+    auto w = DeltaLayerWriter::Create(path, Lsn(100), Lsn(200));
+    EXPECT_TRUE(w.ok());
+    for (uint32_t p = 0; p < 300; ++p) {
+      for (uint32_t k = 0; k <= p % 3; ++k) {
+        const Lsn lsn(110 + 10 * k);
+        EXPECT_TRUE((*w)->Add(P(1, p), lsn, k == 1, Snippet(p + k, 20 + k)).ok());
+      }
+    }
+    EXPECT_TRUE((*w)->Finish().ok());
+    return path;
+  }
+  testing::TempDir dir_{"delta_layer_test"};
+};
+
+TEST_F(DeltaLayerTest, CollectsNewestFirstAndStopsAtWillInit) {
+  auto layer = DeltaLayer::Open(WriteSample());
+  ASSERT_TRUE(layer.ok()) << layer.status();
+  EXPECT_EQ((*layer)->entry_count(), 600u);
+  for (uint32_t p : {0u, 1u, 2u, 128u, 129u, 255u, 299u}) {
+    std::vector<DeltaEntry> out;
+    auto stopped = (*layer)->CollectNewestFirst(P(1, p), Lsn(200), Lsn(0), &out);
+    ASSERT_TRUE(stopped.ok()) << stopped.status();
+    const uint32_t n = p % 3 + 1;
+    EXPECT_EQ(*stopped, n >= 2) << p;
+    // Entries 110 (k=0), 120 (k=1, will_init), 130 (k=2): collection stops at 120.
+    ASSERT_EQ(out.size(), n >= 2 ? n - 1 : 1) << p;
+    EXPECT_EQ(out.front().lsn, Lsn(110 + 10 * (n - 1)));
+    EXPECT_EQ(out.front().snippet, Snippet(p + n - 1, 20 + n - 1));
+    EXPECT_EQ(*(*layer)->CountEntries(P(1, p)), n);
+  }
+}
+
+TEST_F(DeltaLayerTest, LsnBoundsAndFloorAreHonoured) {
+  auto layer = DeltaLayer::Open(WriteSample());
+  ASSERT_TRUE(layer.ok());
+  std::vector<DeltaEntry> out;
+  ASSERT_TRUE((*layer)->CollectNewestFirst(P(1, 2), Lsn(115), Lsn(0), &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].lsn, Lsn(110));
+  out.clear();
+  ASSERT_TRUE((*layer)->CollectNewestFirst(P(1, 2), Lsn(200), Lsn(125), &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].lsn, Lsn(130));
+  out.clear();
+  ASSERT_TRUE((*layer)->CollectNewestFirst(P(2, 0), Lsn(200), Lsn(0), &out).ok());
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(DeltaLayerTest, OutOfOrderAndOutOfRangeEntriesAreRefused) {
+  auto w = DeltaLayerWriter::Create((dir_.path() / "x.layer").string(), Lsn(100), Lsn(200));
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Add(P(1, 5), Lsn(150), false, Snippet(1, 4)).ok());
+  EXPECT_TRUE(MessageHas((*w)->Add(P(1, 4), Lsn(160), false, Snippet(1, 4)), "order"));
+  EXPECT_TRUE(MessageHas((*w)->Add(P(1, 5), Lsn(150), false, Snippet(1, 4)), "order"));
+  EXPECT_TRUE(MessageHas((*w)->Add(P(1, 6), Lsn(100), false, Snippet(1, 4)), "outside"));
+  EXPECT_TRUE(MessageHas((*w)->Add(P(1, 6), Lsn(201), false, Snippet(1, 4)), "outside"));
+}
+
+// Flips one byte at `offset` (from the end when negative) and expects Open or a read to fail.
+class DeltaLayerDamageTest : public DeltaLayerTest {
+ protected:
+  absl::Status ReadAllAfterFlip(int64_t offset) {
+    const std::string path = WriteSample();
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(0, std::ios::end);
+    const int64_t size = f.tellg();
+    const int64_t at = offset < 0 ? size + offset : offset;
+    f.seekg(at);
+    char c;
+    f.get(c);
+    f.seekp(at);
+    f.put(static_cast<char>(c ^ 0x40));
+    f.close();
+    auto layer = DeltaLayer::Open(path);
+    if (!layer.ok()) return layer.status();
+    for (uint32_t p = 0; p < 300; ++p) {
+      std::vector<DeltaEntry> out;
+      auto s = (*layer)->CollectNewestFirst(P(1, p), Lsn(200), Lsn(0), &out);
+      if (!s.ok()) return s.status();
+    }
+    return absl::OkStatus();
+  }
+};
+
+TEST_F(DeltaLayerDamageTest, SummaryDamage) {
+  const absl::Status s = ReadAllAfterFlip(20);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_TRUE(MessageHas(s, "summary checksum"));
+}
+
+TEST_F(DeltaLayerDamageTest, SnippetDamage) {
+  const absl::Status s = ReadAllAfterFlip(4096 + 5);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_TRUE(MessageHas(s, "fail their checksum"));
+}
+
+TEST_F(DeltaLayerDamageTest, IndexBlockDamage) {
+  // The block index is the last 24 * 5 bytes; the index proper comes before it.
+  const absl::Status s = ReadAllAfterFlip(-(24 * 5) - 40);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_TRUE(MessageHas(s, "index block"));
+}
+
+TEST_F(DeltaLayerDamageTest, BlockIndexDamage) {
+  const absl::Status s = ReadAllAfterFlip(-3);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_TRUE(MessageHas(s, "block index checksum"));
+}
+
+TEST_F(DeltaLayerTest, TruncatedFileIsRefused) {
+  const std::string path = WriteSample();
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 1);
+  auto layer = DeltaLayer::Open(path);
+  EXPECT_TRUE(absl::IsDataLoss(layer.status())) << layer.status();
+}
+
+}  // namespace
+}  // namespace pageserver::storage

@@ -1,0 +1,50 @@
+// InMemoryLayer: the snippets of recent mini-transactions, indexed by page, for an LSN range
+// (start_lsn, end_lsn] — Neon's in-memory layer. Everything in it is also in the WalLog, which
+// is what makes it durable; the layer only makes it readable. When it grows past the
+// configured size it is frozen (no more additions) and written out as a DeltaLayer.
+//
+// Memory: the snippets plus a small per-entry overhead, counted in bytes().
+// Thread-safety: none; the Timeline guards it (shared lock to read, exclusive to add).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "common/types.h"
+#include "storage/delta_layer.h"
+
+namespace pageserver::storage {
+
+class InMemoryLayer {
+ public:
+  explicit InMemoryLayer(Lsn start_lsn) : start_lsn_(start_lsn), end_lsn_(start_lsn) {}
+
+  // Adds one snippet; `lsn` (the mini-transaction's end) must not go backwards.
+  void Add(PageId id, Lsn lsn, bool will_init, std::vector<uint8_t> snippet);
+  // Marks that every mini-transaction up to `lsn` has been added (also those touching no page).
+  void AdvanceTo(Lsn lsn) { end_lsn_ = lsn; }
+
+  // As DeltaLayer::CollectNewestFirst.
+  bool CollectNewestFirst(PageId id, Lsn max_lsn, Lsn floor, std::vector<DeltaEntry>* out) const;
+  uint32_t CountEntries(PageId id) const;
+
+  // Writes every entry, in (page, LSN) order, to a new delta layer file at `path`.
+  absl::Status WriteDeltaLayer(const std::string& path) const;
+  // The pages with entries, ascending.
+  std::vector<PageId> SortedPages() const;
+
+  Lsn start_lsn() const { return start_lsn_; }
+  Lsn end_lsn() const { return end_lsn_; }
+  uint64_t bytes() const { return bytes_; }
+  bool empty() const { return pages_.empty(); }
+
+ private:
+  Lsn start_lsn_;
+  Lsn end_lsn_;
+  uint64_t bytes_ = 0;
+  absl::flat_hash_map<PageId, std::vector<DeltaEntry>, std::hash<PageId>> pages_;
+};
+
+}  // namespace pageserver::storage

@@ -1,0 +1,686 @@
+#include "storage/timeline.h"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <shared_mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "common/byte_order.h"
+#include "common/status_macros.h"
+#include "redo/page_checksum.h"
+#include "redo/page_format.h"
+#include "redo/tablespace_format.h"
+#include "storage/delta_layer.h"
+#include "storage/image_layer.h"
+#include "storage/in_memory_layer.h"
+#include "storage/page_reconstruct.h"
+#include "storage/page_snippet.h"
+#include "storage/timeline_manifest.h"
+#include "storage/wal_log.h"
+#include "wal/mtr_decoder.h"
+
+namespace pageserver::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The layers a read consults, taken under the lock and used without it (layers are immutable;
+// the in-memory ones are read under the lock before it is released).
+struct LayerSnapshot {
+  std::vector<std::shared_ptr<const ImageLayer>> images;  // ascending LSN
+  std::vector<std::shared_ptr<const DeltaLayer>> deltas;  // ascending LSN
+};
+
+// A reconstructed page before the checksum step.
+struct RawPage {
+  std::vector<uint8_t> frame;
+  bool from_image_only = false;  // no record applied: the stored image as it was written
+  bool freed = false;
+  uint32_t applied = 0;
+};
+
+class TimelineImpl;
+
+class ImportSessionImpl : public ImportSession {
+ public:
+  ImportSessionImpl(TimelineImpl* timeline, std::unique_lock<std::mutex> lock, Lsn lsn,
+                    uint32_t page_size, std::vector<TablespaceInfo> catalog,
+                    std::unique_ptr<ImageLayerWriter> writer)
+      : timeline_(timeline),
+        lock_(std::move(lock)),
+        lsn_(lsn),
+        page_size_(page_size),
+        catalog_(std::move(catalog)),
+        writer_(std::move(writer)) {
+    for (const TablespaceInfo& t : catalog_) sizes_[t.space.value()] = t.pages;
+  }
+  absl::Status AddPage(PageId id, std::span<const uint8_t> image) override;
+  absl::Status Finish() override;
+
+ private:
+  TimelineImpl* timeline_;
+  std::unique_lock<std::mutex> lock_;  // the timeline's ingest lock, for the whole import
+  Lsn lsn_;
+  uint32_t page_size_;
+  std::vector<TablespaceInfo> catalog_;
+  absl::flat_hash_map<uint32_t, uint32_t> sizes_;
+  std::unique_ptr<ImageLayerWriter> writer_;
+  uint64_t pages_ = 0;
+  bool finished_ = false;
+};
+
+class TimelineImpl : public Timeline {
+ public:
+  TimelineImpl(std::string dir, TimelineOptions options)
+      : dir_(std::move(dir)), options_(options) {}
+
+  absl::Status Load();
+
+  absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(
+      Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) override;
+  absl::StatusOr<IngestResult> IngestWal(Lsn start, std::span<const uint8_t> bytes) override;
+  absl::StatusOr<PageVersion> GetPage(PageId id, Lsn lsn, absl::Time deadline) override;
+  absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
+                                               absl::Time deadline) override;
+  absl::StatusOr<std::vector<TablespaceInfo>> ListTablespaces(Lsn lsn,
+                                                              absl::Time deadline) override;
+  TimelineStatus Status() const override;
+  absl::Status Flush() override;
+
+  // Called by ImportSessionImpl::Finish with the ingest lock held.
+  absl::Status CompleteImport(Lsn lsn, uint32_t page_size,
+                              const std::vector<TablespaceInfo>& catalog);
+  std::string LayerPath(const std::string& name) const { return dir_ + "/layers/" + name; }
+
+ private:
+  absl::StatusOr<Lsn> WaitFor(Lsn lsn, absl::Time deadline);
+  void Index(const wal::Mtr& mtr);  // exclusive lock held
+  absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes, Lsn received);
+  absl::Status FlushLocked();
+  absl::Status WriteCompactionImage(const InMemoryLayer& frozen, std::string* name);
+  absl::StatusOr<RawPage> ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space);
+  absl::StatusOr<PageVersion> ReadPage(PageId id, Lsn lsn);
+  absl::StatusOr<uint32_t> FlagsOf(const TablespaceAt& space, Lsn lsn);
+  absl::StatusOr<TablespaceAt> FindSpace(SpaceId space, Lsn lsn) const;
+
+  const std::string dir_;
+  const TimelineOptions options_;
+
+  // Serialises IngestWal, Flush and import.
+  std::mutex ingest_mu_;
+  std::unique_ptr<WalLog> wal_;   // ingest_mu_
+  std::vector<uint8_t> pending_;  // ingest_mu_: received bytes after the last whole mtr
+
+  // Guards what readers share with ingest.
+  mutable std::shared_mutex mu_;
+  bool has_base_ = false;
+  Lsn base_lsn_;
+  uint32_t page_size_ = redo::kSupportedPageSize;
+  Catalog catalog_;
+  std::shared_ptr<InMemoryLayer> open_;
+  std::shared_ptr<InMemoryLayer> frozen_;  // being written out; still read
+  LayerSnapshot layers_;
+  std::vector<std::string> layer_names_;
+  Lsn disk_consistent_lsn_;
+  // Records per page since its newest image (compaction's trigger). One entry per page written
+  // since the last image of it.
+  absl::flat_hash_map<PageId, uint32_t, std::hash<PageId>> chain_;
+
+  std::atomic<uint64_t> last_record_lsn_{0};
+  std::atomic<uint64_t> received_lsn_{0};
+  absl::Mutex wait_mu_;  // readers waiting for an LSN
+};
+
+absl::Status ImportSessionImpl::AddPage(PageId id, std::span<const uint8_t> image) {
+  if (finished_) return absl::FailedPreconditionError("import already finished");
+  auto size = sizes_.find(id.space.value());
+  if (size == sizes_.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("import: %s is in no tablespace of the catalog", ToString(id)));
+  }
+  if (id.page.value() >= size->second) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "import: %s is past the end of its tablespace (%d pages)", ToString(id), size->second));
+  }
+  if (image.size() != page_size_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "import: %s has %d bytes, the page size is %d", ToString(id), image.size(), page_size_));
+  }
+  ++pages_;
+  return writer_->Add(id, image);
+}
+
+absl::Status ImportSessionImpl::Finish() {
+  if (finished_) return absl::FailedPreconditionError("import already finished");
+  finished_ = true;
+  RETURN_IF_ERROR(writer_->Finish());
+  const absl::Status s = timeline_->CompleteImport(lsn_, page_size_, catalog_);
+  lock_.unlock();  // the timeline takes redo from here on
+  return s;
+}
+
+absl::Status TimelineImpl::Load() {
+  std::error_code ec;
+  fs::create_directories(dir_ + "/layers", ec);
+  if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", dir_, ec.message()));
+  ASSIGN_OR_RETURN(std::optional<Manifest> manifest, ReadManifest(dir_));
+  // Files the manifest does not name are what a crash left between writing a layer and the
+  // manifest that would have named it: never part of the timeline.
+  std::vector<std::string> named = manifest ? manifest->layers : std::vector<std::string>();
+  for (const auto& entry : fs::directory_iterator(dir_ + "/layers", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (std::find(named.begin(), named.end(), name) == named.end()) fs::remove(entry.path(), ec);
+  }
+  if (!manifest) return absl::OkStatus();
+  has_base_ = true;
+  base_lsn_ = manifest->base_lsn;
+  page_size_ = manifest->page_size;
+  disk_consistent_lsn_ = manifest->disk_consistent_lsn;
+  catalog_ = std::move(manifest->catalog);
+  layer_names_ = manifest->layers;
+  for (const std::string& name : layer_names_) {
+    if (IsImageLayerName(name)) {
+      ASSIGN_OR_RETURN(auto layer, ImageLayer::Open(LayerPath(name)));
+      layers_.images.push_back(std::move(layer));
+    } else {
+      ASSIGN_OR_RETURN(auto layer, DeltaLayer::Open(LayerPath(name)));
+      layers_.deltas.push_back(std::move(layer));
+    }
+  }
+  std::sort(layers_.images.begin(), layers_.images.end(),
+            [](const auto& a, const auto& b) { return a->lsn() < b->lsn(); });
+  std::sort(layers_.deltas.begin(), layers_.deltas.end(),
+            [](const auto& a, const auto& b) { return a->lsn_start() < b->lsn_start(); });
+  // Chain counts: records in delta layers after each page's newest image.
+  absl::flat_hash_map<PageId, Lsn, std::hash<PageId>> newest_image;
+  for (const auto& image : layers_.images) {
+    if (image->lsn() == base_lsn_) continue;  // the base: older than every delta
+    RETURN_IF_ERROR(image->ForEachPage([&](PageId id) { newest_image[id] = image->lsn(); }));
+  }
+  for (const auto& delta : layers_.deltas) {
+    RETURN_IF_ERROR(delta->ForEachKey([&](PageId id, Lsn lsn, bool will_init) {
+      auto img = newest_image.find(id);
+      if (img != newest_image.end() && lsn <= img->second) return;
+      chain_[id] = will_init ? 1 : chain_[id] + 1;
+    }));
+  }
+  WalLogOptions wal_options;
+  wal_options.segment_bytes = options_.wal_segment_bytes;
+  wal_options.sync = options_.sync;
+  ASSIGN_OR_RETURN(wal_, WalLog::Open(dir_ + "/wal", base_lsn_, wal_options));
+  if (wal_->start_lsn() > disk_consistent_lsn_ || wal_->end_lsn() < disk_consistent_lsn_) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: the WAL log holds LSN %d..%d, but the layers end at LSN %d", dir_,
+        wal_->start_lsn().value(), wal_->end_lsn().value(), disk_consistent_lsn_.value()));
+  }
+  open_ = std::make_shared<InMemoryLayer>(disk_consistent_lsn_);
+  RETURN_IF_ERROR(wal_->Scan(disk_consistent_lsn_, [&](wal::Mtr& mtr) {
+    Index(mtr);
+    return absl::OkStatus();
+  }));
+  last_record_lsn_ = wal_->end_lsn().value();
+  received_lsn_ = wal_->end_lsn().value();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ImportSession>> TimelineImpl::BeginImport(
+    Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) {
+  std::unique_lock<std::mutex> lock(ingest_mu_);
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    if (has_base_) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "the timeline already has a base at LSN %d; import needs an empty timeline",
+          base_lsn_.value()));
+    }
+  }
+  if (page_size != redo::kSupportedPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("import: page size %d is not supported (only 16384)", page_size));
+  }
+  if (lsn == Lsn(0)) return absl::InvalidArgumentError("import: the base LSN must not be 0");
+  for (const TablespaceInfo& t : catalog) {
+    if (absl::StatusOr<redo::TablespaceFormat> f = redo::ParseSpaceFlags(t.flags, t.space);
+        !f.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("import of %s: %s", t.path, f.status().message()));
+    }
+  }
+  ASSIGN_OR_RETURN(auto writer,
+                   ImageLayerWriter::Create(LayerPath(ImageLayerName(lsn)), lsn, page_size));
+  return std::unique_ptr<ImportSession>(new ImportSessionImpl(
+      this, std::move(lock), lsn, page_size, std::move(catalog), std::move(writer)));
+}
+
+absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
+                                          const std::vector<TablespaceInfo>& catalog) {
+  const std::string name = ImageLayerName(lsn);
+  ASSIGN_OR_RETURN(std::shared_ptr<ImageLayer> image, ImageLayer::Open(LayerPath(name)));
+  Manifest m;
+  m.base_lsn = lsn;
+  m.page_size = page_size;
+  m.disk_consistent_lsn = lsn;
+  m.layers = {name};
+  m.catalog.AddBase(lsn, catalog);
+  WalLogOptions wal_options;
+  wal_options.segment_bytes = options_.wal_segment_bytes;
+  wal_options.sync = options_.sync;
+  // The WAL log first: a manifest without its log would be a timeline that cannot take redo.
+  ASSIGN_OR_RETURN(wal_, WalLog::Open(dir_ + "/wal", lsn, wal_options));
+  RETURN_IF_ERROR(WriteManifest(dir_, m));
+  std::unique_lock<std::shared_mutex> write(mu_);
+  has_base_ = true;
+  base_lsn_ = lsn;
+  page_size_ = page_size;
+  disk_consistent_lsn_ = lsn;
+  catalog_ = std::move(m.catalog);
+  layers_.images = {std::move(image)};
+  layer_names_ = {name};
+  open_ = std::make_shared<InMemoryLayer>(lsn);
+  last_record_lsn_ = lsn.value();
+  received_lsn_ = lsn.value();
+  return absl::OkStatus();
+}
+
+void TimelineImpl::Index(const wal::Mtr& mtr) {
+  catalog_.Apply(mtr);
+  // One snippet per page the mini-transaction touches, in the order of first touch.
+  std::vector<std::pair<PageId, bool>> pages;  // page, starts with INIT_PAGE
+  for (const wal::Record& rec : mtr.records) {
+    if (rec.IsFileOp() || rec.type == wal::RecordType::kOption ||
+        (rec.type == wal::RecordType::kExtended && rec.subtype == wal::ExtendedType::kTrimPages)) {
+      continue;
+    }
+    if (std::find_if(pages.begin(), pages.end(),
+                     [&](const auto& p) { return p.first == rec.page; }) == pages.end()) {
+      pages.push_back({rec.page, rec.type == wal::RecordType::kInitPage});
+    }
+  }
+  for (const auto& [id, will_init] : pages) {
+    open_->Add(id, mtr.end_lsn, will_init, EncodeSnippet(mtr, id));
+    uint32_t& chain = chain_[id];
+    chain = will_init ? 1 : chain + 1;
+  }
+  open_->AdvanceTo(mtr.end_lsn);
+}
+
+absl::Status TimelineImpl::CheckOverlap(Lsn start, std::span<const uint8_t> bytes, Lsn received) {
+  const Lsn wal_end = wal_->end_lsn();
+  const size_t overlap = static_cast<size_t>(std::min<uint64_t>(bytes.size(), received - start));
+  std::vector<uint8_t> stored(overlap);
+  size_t from_wal = 0;
+  if (start < wal_end) {
+    from_wal = static_cast<size_t>(std::min<uint64_t>(overlap, wal_end - start));
+    if (start < wal_->start_lsn()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "WAL at LSN %d overlaps log that is no longer kept as WAL (it starts at LSN %d); "
+          "send from LSN %d on",
+          start.value(), wal_->start_lsn().value(), received.value()));
+    }
+    RETURN_IF_ERROR(wal_->Read(start, std::span<uint8_t>(stored.data(), from_wal)));
+  }
+  if (overlap > from_wal) {
+    const size_t pending_at = static_cast<size_t>((start + from_wal) - wal_end);
+    std::copy_n(pending_.begin() + static_cast<ptrdiff_t>(pending_at), overlap - from_wal,
+                stored.begin() + static_cast<ptrdiff_t>(from_wal));
+  }
+  auto diff = std::mismatch(stored.begin(), stored.end(), bytes.begin());
+  if (diff.first != stored.end()) {
+    const Lsn at = start + static_cast<uint64_t>(diff.first - stored.begin());
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "WAL at LSN %d overlaps stored log and differs from it at LSN %d; nothing stored",
+        start.value(), at.value()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const uint8_t> bytes) {
+  std::lock_guard<std::mutex> lock(ingest_mu_);
+  if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
+  const Lsn wal_end = wal_->end_lsn();
+  const Lsn received = wal_end + pending_.size();
+  IngestResult result;
+  result.last_record_lsn = wal_end;
+  result.received_lsn = received;
+  if (start > received) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "WAL at LSN %d leaves a gap: the timeline has received up to LSN %d; send from there",
+        start.value(), received.value()));
+  }
+  if (start < received) RETURN_IF_ERROR(CheckOverlap(start, bytes, received));
+  const uint64_t skip = std::min<uint64_t>(bytes.size(), received - start);
+  const std::span<const uint8_t> fresh = bytes.subspan(static_cast<size_t>(skip));
+  if (fresh.empty()) return result;
+
+  // Decode everything before storing anything: a request is stored whole or not at all.
+  wal::MtrDecoderOptions decoder_options;
+  decoder_options.page_size = page_size_;
+  wal::MtrDecoder decoder(wal_end, decoder_options);
+  decoder.Feed(pending_);
+  decoder.Feed(fresh);
+  std::vector<wal::Mtr> mtrs;
+  for (;;) {
+    wal::Mtr mtr;
+    absl::StatusOr<bool> next = decoder.Next(&mtr);
+    if (!next.ok()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "corrupt WAL in the request starting at LSN %d: %s; nothing from this request was "
+          "stored",
+          start.value(), next.status().message()));
+    }
+    if (!*next) break;
+    mtrs.push_back(std::move(mtr));
+  }
+  const Lsn new_end = decoder.next_lsn();
+  const size_t whole = static_cast<size_t>(new_end - wal_end);
+  std::vector<uint8_t> joined;
+  joined.reserve(pending_.size() + fresh.size());
+  joined.insert(joined.end(), pending_.begin(), pending_.end());
+  joined.insert(joined.end(), fresh.begin(), fresh.end());
+  if (whole > 0) {
+    RETURN_IF_ERROR(wal_->AppendDecoded(wal_end, std::span<const uint8_t>(joined.data(), whole)));
+  }
+  pending_.assign(joined.begin() + static_cast<ptrdiff_t>(whole), joined.end());
+  uint64_t records = 0;
+  {
+    std::unique_lock<std::shared_mutex> write(mu_);
+    for (const wal::Mtr& mtr : mtrs) {
+      Index(mtr);
+      records += mtr.records.size();
+    }
+  }
+  {
+    absl::MutexLock wake(&wait_mu_);
+    last_record_lsn_ = new_end.value();
+    received_lsn_ = (new_end + pending_.size()).value();
+  }
+  result.last_record_lsn = new_end;
+  result.received_lsn = new_end + pending_.size();
+  result.bytes_stored = whole;
+  result.records_stored = records;
+  if (open_->bytes() >= options_.in_memory_layer_bytes) RETURN_IF_ERROR(FlushLocked());
+  return result;
+}
+
+absl::Status TimelineImpl::Flush() {
+  std::lock_guard<std::mutex> lock(ingest_mu_);
+  if (!wal_) return absl::OkStatus();
+  return FlushLocked();
+}
+
+absl::Status TimelineImpl::FlushLocked() {
+  std::shared_ptr<InMemoryLayer> frozen;
+  {
+    std::unique_lock<std::shared_mutex> write(mu_);
+    if (open_->end_lsn() == open_->start_lsn()) return absl::OkStatus();
+    frozen_ = open_;
+    frozen = frozen_;
+    open_ = std::make_shared<InMemoryLayer>(frozen->end_lsn());
+  }
+  const Lsn end = frozen->end_lsn();
+  std::vector<std::string> added;
+  std::shared_ptr<DeltaLayer> delta;
+  if (!frozen->empty()) {
+    const std::string name = DeltaLayerName(frozen->start_lsn(), end);
+    RETURN_IF_ERROR(frozen->WriteDeltaLayer(LayerPath(name)));
+    ASSIGN_OR_RETURN(delta, DeltaLayer::Open(LayerPath(name)));
+    added.push_back(name);
+  }
+  std::string image_name;
+  RETURN_IF_ERROR(WriteCompactionImage(*frozen, &image_name));
+  std::shared_ptr<ImageLayer> image;
+  if (!image_name.empty()) {
+    ASSIGN_OR_RETURN(image, ImageLayer::Open(LayerPath(image_name)));
+    added.push_back(image_name);
+  }
+  Manifest m;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    m.base_lsn = base_lsn_;
+    m.page_size = page_size_;
+    m.disk_consistent_lsn = end;
+    m.layers = layer_names_;
+    m.layers.insert(m.layers.end(), added.begin(), added.end());
+    m.catalog = catalog_;
+  }
+  RETURN_IF_ERROR(WriteManifest(dir_, m));
+  {
+    std::unique_lock<std::shared_mutex> write(mu_);
+    if (delta) layers_.deltas.push_back(std::move(delta));
+    if (image) layers_.images.push_back(std::move(image));
+    layer_names_ = std::move(m.layers);
+    disk_consistent_lsn_ = end;
+    frozen_.reset();
+  }
+  return wal_->RemoveSegmentsBefore(end);
+}
+
+absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std::string* name) {
+  const Lsn lsn = frozen.end_lsn();
+  std::vector<PageId> long_chains;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    for (const PageId& id : frozen.SortedPages()) {
+      auto it = chain_.find(id);
+      if (it != chain_.end() && it->second > options_.image_chain_threshold) {
+        long_chains.push_back(id);
+      }
+    }
+  }
+  if (long_chains.empty()) return absl::OkStatus();
+  *name = ImageLayerName(lsn);
+  ASSIGN_OR_RETURN(auto writer, ImageLayerWriter::Create(LayerPath(*name), lsn, page_size_));
+  std::vector<PageId> written;
+  for (const PageId& id : long_chains) {
+    absl::StatusOr<PageVersion> page = ReadPage(id, lsn);
+    // A page that is free, or whose tablespace is gone, keeps its chain: nothing to image.
+    if (absl::IsNotFound(page.status()) || absl::IsOutOfRange(page.status())) continue;
+    if (!page.ok()) return page.status();
+    if (page->freed) continue;
+    RETURN_IF_ERROR(writer->Add(id, page->image));
+    written.push_back(id);
+  }
+  RETURN_IF_ERROR(writer->Finish());
+  std::unique_lock<std::shared_mutex> write(mu_);
+  for (const PageId& id : written) {
+    // Records that arrived after `lsn` (none: flushing holds the ingest lock) would stay counted.
+    chain_.erase(id);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Lsn> TimelineImpl::WaitFor(Lsn lsn, absl::Time deadline) {
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    if (!has_base_) {
+      return absl::FailedPreconditionError("the timeline has no base yet: import first");
+    }
+    if (lsn == Lsn(0)) return Lsn(last_record_lsn_.load());
+    if (lsn < base_lsn_) {
+      return absl::OutOfRangeError(absl::StrFormat("LSN %d is below the timeline's base LSN %d",
+                                                   lsn.value(), base_lsn_.value()));
+    }
+  }
+  absl::MutexLock lock(&wait_mu_);
+  auto reached = [&]() { return last_record_lsn_.load() >= lsn.value(); };
+  if (!wait_mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) {
+    return absl::DeadlineExceededError(
+        absl::StrFormat("LSN %d not reached in time: the timeline has stored up to LSN %d",
+                        lsn.value(), last_record_lsn_.load()));
+  }
+  return lsn;
+}
+
+absl::StatusOr<TablespaceAt> TimelineImpl::FindSpace(SpaceId space, Lsn lsn) const {
+  std::shared_lock<std::shared_mutex> read(mu_);
+  std::optional<TablespaceAt> t = catalog_.Find(space, lsn);
+  if (!t) {
+    return absl::NotFoundError(
+        absl::StrFormat("tablespace %d does not exist at LSN %d", space.value(), lsn.value()));
+  }
+  return *t;
+}
+
+absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space) {
+  std::vector<DeltaEntry> entries;  // newest first
+  bool complete = false;
+  LayerSnapshot layers;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    complete = open_->CollectNewestFirst(id, lsn, space.floor, &entries);
+    if (!complete && frozen_)
+      complete = frozen_->CollectNewestFirst(id, lsn, space.floor, &entries);
+    if (!complete) layers = layers_;
+  }
+  std::optional<std::vector<uint8_t>> base;
+  if (!complete) {
+    // Newest first; at equal LSN the image goes first (it holds the delta's records).
+    auto image = layers.images.rbegin();
+    auto delta = layers.deltas.rbegin();
+    while (!complete) {
+      while (image != layers.images.rend() && (*image)->lsn() > lsn) ++image;
+      while (delta != layers.deltas.rend() && (*delta)->lsn_start() >= lsn) ++delta;
+      const bool have_image = image != layers.images.rend() && (*image)->lsn() >= space.floor;
+      const bool have_delta = delta != layers.deltas.rend() && (*delta)->lsn_end() >= space.floor;
+      if (!have_image && !have_delta) break;
+      if (have_image && (!have_delta || (*image)->lsn() >= (*delta)->lsn_end())) {
+        ASSIGN_OR_RETURN(base, (*image)->Get(id));
+        complete = base.has_value();
+        ++image;
+      } else {
+        ASSIGN_OR_RETURN(complete, (*delta)->CollectNewestFirst(id, lsn, space.floor, &entries));
+        ++delta;
+      }
+    }
+  }
+  RawPage page;
+  page.frame = base ? std::move(*base) : std::vector<uint8_t>(page_size_, 0);
+  if (entries.empty()) {
+    page.from_image_only = base.has_value();
+    // Never written since the floor: zeros, as in a file InnoDB extended. After a TRIM_PAGES
+    // such a page is undefined (free) in MariaDB too.
+    page.freed = !base.has_value() && space.trimmed;
+    return page;
+  }
+  std::vector<std::vector<uint8_t>> snippets;
+  snippets.reserve(entries.size());
+  for (auto e = entries.rbegin(); e != entries.rend(); ++e)
+    snippets.push_back(std::move(e->snippet));
+  ReconstructResult result;
+  RETURN_IF_ERROR(ReconstructPage(id, page.frame, snippets, &result));
+  page.freed = result.freed;
+  page.applied = static_cast<uint32_t>(result.applied);
+  page.from_image_only = result.applied == 0 && base.has_value();
+  return page;
+}
+
+absl::StatusOr<uint32_t> TimelineImpl::FlagsOf(const TablespaceAt& space, Lsn lsn) {
+  if (space.flags) return *space.flags;
+  // A tablespace created after the base: its flags are in its page 0 (FSP_SPACE_FLAGS).
+  ASSIGN_OR_RETURN(RawPage page0, ReadRaw(PageId{space.space, PageNo(0)}, lsn, space));
+  const uint32_t flags = ReadBe32(page0.frame.data() + redo::kFspSpaceFlags);
+  if (ReadBe32(page0.frame.data() + redo::kFilPageSpaceId) != space.space.value()) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("tablespace %d has no initialised page 0 at LSN %d, so its format is "
+                        "unknown",
+                        space.space.value(), lsn.value()));
+  }
+  std::unique_lock<std::shared_mutex> write(mu_);
+  catalog_.SetFlags(space.space, lsn, flags);
+  return flags;
+}
+
+absl::StatusOr<PageVersion> TimelineImpl::ReadPage(PageId id, Lsn lsn) {
+  ASSIGN_OR_RETURN(TablespaceAt space, FindSpace(id.space, lsn));
+  if (id.page.value() >= space.pages) {
+    return absl::OutOfRangeError(
+        absl::StrFormat("%s is past the end of tablespace %d (%d pages) at LSN %d", ToString(id),
+                        id.space.value(), space.pages, lsn.value()));
+  }
+  ASSIGN_OR_RETURN(RawPage raw, ReadRaw(id, lsn, space));
+  PageVersion out;
+  out.lsn = lsn;
+  out.freed = raw.freed;
+  out.records_applied = raw.applied;
+  if (raw.applied > 0 && !raw.freed) {
+    // Page 0 carries its own flags; other pages take them from the catalog (or page 0).
+    uint32_t flags = ReadBe32(raw.frame.data() + redo::kFspSpaceFlags);
+    if (id.page.value() != 0) {
+      ASSIGN_OR_RETURN(flags, FlagsOf(space, lsn));
+    }
+    ASSIGN_OR_RETURN(redo::TablespaceFormat format, redo::ParseSpaceFlags(flags, id.space));
+    redo::PrepareForWrite(raw.frame, id, format.full_crc32);
+  }
+  out.image = std::move(raw.frame);
+  return out;
+}
+
+absl::StatusOr<PageVersion> TimelineImpl::GetPage(PageId id, Lsn lsn, absl::Time deadline) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  absl::StatusOr<PageVersion> page = ReadPage(id, at);
+  if (!page.ok() && !absl::IsNotFound(page.status()) && !absl::IsOutOfRange(page.status()) &&
+      !absl::IsFailedPrecondition(page.status())) {
+    return absl::Status(page.status().code(),
+                        absl::StrFormat("reading %s at LSN %d: %s", ToString(id), at.value(),
+                                        page.status().message()));
+  }
+  return page;
+}
+
+absl::StatusOr<TablespaceInfo> TimelineImpl::GetTablespace(SpaceId space, Lsn lsn,
+                                                           absl::Time deadline) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  ASSIGN_OR_RETURN(TablespaceAt t, FindSpace(space, at));
+  absl::StatusOr<uint32_t> flags = FlagsOf(t, at);
+  return TablespaceInfo{t.space, t.path, flags.ok() ? *flags : 0, t.pages};
+}
+
+absl::StatusOr<std::vector<TablespaceInfo>> TimelineImpl::ListTablespaces(Lsn lsn,
+                                                                          absl::Time deadline) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  std::vector<TablespaceAt> spaces;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    spaces = catalog_.List(at);
+  }
+  std::vector<TablespaceInfo> out;
+  for (const TablespaceAt& t : spaces) {
+    absl::StatusOr<uint32_t> flags = FlagsOf(t, at);
+    out.push_back({t.space, t.path, flags.ok() ? *flags : 0, t.pages});
+  }
+  return out;
+}
+
+TimelineStatus TimelineImpl::Status() const {
+  TimelineStatus s;
+  std::shared_lock<std::shared_mutex> read(mu_);
+  s.has_base = has_base_;
+  s.base_lsn = base_lsn_;
+  s.last_record_lsn = Lsn(last_record_lsn_.load());
+  s.durable_lsn = s.last_record_lsn;  // ingest acknowledges only after fdatasync
+  s.received_lsn = Lsn(received_lsn_.load());
+  s.disk_consistent_lsn = disk_consistent_lsn_;
+  s.image_layers = static_cast<uint32_t>(layers_.images.size());
+  s.delta_layers = static_cast<uint32_t>(layers_.deltas.size());
+  for (const auto& l : layers_.images) s.image_layer_bytes += l->file_bytes();
+  for (const auto& l : layers_.deltas) s.delta_layer_bytes += l->file_bytes();
+  if (open_) s.in_memory_bytes += open_->bytes();
+  if (frozen_) s.in_memory_bytes += frozen_->bytes();
+  s.tablespaces = has_base_ ? static_cast<uint32_t>(catalog_.List(s.last_record_lsn).size()) : 0;
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Timeline>> Timeline::Open(const std::string& dir,
+                                                         TimelineOptions options) {
+  auto timeline = std::make_unique<TimelineImpl>(dir, options);
+  RETURN_IF_ERROR(timeline->Load());
+  return std::unique_ptr<Timeline>(std::move(timeline));
+}
+
+}  // namespace pageserver::storage

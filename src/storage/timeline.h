@@ -1,0 +1,131 @@
+// Timeline: one history of a MariaDB instance's pages — a base imported at one LSN plus every
+// mini-transaction of redo after it — stored durably and readable at any LSN since the base
+// (the timeline of Neon's layered repository; docs/timeline_format.md).
+//
+// On disk, under DIR:
+//   timeline.json   the manifest: base LSN, disk_consistent_lsn, the layer files that count,
+//                   and the tablespace catalog as of disk_consistent_lsn. Replaced atomically
+//                   (tmp + rename + dir fsync); it is the commit point of every flush.
+//   wal/            the WalLog: every accepted byte of redo not yet in a delta layer.
+//   layers/         immutable image layers (import, compaction) and delta layers (frozen
+//                   in-memory layers). A file the manifest does not name is garbage of a crash.
+//
+// Write path (IngestWal): bytes at an LSN -> the incomplete tail of the previous call + these
+// bytes are cut into whole mini-transactions, every one checked before anything is stored ->
+// WalLog::Append (fdatasync) -> each record indexed under its page in the in-memory layer and
+// the catalog updated -> last_record_lsn advances and waiting readers wake. The call returns
+// only after that, so an acknowledged LSN survives kill -9.
+// When the in-memory layer holds `in_memory_layer_bytes`, it is frozen and written as a delta
+// layer; pages whose chain of records since their last image has grown past
+// `image_chain_threshold` get a new image layer at the same LSN; then the manifest is replaced
+// and WAL segments wholly below disk_consistent_lsn are removed.
+//
+// Read path (GetPage): wait until last_record_lsn >= lsn (bounded by a deadline) -> collect the
+// page's snippets newest first from the in-memory layer, then delta layers, stopping at one
+// that initialises the page, or at the newest image at or below lsn -> ReconstructPage ->
+// checksum for the tablespace's format.
+//
+// Memory is bounded by configuration: the in-memory layer (`in_memory_layer_bytes`), the
+// layer files' in-memory block indexes (a few bytes per 4 KiB of index), the catalog.
+//
+// Thread-safety: every public method may be called from any thread. Ingest and flush are
+// serialised; reads run concurrently with each other and with ingest.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/types.h"
+#include "storage/catalog.h"
+
+namespace pageserver::storage {
+
+struct TimelineOptions {
+  // Freeze threshold of the in-memory layer (bytes of snippets).
+  uint64_t in_memory_layer_bytes = 64ull << 20;
+  uint64_t wal_segment_bytes = 64ull << 20;
+  // A page with more records than this since its newest image gets a new image at flush.
+  uint32_t image_chain_threshold = 32;
+  // fdatasync before acknowledging; only tests of unrelated behaviour turn it off.
+  bool sync = true;
+};
+
+struct PageVersion {
+  std::vector<uint8_t> image;  // the page as MariaDB writes it (checksum included)
+  Lsn lsn;                     // the LSN it was read at
+  bool freed = false;          // free at lsn: `image` is the last image before it was freed
+  uint32_t records_applied = 0;
+};
+
+struct IngestResult {
+  Lsn last_record_lsn;          // end of the last complete mini-transaction stored (durable)
+  Lsn received_lsn;             // end of the bytes received, incomplete tail included
+  uint64_t bytes_stored = 0;    // bytes of whole mini-transactions this call stored
+  uint64_t records_stored = 0;  // records indexed by this call
+};
+
+struct TimelineStatus {
+  Lsn base_lsn;
+  Lsn last_record_lsn;
+  Lsn durable_lsn;
+  Lsn received_lsn;
+  Lsn disk_consistent_lsn;
+  uint32_t image_layers = 0;
+  uint32_t delta_layers = 0;
+  uint64_t image_layer_bytes = 0;
+  uint64_t delta_layer_bytes = 0;
+  uint64_t in_memory_bytes = 0;
+  uint32_t tablespaces = 0;
+  bool has_base = false;
+};
+
+class Timeline;
+
+// Receives the base of an empty timeline. Pages must come in ascending (space, page) order.
+class ImportSession {
+ public:
+  virtual ~ImportSession() = default;
+  virtual absl::Status AddPage(PageId id, std::span<const uint8_t> image) = 0;
+  // Makes the base durable and visible; the timeline then serves reads from `lsn` on.
+  virtual absl::Status Finish() = 0;
+};
+
+class Timeline {
+ public:
+  // Opens the timeline in `dir` (created empty if absent): loads the manifest and its layers,
+  // and replays the WAL log's tail into the in-memory layer.
+  static absl::StatusOr<std::unique_ptr<Timeline>> Open(const std::string& dir,
+                                                        TimelineOptions options = {});
+  virtual ~Timeline() = default;
+
+  // Starts the import of the base. FailedPrecondition when the timeline already has one.
+  virtual absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(
+      Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) = 0;
+
+  // Redo bytes whose first byte is at `start`. See the write path above. Refused, with nothing
+  // from this call stored: a gap after received_lsn (FailedPrecondition), an overlap whose bytes
+  // differ from the stored ones or corrupt bytes (InvalidArgument, naming the LSN).
+  virtual absl::StatusOr<IngestResult> IngestWal(Lsn start, std::span<const uint8_t> bytes) = 0;
+
+  // The page at `lsn` (0 = last_record_lsn). Waits for lsn until `deadline`
+  // (DeadlineExceeded). OutOfRange below the base LSN or past the tablespace's end; NotFound
+  // for a tablespace unknown at lsn.
+  virtual absl::StatusOr<PageVersion> GetPage(PageId id, Lsn lsn, absl::Time deadline) = 0;
+
+  virtual absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
+                                                       absl::Time deadline) = 0;
+  virtual absl::StatusOr<std::vector<TablespaceInfo>> ListTablespaces(Lsn lsn,
+                                                                      absl::Time deadline) = 0;
+
+  virtual TimelineStatus Status() const = 0;
+
+  // Writes the in-memory layer out as a delta layer now (also done at the size threshold).
+  virtual absl::Status Flush() = 0;
+};
+
+}  // namespace pageserver::storage

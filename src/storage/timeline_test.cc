@@ -1,0 +1,351 @@
+// Timeline against a model: every page at every LSN must equal the page rebuilt directly from
+// the base image and all records up to that LSN, however the stream was chunked, however many
+// times the in-memory layer was frozen, compacted into images or reloaded after a restart.
+// Byte-exactness against MariaDB itself is the fixture suites' job (test/server).
+#include "storage/timeline.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/byte_order.h"
+#include "common/testing/status_testing.h"
+#include "common/testing/temp_dir.h"
+#include "common/testing/test_seed.h"
+#include "redo/page_checksum.h"
+#include "redo/page_format.h"
+#include "storage/page_reconstruct.h"
+#include "storage/page_snippet.h"
+#include "wal/mtr_decoder.h"
+#include "wal/testing/mtr_builder.h"
+
+namespace pageserver::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::MessageHas;
+using wal::testing::Bytes;
+using wal::testing::MtrBuilder;
+
+constexpr Lsn kBase(1'000'000);
+constexpr SpaceId kSpace(5);
+constexpr uint32_t kPages = 12;
+constexpr uint32_t kFlags = 0x15;  // full_crc32, 16 KiB
+constexpr size_t kPs = 16384;
+const absl::Time kSoon = absl::InfinitePast();  // do not wait
+
+Bytes BasePage(uint32_t page) {
+  Bytes p(kPs, 0);
+  WriteBe32(&p[redo::kFilPageOffset], page);
+  WriteBe32(&p[redo::kFilPageSpaceId], kSpace.value());
+  if (page == 0) WriteBe32(&p[redo::kFspSpaceFlags], kFlags);
+  for (size_t i = 100; i < 200; ++i) p[i] = static_cast<uint8_t>(page * 7 + i);
+  redo::PrepareForWrite(p, PageId{kSpace, PageNo(page)}, true);
+  return p;
+}
+
+// A redo stream of `count` mini-transactions of WRITEs (and now and then an INIT_PAGE) to the
+// pages of kSpace, starting at kBase; plus the decoded mini-transactions, for the model.
+struct Stream {
+  Bytes bytes;
+  std::vector<wal::Mtr> mtrs;
+};
+
+Stream MakeStream(int count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Stream s;
+  for (int i = 0; i < count; ++i) {
+    MtrBuilder b;
+    const int records = 1 + static_cast<int>(rng() % 4);
+    for (int r = 0; r < records; ++r) {
+      const PageId id{kSpace, PageNo(1 + rng() % (kPages - 1))};
+      if (rng() % 25 == 0) {
+        b.InitPage(id);
+      } else {
+        b.Write(id, 200 + rng() % 1000, Bytes(1 + rng() % 40, static_cast<uint8_t>(rng())));
+      }
+    }
+    const Bytes mtr = b.Build(1);
+    s.bytes.insert(s.bytes.end(), mtr.begin(), mtr.end());
+  }
+  wal::MtrDecoder decoder(kBase, {});
+  decoder.Feed(s.bytes);
+  wal::Mtr mtr;
+  while (*decoder.Next(&mtr)) s.mtrs.push_back(mtr);
+  EXPECT_EQ(decoder.next_lsn(), kBase + s.bytes.size());
+  return s;
+}
+
+// The model: base image + every snippet up to `lsn`, in order.
+Bytes ModelPage(const Stream& s, PageId id, Lsn lsn) {
+  Bytes frame = BasePage(id.page.value());
+  std::vector<std::vector<uint8_t>> snippets;
+  for (const wal::Mtr& mtr : s.mtrs) {
+    if (mtr.end_lsn > lsn) break;
+    for (const wal::Record& rec : mtr.records) {
+      if (rec.page == id) {
+        snippets.push_back(EncodeSnippet(mtr, id));
+        break;
+      }
+    }
+  }
+  ReconstructResult result;
+  EXPECT_TRUE(ReconstructPage(id, frame, snippets, &result).ok());
+  if (result.applied > 0) redo::PrepareForWrite(frame, id, true);
+  return frame;
+}
+
+class TimelineTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Timeline> Open() {
+    auto t = Timeline::Open(dir_.path().string(), options_);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? std::move(*t) : nullptr;
+  }
+  std::unique_ptr<Timeline> OpenWithBase() {
+    auto t = Open();
+    auto session = t->BeginImport(kBase, kPs, {{kSpace, "./db/t.ibd", kFlags, kPages}});
+    EXPECT_TRUE(session.ok()) << session.status();
+    for (uint32_t p = 0; p < kPages; ++p) {
+      EXPECT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, BasePage(p)).ok());
+    }
+    EXPECT_TRUE((*session)->Finish().ok());
+    return t;
+  }
+  // Sends the stream in seeded random chunks of 1..max_chunk bytes.
+  void IngestChunked(Timeline& t, const Bytes& bytes, uint32_t seed, size_t max_chunk) {
+    std::mt19937 rng(seed);
+    size_t at = 0;
+    while (at < bytes.size()) {
+      const size_t n = std::min<size_t>(bytes.size() - at, 1 + rng() % max_chunk);
+      auto r = t.IngestWal(kBase + at, std::span<const uint8_t>(bytes).subspan(at, n));
+      ASSERT_TRUE(r.ok()) << r.status();
+      at += n;
+    }
+  }
+  // Every page at every `stride`-th mini-transaction's end and at the last one.
+  void ExpectMatchesModel(Timeline& t, const Stream& s, size_t stride) {
+    for (size_t i = 0; i < s.mtrs.size(); i += (i + 1 == s.mtrs.size() ? 1 : stride)) {
+      const Lsn lsn = s.mtrs[std::min(i, s.mtrs.size() - 1)].end_lsn;
+      for (uint32_t p = 0; p < kPages; ++p) {
+        const PageId id{kSpace, PageNo(p)};
+        auto page = t.GetPage(id, lsn, kSoon);
+        ASSERT_TRUE(page.ok()) << page.status();
+        ASSERT_EQ(page->image, ModelPage(s, id, lsn)) << ToString(id) << " at LSN " << lsn;
+      }
+      if (i + 1 == s.mtrs.size()) break;
+    }
+  }
+
+  testing::TempDir dir_{"timeline_test"};
+  TimelineOptions options_{.in_memory_layer_bytes = 8 << 10,
+                           .wal_segment_bytes = 16 << 10,
+                           .image_chain_threshold = 6,
+                           .sync = false};
+};
+
+TEST_F(TimelineTest, ImportedPagesAreServedAtTheBase) {
+  auto t = OpenWithBase();
+  for (uint32_t p = 0; p < kPages; ++p) {
+    auto page = t->GetPage(PageId{kSpace, PageNo(p)}, kBase, kSoon);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->image, BasePage(p));
+    EXPECT_EQ(page->records_applied, 0u);
+  }
+  const TimelineStatus st = t->Status();
+  EXPECT_EQ(st.base_lsn, kBase);
+  EXPECT_EQ(st.last_record_lsn, kBase);
+  EXPECT_EQ(st.image_layers, 1u);
+}
+
+TEST_F(TimelineTest, EveryPageAtEveryLsnMatchesTheModelAcrossFlushesAndRestart) {
+  const uint32_t seed = testing::TestSeed();
+  const Stream s = MakeStream(400, seed);
+  {
+    auto t = OpenWithBase();
+    IngestChunked(*t, s.bytes, seed, 97);
+    const TimelineStatus st = t->Status();
+    EXPECT_EQ(st.last_record_lsn, kBase + s.bytes.size());
+    EXPECT_GT(st.delta_layers, 3u) << "the small in-memory layer must have been frozen";
+    EXPECT_GT(st.image_layers, 1u) << "long chains must have been compacted into images";
+    ExpectMatchesModel(*t, s, 7);
+  }
+  auto reopened = Open();  // restart: layers reloaded, the WAL tail replayed
+  EXPECT_EQ(reopened->Status().last_record_lsn, kBase + s.bytes.size());
+  ExpectMatchesModel(*reopened, s, 5);
+}
+
+TEST_F(TimelineTest, ChunkSplitsAnywhereGiveTheSamePages) {
+  const Stream s = MakeStream(60, 7);
+  for (size_t max_chunk : {1, 2, 3, 13, 1000}) {
+    testing::TempDir dir("timeline_test_chunks");
+    auto t = Timeline::Open(dir.path().string(), options_);
+    ASSERT_TRUE(t.ok());
+    auto session = (*t)->BeginImport(kBase, kPs, {{kSpace, "db/t.ibd", kFlags, kPages}});
+    ASSERT_TRUE(session.ok());
+    for (uint32_t p = 0; p < kPages; ++p) {
+      ASSERT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, BasePage(p)).ok());
+    }
+    ASSERT_TRUE((*session)->Finish().ok());
+    IngestChunked(**t, s.bytes, static_cast<uint32_t>(max_chunk), max_chunk);
+    ExpectMatchesModel(**t, s, 11);
+  }
+}
+
+TEST_F(TimelineTest, IncompleteTailIsNotStoredAndIsResentAfterRestart) {
+  const Stream s = MakeStream(3, 1);
+  const size_t first_end = s.mtrs[0].end_lsn - kBase;
+  {
+    auto t = OpenWithBase();
+    auto r = t->IngestWal(kBase, std::span<const uint8_t>(s.bytes).first(first_end + 3));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->last_record_lsn, s.mtrs[0].end_lsn);
+    EXPECT_EQ(r->received_lsn, s.mtrs[0].end_lsn + 3);
+  }
+  auto t = Open();
+  EXPECT_EQ(t->Status().last_record_lsn, s.mtrs[0].end_lsn);
+  auto r = t->IngestWal(s.mtrs[0].end_lsn, std::span<const uint8_t>(s.bytes).subspan(first_end));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->last_record_lsn, kBase + s.bytes.size());
+  ExpectMatchesModel(*t, s, 1);
+}
+
+// Bad input: each is refused with a message naming the LSN and leaves the store unchanged.
+class TimelineBadInputTest : public TimelineTest {
+ protected:
+  void SetUp() override {
+    options_.in_memory_layer_bytes = 64 << 20;  // keep the WAL: overlaps are checked against it
+    s_ = MakeStream(20, 3);
+    t_ = OpenWithBase();
+    half_ = s_.mtrs[9].end_lsn - kBase;
+    ASSERT_TRUE(t_->IngestWal(kBase, std::span<const uint8_t>(s_.bytes).first(half_)).ok());
+  }
+  void ExpectUnchanged() {
+    const TimelineStatus st = t_->Status();
+    EXPECT_EQ(st.last_record_lsn, kBase + half_);
+    EXPECT_EQ(st.received_lsn, kBase + half_);
+    for (uint32_t p = 0; p < kPages; ++p) {
+      const PageId id{kSpace, PageNo(p)};
+      auto page = t_->GetPage(id, Lsn(0), kSoon);
+      ASSERT_TRUE(page.ok()) << page.status();
+      EXPECT_EQ(page->image, ModelPage(s_, id, kBase + half_));
+    }
+    // And the correct continuation is still accepted.
+    auto r = t_->IngestWal(kBase + half_, std::span<const uint8_t>(s_.bytes).subspan(half_));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->last_record_lsn, kBase + s_.bytes.size());
+  }
+  Stream s_;
+  std::unique_ptr<Timeline> t_;
+  size_t half_ = 0;
+};
+
+TEST_F(TimelineBadInputTest, GapIsRefused) {
+  const Lsn at = kBase + half_ + 5;
+  auto r = t_->IngestWal(at, std::span<const uint8_t>(s_.bytes).subspan(half_ + 5));
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_TRUE(MessageHas(r.status(), absl::StrCat("LSN ", at.value())));
+  ExpectUnchanged();
+}
+
+TEST_F(TimelineBadInputTest, OverlapThatDiffersIsRefused) {
+  Bytes changed(s_.bytes.begin() + static_cast<ptrdiff_t>(half_ - 10), s_.bytes.end());
+  changed[4] ^= 0xFF;
+  auto r = t_->IngestWal(kBase + (half_ - 10), changed);
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_TRUE(MessageHas(r.status(),
+                         absl::StrCat("differs from it at LSN ", (kBase + (half_ - 6)).value())));
+  ExpectUnchanged();
+}
+
+TEST_F(TimelineBadInputTest, IdenticalOverlapIsAccepted) {
+  auto r = t_->IngestWal(kBase + (half_ - 10),
+                         std::span<const uint8_t>(s_.bytes).subspan(half_ - 10, 10));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->bytes_stored, 0u);
+  ExpectUnchanged();
+}
+
+TEST_F(TimelineBadInputTest, CorruptBytesAreRefusedWithNothingStored) {
+  // Two good mini-transactions, then one whose CRC is wrong: none of the three is stored.
+  const size_t bad_start = s_.mtrs[11].start_lsn - kBase;
+  const size_t bad_end = s_.mtrs[11].end_lsn - kBase;
+  Bytes chunk(s_.bytes.begin() + static_cast<ptrdiff_t>(half_),
+              s_.bytes.begin() + static_cast<ptrdiff_t>(bad_end));
+  chunk[bad_end - half_ - 1] ^= 0x01;  // last CRC byte
+  auto r = t_->IngestWal(kBase + half_, chunk);
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_TRUE(MessageHas(r.status(), absl::StrCat("LSN ", (kBase + bad_start).value())));
+  ExpectUnchanged();
+}
+
+TEST_F(TimelineBadInputTest, ReadsOutsideTheHistoryAreRefused) {
+  const absl::Time soon = absl::Now() + absl::Milliseconds(50);
+  auto below = t_->GetPage(PageId{kSpace, PageNo(1)}, Lsn(kBase.value() - 1), soon);
+  EXPECT_TRUE(absl::IsOutOfRange(below.status())) << below.status();
+  EXPECT_TRUE(MessageHas(below.status(), "below the timeline's base LSN"));
+  auto unknown = t_->GetPage(PageId{SpaceId(77), PageNo(1)}, Lsn(0), soon);
+  EXPECT_TRUE(absl::IsNotFound(unknown.status())) << unknown.status();
+  EXPECT_TRUE(MessageHas(unknown.status(), "tablespace 77"));
+  auto past_end = t_->GetPage(PageId{kSpace, PageNo(kPages)}, Lsn(0), soon);
+  EXPECT_TRUE(absl::IsOutOfRange(past_end.status())) << past_end.status();
+  EXPECT_TRUE(MessageHas(past_end.status(), "past the end"));
+  auto future = t_->GetPage(PageId{kSpace, PageNo(1)}, kBase + s_.bytes.size() + 100, soon);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(future.status())) << future.status();
+  EXPECT_TRUE(MessageHas(future.status(), "not reached in time"));
+  ExpectUnchanged();
+}
+
+TEST_F(TimelineBadInputTest, SecondImportIsRefused) {
+  auto again = t_->BeginImport(kBase, kPs, {{kSpace, "db/t.ibd", kFlags, kPages}});
+  EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
+  ExpectUnchanged();
+}
+
+TEST_F(TimelineTest, IngestBeforeImportIsRefused) {
+  auto t = Open();
+  const Stream s = MakeStream(2, 1);
+  auto r = t->IngestWal(kBase, s.bytes);
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_TRUE(MessageHas(r.status(), "import first"));
+}
+
+TEST_F(TimelineTest, ReaderWaitsForTheLsnThenGetsThePage) {
+  auto t = OpenWithBase();
+  const Stream s = MakeStream(5, 2);
+  const Lsn end = kBase + s.bytes.size();
+  std::thread writer([&] {
+    absl::SleepFor(absl::Milliseconds(30));
+    ASSERT_TRUE(t->IngestWal(kBase, s.bytes).ok());
+  });
+  auto page = t->GetPage(PageId{kSpace, PageNo(1)}, end, absl::Now() + absl::Seconds(30));
+  writer.join();
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->image, ModelPage(s, PageId{kSpace, PageNo(1)}, end));
+}
+
+TEST_F(TimelineTest, LayerFileTheManifestDoesNotNameIsRemovedAtOpen) {
+  { auto t = OpenWithBase(); }
+  const fs::path stray =
+      dir_.path() / "layers" / "delta_00000000000001000000_00000000000001000100.layer";
+  std::ofstream(stray) << "left by a crash before the manifest named it";
+  auto t = Open();
+  EXPECT_FALSE(fs::exists(stray));
+  EXPECT_EQ(t->Status().base_lsn, kBase);
+}
+
+TEST_F(TimelineTest, CorruptManifestIsRefused) {
+  { auto t = OpenWithBase(); }
+  std::ofstream(dir_.path() / "timeline.json") << "{\"format_version\": 1, \"base_lsn\": ";
+  auto t = Timeline::Open(dir_.path().string(), options_);
+  EXPECT_TRUE(absl::IsDataLoss(t.status())) << t.status();
+  EXPECT_TRUE(MessageHas(t.status(), "timeline.json"));
+}
+
+}  // namespace
+}  // namespace pageserver::storage
