@@ -99,7 +99,7 @@ class TimelineImpl : public Timeline {
  private:
   absl::StatusOr<Lsn> WaitFor(Lsn lsn, absl::Time deadline);
   void Index(const wal::Mtr& mtr);  // exclusive lock held
-  absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes, Lsn received);
+  absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes);
   absl::Status FlushLocked();
   absl::Status WriteCompactionImage(const InMemoryLayer& frozen, std::string* name);
   absl::StatusOr<RawPage> ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space);
@@ -308,26 +308,17 @@ void TimelineImpl::Index(const wal::Mtr& mtr) {
   open_->AdvanceTo(mtr.end_lsn);
 }
 
-absl::Status TimelineImpl::CheckOverlap(Lsn start, std::span<const uint8_t> bytes, Lsn received) {
+absl::Status TimelineImpl::CheckOverlap(Lsn start, std::span<const uint8_t> bytes) {
   const Lsn wal_end = wal_->end_lsn();
-  const size_t overlap = static_cast<size_t>(std::min<uint64_t>(bytes.size(), received - start));
+  if (start < wal_->start_lsn()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "WAL at LSN %d overlaps log that is no longer kept as WAL (it starts at LSN %d); "
+        "send from LSN %d on",
+        start.value(), wal_->start_lsn().value(), wal_end.value()));
+  }
+  const size_t overlap = static_cast<size_t>(std::min<uint64_t>(bytes.size(), wal_end - start));
   std::vector<uint8_t> stored(overlap);
-  size_t from_wal = 0;
-  if (start < wal_end) {
-    from_wal = static_cast<size_t>(std::min<uint64_t>(overlap, wal_end - start));
-    if (start < wal_->start_lsn()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "WAL at LSN %d overlaps log that is no longer kept as WAL (it starts at LSN %d); "
-          "send from LSN %d on",
-          start.value(), wal_->start_lsn().value(), received.value()));
-    }
-    RETURN_IF_ERROR(wal_->Read(start, std::span<uint8_t>(stored.data(), from_wal)));
-  }
-  if (overlap > from_wal) {
-    const size_t pending_at = static_cast<size_t>((start + from_wal) - wal_end);
-    std::copy_n(pending_.begin() + static_cast<ptrdiff_t>(pending_at), overlap - from_wal,
-                stored.begin() + static_cast<ptrdiff_t>(from_wal));
-  }
+  RETURN_IF_ERROR(wal_->Read(start, stored));
   auto diff = std::mismatch(stored.begin(), stored.end(), bytes.begin());
   if (diff.first != stored.end()) {
     const Lsn at = start + static_cast<uint64_t>(diff.first - stored.begin());
@@ -351,17 +342,25 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const 
         "WAL at LSN %d leaves a gap: the timeline has received up to LSN %d; send from there",
         start.value(), received.value()));
   }
-  if (start < received) RETURN_IF_ERROR(CheckOverlap(start, bytes, received));
-  const uint64_t skip = std::min<uint64_t>(bytes.size(), received - start);
-  const std::span<const uint8_t> fresh = bytes.subspan(static_cast<size_t>(skip));
-  if (fresh.empty()) return result;
+  // Stored bytes may be sent again but must not change. Received bytes after the last whole
+  // mini-transaction are not stored (nor acknowledged): a request that overlaps them replaces them.
+  if (start < wal_end) RETURN_IF_ERROR(CheckOverlap(start, bytes));
+  std::span<const uint8_t> fresh;
+  std::vector<uint8_t> tail;  // what follows wal_end: kept pending bytes, then the new ones
+  if (start + bytes.size() <= wal_end) return result;
+  if (start <= wal_end) {
+    fresh = bytes.subspan(static_cast<size_t>(wal_end - start));
+  } else {
+    tail.assign(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(start - wal_end));
+    fresh = bytes;
+  }
+  tail.insert(tail.end(), fresh.begin(), fresh.end());
 
   // Decode everything before storing anything: a request is stored whole or not at all.
   wal::MtrDecoderOptions decoder_options;
   decoder_options.page_size = page_size_;
   wal::MtrDecoder decoder(wal_end, decoder_options);
-  decoder.Feed(pending_);
-  decoder.Feed(fresh);
+  decoder.Feed(tail);
   std::vector<wal::Mtr> mtrs;
   for (;;) {
     wal::Mtr mtr;
@@ -377,14 +376,10 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const 
   }
   const Lsn new_end = decoder.next_lsn();
   const size_t whole = static_cast<size_t>(new_end - wal_end);
-  std::vector<uint8_t> joined;
-  joined.reserve(pending_.size() + fresh.size());
-  joined.insert(joined.end(), pending_.begin(), pending_.end());
-  joined.insert(joined.end(), fresh.begin(), fresh.end());
   if (whole > 0) {
-    RETURN_IF_ERROR(wal_->AppendDecoded(wal_end, std::span<const uint8_t>(joined.data(), whole)));
+    RETURN_IF_ERROR(wal_->AppendDecoded(wal_end, std::span<const uint8_t>(tail.data(), whole)));
   }
-  pending_.assign(joined.begin() + static_cast<ptrdiff_t>(whole), joined.end());
+  pending_.assign(tail.begin() + static_cast<ptrdiff_t>(whole), tail.end());
   uint64_t records = 0;
   {
     std::unique_lock<std::shared_mutex> write(mu_);

@@ -109,7 +109,9 @@ class Timeline {
 
   // Redo bytes whose first byte is at `start`. See the write path above. Refused, with nothing
   // from this call stored: a gap after received_lsn (FailedPrecondition), an overlap whose bytes
-  // differ from the stored ones or corrupt bytes (InvalidArgument, naming the LSN).
+  // differ from the stored ones or corrupt bytes (InvalidArgument, naming the LSN). Bytes after
+  // last_record_lsn (an incomplete mini-transaction) are held in memory only, never acknowledged;
+  // a call that overlaps them replaces them.
   virtual absl::StatusOr<IngestResult> IngestWal(Lsn start, std::span<const uint8_t> bytes) = 0;
 
   // The page at `lsn` (0 = last_record_lsn). Waits for lsn until `deadline`

@@ -215,6 +215,21 @@ TEST_F(TimelineTest, IncompleteTailIsNotStoredAndIsResentAfterRestart) {
   ExpectMatchesModel(*t, s, 1);
 }
 
+TEST_F(TimelineTest, UnstoredTailMayBeReplaced) {
+  const Stream s = MakeStream(3, 4);
+  auto t = OpenWithBase();
+  const size_t first_end = s.mtrs[0].end_lsn - kBase;
+  ASSERT_TRUE(t->IngestWal(kBase, std::span<const uint8_t>(s.bytes).first(first_end)).ok());
+  const Bytes junk(5, 0x33);  // could start a mini-transaction: held, not stored
+  auto held = t->IngestWal(s.mtrs[0].end_lsn, junk);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->last_record_lsn, s.mtrs[0].end_lsn);
+  auto r = t->IngestWal(s.mtrs[0].end_lsn, std::span<const uint8_t>(s.bytes).subspan(first_end));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->last_record_lsn, kBase + s.bytes.size());
+  ExpectMatchesModel(*t, s, 1);
+}
+
 // Bad input: each is refused with a message naming the LSN and leaves the store unchanged.
 class TimelineBadInputTest : public TimelineTest {
  protected:
