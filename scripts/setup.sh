@@ -14,7 +14,7 @@ packages=(
   # the real peers the tests run against
   mariadb-server mariadb-backup mariadb-client sysbench
   # tools used by the integration scripts
-  procps psmisc xxd
+  procps psmisc xxd curl
   # redo_scan.py (fixture checks); libext2fs2 gives it a fast CRC-32C (pure Python otherwise)
   python3 libext2fs2
 )

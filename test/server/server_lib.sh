@@ -1,0 +1,88 @@
+# Shared by the page-server test scripts (sourced): fixture loading, a pageserver process on
+# free loopback ports, pagectl runs with a time limit, HTTP calls.
+# Needs: REPO_ROOT. Sets: FIXTURE, WORK, PAGESERVER, PAGECTL, GRPC, HTTP, SERVER_PID, DATA_DIR.
+
+PAGESERVER=${PAGESERVER:-$REPO_ROOT/build/bin/pageserver}
+PAGECTL=${PAGECTL:-$REPO_ROOT/build/bin/pagectl}
+PAGECTL_TIMEOUT=${PAGECTL_TIMEOUT:-900}
+SERVER_PID=""
+
+log() { printf '[%s %s] %s\n' "$(basename "$0" .sh)" "$(date +%T)" "$*" >&2; }
+
+# load_fixture DIR: sources its fixture.env; exits 77 when there is none and no MariaDB.
+load_fixture() {
+  FIXTURE=$(cd "$1" 2>/dev/null && pwd) || { log "no such fixture directory: $1"; exit 2; }
+  if [[ ! -f $FIXTURE/fixture.env ]]; then
+    command -v mariadbd >/dev/null || { log "SKIP: no fixture and no MariaDB"; exit 77; }
+    log "no $FIXTURE/fixture.env: generate it with make_fixture.sh first"
+    exit 2
+  fi
+  for tool in "$PAGESERVER" "$PAGECTL"; do
+    [[ -x $tool ]] || { log "SKIP: $tool not built"; exit 77; }
+  done
+  # shellcheck source=/dev/null
+  source "$FIXTURE/fixture.env"
+  WORK=${SERVER_WORK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/server_test.XXXXXX")}
+  mkdir -p "$WORK"
+  DATA_DIR=$WORK/data
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_server NAME [extra pageserver args]: starts it on fresh ports and waits for /ping.
+start_server() {
+  local name=$1; shift
+  GRPC=127.0.0.1:$(free_port)
+  HTTP=127.0.0.1:$(free_port)
+  # A short wait limit, so that the "LSN never reached" case fails fast.
+  printf '{"read_wait_limit_ms": 1000}\n' >"$WORK/server.json"
+  "$PAGESERVER" --data-dir "$DATA_DIR" --grpc-addr "$GRPC" --http-addr "$HTTP" \
+    --config "$WORK/server.json" "$@" >>"$WORK/server.$name.log" 2>&1 &
+  SERVER_PID=$!
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if curl -sf "http://$HTTP/api/v1/ping" >/dev/null 2>&1; then
+      log "pageserver $SERVER_PID up (gRPC $GRPC, HTTP $HTTP)"
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "pageserver did not come up; its log:"
+  cat "$WORK/server.$name.log" >&2
+  exit 1
+}
+
+# stop_server: SIGTERM and wait; returns the server's exit status.
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  local rc=0
+  wait "$SERVER_PID" || rc=$?
+  SERVER_PID=""
+  return "$rc"
+}
+
+# kill_server: kill -9, as a crash.
+kill_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# run_pagectl NAME args...: stdout/stderr in $WORK/NAME.{out,err}.
+run_pagectl() {
+  local name=$1; shift
+  local rc=0
+  timeout --kill-after=30 "$PAGECTL_TIMEOUT" "$PAGECTL" "$@" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+  return "$rc"
+}
+
+# status_field NAME: one field of GET /api/v1/status.
+status_field() {
+  curl -sf "http://$HTTP/api/v1/status" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
