@@ -9,5 +9,9 @@ namespace pageserver::pagectl {
 void RegisterLogdump(CLI::App& app, int& exit_code);
 void RegisterReplay(CLI::App& app, int& exit_code);
 void RegisterCompare(CLI::App& app, int& exit_code);
+void RegisterImport(CLI::App& app, int& exit_code);
+void RegisterPush(CLI::App& app, int& exit_code);
+void RegisterGetpage(CLI::App& app, int& exit_code);
+void RegisterVerify(CLI::App& app, int& exit_code);
 
 }  // namespace pageserver::pagectl

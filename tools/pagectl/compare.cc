@@ -2,7 +2,6 @@
 // two datadirs page by page. Pages missing from a file compare as zero (InnoDB extends files
 // without logging). The doublewrite buffer of ibdata1 is never compared: MariaDB writes it
 // without redo. Exit 0 when equal, 1 when a page or file differs, 2 on error.
-#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -11,13 +10,10 @@
 #include "redo/page_format.h"
 #include "replay/datadir.h"
 #include "tools/pagectl/commands.h"
+#include "tools/pagectl/datadir_pages.h"
 
 namespace pageserver::pagectl {
 namespace {
-
-constexpr size_t kPageSize = 16384;
-constexpr uint32_t kDoublewriteMagic = 536853855;
-constexpr uint32_t kExtentPages = 64;
 
 struct Options {
   std::string expected;
@@ -26,48 +22,11 @@ struct Options {
   int max_report = 20;
 };
 
-// Reads one page at a time, so that files of any size compare in constant memory. Pages past
-// the end of the file read as zero.
-class PageReader {
- public:
-  explicit PageReader(const std::string& path)
-      : in_(path, std::ios::binary | std::ios::ate),
-        size_(in_ ? static_cast<uint64_t>(in_.tellg()) : 0) {}
-  uint64_t pages() const { return (size_ + kPageSize - 1) / kPageSize; }
-  const std::vector<uint8_t>& Page(uint64_t p) {
-    std::fill(page_.begin(), page_.end(), 0);
-    if (p * kPageSize < size_) {
-      in_.clear();
-      in_.seekg(static_cast<std::streamoff>(p * kPageSize));
-      in_.read(reinterpret_cast<char*>(page_.data()), kPageSize);
-    }
-    return page_;
-  }
-
- private:
-  std::ifstream in_;
-  uint64_t size_;
-  std::vector<uint8_t> page_ = std::vector<uint8_t>(kPageSize);
-};
-
-// Pages of ibdata1 that hold the doublewrite buffer, from the TRX_SYS page.
-std::set<uint32_t> DoublewritePages(PageReader& ibdata) {
-  std::set<uint32_t> pages;
-  if (ibdata.pages() < 6) return pages;
-  const uint8_t* dw = ibdata.Page(5).data() + kPageSize - 200;
-  if (ReadBe32(dw + 10) != kDoublewriteMagic) return pages;
-  for (uint32_t block : {ReadBe32(dw + 14), ReadBe32(dw + 18)}) {
-    for (uint32_t i = 0; i < kExtentPages; ++i) pages.insert(block + i);
-  }
-  return pages;
-}
-
 int Run(const Options& o) {
-  std::set<std::pair<uint32_t, uint32_t>> skip;
-  if (!o.skip_pages.empty()) {
-    std::ifstream in(o.skip_pages);
-    uint32_t space, page;
-    while (in >> space >> page) skip.insert({space, page});
+  auto skip = ReadSkipPages(o.skip_pages);
+  if (!skip.ok()) {
+    std::cerr << "pagectl compare: " << skip.status().message() << "\n";
+    return 2;
   }
   auto expected = replay::ListInnodbFiles(o.expected);
   auto actual = replay::ListInnodbFiles(o.actual);
@@ -99,7 +58,7 @@ int Run(const Options& o) {
     const uint64_t pages = std::max(a.pages(), b.pages());
     for (uint64_t p = 0; p < pages; ++p) {
       if (doublewrite.count(static_cast<uint32_t>(p)) ||
-          skip.count({space.value(), static_cast<uint32_t>(p)})) {
+          skip->count({space.value(), static_cast<uint32_t>(p)})) {
         ++skipped;
         continue;
       }

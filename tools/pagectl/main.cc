@@ -1,4 +1,5 @@
-// pagectl: inspect redo logs, replay them onto datadirs, compare page images.
+// pagectl: inspect redo logs, replay them onto datadirs, compare page images; import a datadir
+// into a page server, push redo to it, fetch and verify its pages.
 #include "tools/pagectl/commands.h"
 
 int main(int argc, char** argv) {
@@ -8,6 +9,10 @@ int main(int argc, char** argv) {
   pageserver::pagectl::RegisterLogdump(app, exit_code);
   pageserver::pagectl::RegisterReplay(app, exit_code);
   pageserver::pagectl::RegisterCompare(app, exit_code);
+  pageserver::pagectl::RegisterImport(app, exit_code);
+  pageserver::pagectl::RegisterPush(app, exit_code);
+  pageserver::pagectl::RegisterGetpage(app, exit_code);
+  pageserver::pagectl::RegisterVerify(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

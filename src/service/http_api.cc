@@ -1,0 +1,350 @@
+#include "service/http_api.h"
+
+#include <httplib.h>
+#include <netinet/tcp.h>
+
+#include <charconv>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "common/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace pageserver::service {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kJsonType[] = "application/json";
+// Bigger than any sensible stream_wal call (a few MiB of WAL in base64), small enough that a
+// stray upload cannot exhaust memory.
+constexpr size_t kMaxBodyBytes = size_t{64} << 20;
+
+// Never throws: invalid UTF-8 (say, in a path from the catalog) is replaced, not an exception.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void SetError(httplib::Response& res, const absl::Status& status) {
+  res.status = HttpStatusFor(status.code());
+  json body = {{"error", std::string(status.message())},
+               {"code", absl::StatusCodeToString(status.code())}};
+  res.set_content(Dump(body), kJsonType);
+}
+
+// A decimal integer, all of `text`, at most `max`.
+absl::StatusOr<uint64_t> ParseDecimal(std::string_view name, const std::string& text,
+                                      uint64_t max) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return absl::InvalidArgumentError(std::string(name) + " must be a non-negative decimal " +
+                                      "integer, not '" + text + "'");
+  }
+  if (value > max) {
+    return absl::InvalidArgumentError(std::string(name) + " " + text + " is too large (max " +
+                                      std::to_string(max) + ")");
+  }
+  return value;
+}
+
+// A field of a JSON object: absent or null is nullopt; otherwise a non-negative integer (a JSON
+// number or a decimal string) no larger than `max`.
+absl::StatusOr<std::optional<uint64_t>> OptionalUint(const json& body, const char* name,
+                                                     uint64_t max) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (it->is_number_unsigned()) {
+    uint64_t value = it->get<uint64_t>();
+    if (value > max) {
+      return absl::InvalidArgumentError(std::string(name) + " " + std::to_string(value) +
+                                        " is too large (max " + std::to_string(max) + ")");
+    }
+    return value;
+  }
+  if (it->is_string()) return ParseDecimal(name, it->get<std::string>(), max);
+  return absl::InvalidArgumentError(std::string(name) + " must be a non-negative integer, not " +
+                                    Dump(*it));
+}
+
+absl::StatusOr<uint64_t> RequiredUint(const json& body, const char* name, uint64_t max) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> value, OptionalUint(body, name, max));
+  if (!value.has_value()) return absl::InvalidArgumentError(std::string("missing field ") + name);
+  return *value;
+}
+
+absl::StatusOr<json> ParseObject(const std::string& text) {
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return absl::InvalidArgumentError("the body is not valid JSON");
+  if (!body.is_object()) return absl::InvalidArgumentError("the body must be a JSON object");
+  return body;
+}
+
+absl::StatusOr<std::optional<uint64_t>> OptionalQueryUint(const httplib::Request& req,
+                                                          const char* name, uint64_t max) {
+  if (!req.has_param(name)) return std::nullopt;
+  ASSIGN_OR_RETURN(uint64_t value, ParseDecimal(name, req.get_param_value(name), max));
+  return value;
+}
+
+constexpr uint64_t kMaxU32 = 0xFFFFFFFFu;
+constexpr uint64_t kMaxU64 = ~uint64_t{0};
+
+// Status codes for httplib's own errors (unknown path, oversized body, unparsable request).
+absl::StatusCode CodeForHttpStatus(int status) {
+  switch (status) {
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 413:
+      return absl::StatusCode::kResourceExhausted;
+    case 405:
+      return absl::StatusCode::kUnimplemented;
+    default:
+      return status < 500 ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kInternal;
+  }
+}
+
+}  // namespace
+
+int HttpStatusFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
+    default:  // kDataLoss, kInternal, kUnknown, kCancelled
+      return 500;
+  }
+}
+
+HttpApi::HttpApi(storage::Timeline& timeline, PageServerMetrics& metrics, ServiceOptions options)
+    : timeline_(timeline),
+      metrics_(metrics),
+      options_(options),
+      server_(std::make_unique<httplib::Server>()) {
+  server_->set_payload_max_length(kMaxBodyBytes);
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port
+  // and share its connections; a page server must find the port busy instead.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    // Answers go out whole at once; without this, Nagle + delayed ACK add ~40 ms to each.
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+  });
+  server_->set_tcp_nodelay(true);
+  Route();
+}
+
+HttpApi::~HttpApi() { Stop(); }
+
+void HttpApi::Route() {
+  using Body = std::function<absl::StatusOr<json>(const httplib::Request&)>;
+  // Counts the request, runs `body` and writes its answer or its error as JSON. Nothing a
+  // client sends may take the server down, so an exception (a bug) is a 500, not a crash.
+  auto json_handler = [this](std::string_view name, Body body) -> httplib::Server::Handler {
+    MethodMetrics m = metrics_.Http(name);
+    return [m, body = std::move(body)](const httplib::Request& req, httplib::Response& res) {
+      m.requests->Increment();
+      try {
+        absl::StatusOr<json> answer = body(req);
+        if (answer.ok()) {
+          res.status = 200;
+          res.set_content(Dump(*answer), kJsonType);
+        } else {
+          SetError(res, answer.status());
+        }
+      } catch (const std::exception& e) {
+        SetError(res, absl::InternalError(std::string("unexpected exception: ") + e.what()));
+      }
+      if (res.status >= 400) m.errors->Increment();
+    };
+  };
+  auto deadline = [this]() { return absl::Now() + options_.read_wait_limit; };
+
+  server_->Post(
+      "/api/v1/get_page",
+      json_handler(
+          "get_page", [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
+            ASSIGN_OR_RETURN(json body, ParseObject(req.body));
+            ASSIGN_OR_RETURN(uint64_t space, RequiredUint(body, "space_id", kMaxU32));
+            ASSIGN_OR_RETURN(uint64_t page, RequiredUint(body, "page_no", kMaxU32));
+            ASSIGN_OR_RETURN(std::optional<uint64_t> lsn, OptionalUint(body, "lsn", kMaxU64));
+            PageId id{SpaceId(static_cast<uint32_t>(space)), PageNo(static_cast<uint32_t>(page))};
+            ASSIGN_OR_RETURN(
+                storage::PageVersion version,
+                ReadPageMeasured(timeline_, metrics_, id, Lsn(lsn.value_or(0)), deadline()));
+            std::string data;
+            absl::Base64Escape(
+                absl::string_view(reinterpret_cast<const char*>(version.image.data()),
+                                  version.image.size()),
+                &data);
+            return json{{"space_id", space},          {"page_no", page},
+                        {"lsn", version.lsn.value()}, {"page_data", std::move(data)},
+                        {"freed", version.freed},     {"records_applied", version.records_applied}};
+          }));
+
+  server_->Post(
+      "/api/v1/stream_wal",
+      json_handler("stream_wal", [this](const httplib::Request& req) -> absl::StatusOr<json> {
+        ASSIGN_OR_RETURN(json body, ParseObject(req.body));
+        ASSIGN_OR_RETURN(uint64_t lsn, RequiredUint(body, "lsn", kMaxU64));
+        auto it = body.find("wal_data");
+        if (it == body.end() || !it->is_string()) {
+          return absl::InvalidArgumentError("missing field wal_data (a base64 string)");
+        }
+        const std::string& encoded = it->get_ref<const std::string&>();
+        std::string wal;
+        if (!absl::Base64Unescape(absl::string_view(encoded.data(), encoded.size()), &wal)) {
+          return absl::InvalidArgumentError("wal_data is not valid base64 (at LSN " +
+                                            std::to_string(lsn) + ")");
+        }
+        metrics_.wal_received_bytes().Increment(wal.size());
+        ASSIGN_OR_RETURN(
+            storage::IngestResult result,
+            IngestWalMeasured(timeline_, metrics_, Lsn(lsn),
+                              std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wal.data()),
+                                                       wal.size())));
+        return json{{"last_record_lsn", result.last_record_lsn.value()},
+                    {"received_lsn", result.received_lsn.value()},
+                    {"bytes_stored", result.bytes_stored}};
+      }));
+
+  server_->Get("/api/v1/ping",
+               json_handler("ping", [this](const httplib::Request&) -> absl::StatusOr<json> {
+                 return json{{"status", "ok"},
+                             {"last_record_lsn", timeline_.Status().last_record_lsn.value()}};
+               }));
+
+  server_->Get("/api/v1/status",
+               json_handler("status", [this](const httplib::Request&) -> absl::StatusOr<json> {
+                 storage::TimelineStatus s = timeline_.Status();
+                 return json{{"has_base", s.has_base},
+                             {"base_lsn", s.base_lsn.value()},
+                             {"last_record_lsn", s.last_record_lsn.value()},
+                             {"durable_lsn", s.durable_lsn.value()},
+                             {"received_lsn", s.received_lsn.value()},
+                             {"disk_consistent_lsn", s.disk_consistent_lsn.value()},
+                             {"image_layers", s.image_layers},
+                             {"delta_layers", s.delta_layers},
+                             {"image_layer_bytes", s.image_layer_bytes},
+                             {"delta_layer_bytes", s.delta_layer_bytes},
+                             {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes},
+                             {"in_memory_bytes", s.in_memory_bytes},
+                             {"tablespaces", s.tablespaces}};
+               }));
+
+  server_->Get("/api/v1/tablespaces",
+               json_handler("tablespaces",
+                            [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
+                              ASSIGN_OR_RETURN(std::optional<uint64_t> asked,
+                                               OptionalQueryUint(req, "lsn", kMaxU64));
+                              Lsn lsn = ResolveLatest(timeline_, Lsn(asked.value_or(0)));
+                              ASSIGN_OR_RETURN(std::vector<storage::TablespaceInfo> spaces,
+                                               timeline_.ListTablespaces(lsn, deadline()));
+                              json list = json::array();
+                              for (const storage::TablespaceInfo& t : spaces) {
+                                list.push_back({{"space_id", t.space.value()},
+                                                {"path", t.path},
+                                                {"flags", t.flags},
+                                                {"pages", t.pages}});
+                              }
+                              return json{{"lsn", lsn.value()}, {"tablespaces", std::move(list)}};
+                            }));
+
+  server_->Get(
+      "/api/v1/tablespace_size",
+      json_handler(
+          "tablespace_size", [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
+            ASSIGN_OR_RETURN(std::optional<uint64_t> space,
+                             OptionalQueryUint(req, "space_id", kMaxU32));
+            if (!space.has_value()) {
+              return absl::InvalidArgumentError("missing query parameter space_id");
+            }
+            ASSIGN_OR_RETURN(std::optional<uint64_t> asked, OptionalQueryUint(req, "lsn", kMaxU64));
+            Lsn lsn = ResolveLatest(timeline_, Lsn(asked.value_or(0)));
+            ASSIGN_OR_RETURN(
+                storage::TablespaceInfo info,
+                timeline_.GetTablespace(SpaceId(static_cast<uint32_t>(*space)), lsn, deadline()));
+            return json{{"space_id", *space}, {"lsn", lsn.value()}, {"pages", info.pages}};
+          }));
+
+  MethodMetrics metrics_handler = metrics_.Http("metrics");
+  server_->Get("/metrics",
+               [this, metrics_handler](const httplib::Request&, httplib::Response& res) {
+                 metrics_handler.requests->Increment();
+                 res.status = 200;
+                 res.set_content(metrics_.Render(), kPrometheusContentType);
+               });
+
+  // httplib's own refusals (unknown path, oversized body, unparsable request) get the same
+  // JSON error body as ours; answers that already have a body are left alone.
+  server_->set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        absl::StatusCode code = CodeForHttpStatus(res.status);
+        json body = {
+            {"error", "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path},
+            {"code", absl::StatusCodeToString(code)}};
+        res.set_content(Dump(body), kJsonType);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+}
+
+absl::StatusOr<int> HttpApi::Bind(const std::string& host, int port) {
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError("HTTP port " + std::to_string(port) + " is out of range");
+  }
+  if (port == 0) {
+    int bound = server_->bind_to_any_port(host);
+    if (bound < 0) return absl::UnavailableError("cannot bind HTTP to " + host + ":0");
+    return bound;
+  }
+  if (!server_->bind_to_port(host, port)) {
+    return absl::UnavailableError("cannot bind HTTP to " + host + ":" + std::to_string(port));
+  }
+  return port;
+}
+
+void HttpApi::Start() {
+  listen_returned_ = false;
+  thread_ = std::thread([this]() {
+    server_->listen_after_bind();
+    listen_returned_ = true;
+  });
+  // stop() before the server runs would be lost (it acts only on a running server), so wait
+  // for it to run (or to have given up, when nothing was bound).
+  while (!server_->is_running() && !listen_returned_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void HttpApi::Stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+}  // namespace pageserver::service

@@ -1,0 +1,210 @@
+#include "service/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include "service/testing/fake_timeline.h"
+
+namespace pageserver::service {
+namespace {
+
+TEST(Metrics, CounterRendersHelpTypeAndValue) {
+  Registry registry;
+  Counter& c = registry.AddCounter("requests_total", "Requests served.");
+  c.Increment();
+  c.Increment(41);
+  EXPECT_EQ(c.Value(), 42u);
+  EXPECT_EQ(registry.Render(),
+            "# HELP requests_total Requests served.\n"
+            "# TYPE requests_total counter\n"
+            "requests_total 42\n");
+}
+
+TEST(Metrics, SeriesOfOneFamilyShareHelpAndType) {
+  Registry registry;
+  registry.AddCounter("calls_total", "Calls.", {{"method", "Get"}}).Increment(2);
+  registry.AddCounter("calls_total", "Ignored help.", {{"method", "Put"}}).Increment(3);
+  EXPECT_EQ(registry.Render(),
+            "# HELP calls_total Calls.\n"
+            "# TYPE calls_total counter\n"
+            "calls_total{method=\"Get\"} 2\n"
+            "calls_total{method=\"Put\"} 3\n");
+}
+
+TEST(Metrics, FamiliesRenderInRegistrationOrder) {
+  Registry registry;
+  registry.AddGauge("b_gauge", "B.").Set(1.5);
+  registry.AddCounter("a_total", "A.");
+  EXPECT_EQ(registry.Render(),
+            "# HELP b_gauge B.\n"
+            "# TYPE b_gauge gauge\n"
+            "b_gauge 1.5\n"
+            "# HELP a_total A.\n"
+            "# TYPE a_total counter\n"
+            "a_total 0\n");
+}
+
+TEST(Metrics, LabelValuesAndHelpAreEscaped) {
+  Registry registry;
+  registry.AddGauge("g", "Back\\slash and\nnewline \"kept\".", {{"path", "a\\b\"c\nd"}}).Set(-2);
+  EXPECT_EQ(registry.Render(),
+            "# HELP g Back\\\\slash and\\nnewline \"kept\".\n"
+            "# TYPE g gauge\n"
+            "g{path=\"a\\\\b\\\"c\\nd\"} -2\n");
+}
+
+TEST(Metrics, GaugeCallbackIsReadAtEachRender) {
+  Registry registry;
+  double value = 1;
+  registry.AddGaugeCallback("lag_bytes", "Lag.", [&value]() { return value; });
+  EXPECT_NE(registry.Render().find("lag_bytes 1\n"), std::string::npos);
+  value = 12345678901;
+  EXPECT_NE(registry.Render().find("lag_bytes 12345678901\n"), std::string::npos);
+}
+
+TEST(Metrics, HistogramBucketsAreCumulativeWithInclusiveBounds) {
+  Registry registry;
+  Histogram& h = registry.AddHistogram("latency_seconds", "Latency.", {0.5, 1, 2.5});
+  for (double v : {0.25, 0.5, 1.0, 2.0, 100.0}) h.Observe(v);
+  EXPECT_EQ(h.Count(), 5u);
+  EXPECT_DOUBLE_EQ(h.Sum(), 103.75);
+  EXPECT_EQ(registry.Render(),
+            "# HELP latency_seconds Latency.\n"
+            "# TYPE latency_seconds histogram\n"
+            "latency_seconds_bucket{le=\"0.5\"} 2\n"
+            "latency_seconds_bucket{le=\"1\"} 3\n"
+            "latency_seconds_bucket{le=\"2.5\"} 4\n"
+            "latency_seconds_bucket{le=\"+Inf\"} 5\n"
+            "latency_seconds_sum 103.75\n"
+            "latency_seconds_count 5\n");
+}
+
+TEST(Metrics, HistogramLabelsComeBeforeLe) {
+  Registry registry;
+  registry.AddHistogram("h", "H.", {1}, {{"op", "read"}}).Observe(3);
+  EXPECT_EQ(registry.Render(),
+            "# HELP h H.\n"
+            "# TYPE h histogram\n"
+            "h_bucket{op=\"read\",le=\"1\"} 0\n"
+            "h_bucket{op=\"read\",le=\"+Inf\"} 1\n"
+            "h_sum{op=\"read\"} 3\n"
+            "h_count{op=\"read\"} 1\n");
+}
+
+TEST(Metrics, HistogramNanGoesToInfBucketOnly) {
+  Histogram h({1, 2});
+  h.Observe(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_EQ(h.CumulativeCounts(), (std::vector<uint64_t>{0, 0, 1}));
+}
+
+TEST(Metrics, HistogramCountsEveryObservationFromManyThreads) {
+  Histogram h({1, 10, 100});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&h, t]() {
+      for (int i = 0; i < 10000; ++i) h.Observe((i + t) % 200);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<uint64_t> counts = h.CumulativeCounts();
+  EXPECT_EQ(counts.back(), 40000u);
+  EXPECT_EQ(h.Count(), 40000u);
+  // Values 0..199 equally often: 2/200 are <= 1, 11/200 <= 10, 101/200 <= 100.
+  EXPECT_EQ(counts[0], 400u);
+  EXPECT_EQ(counts[1], 2200u);
+  EXPECT_EQ(counts[2], 20200u);
+}
+
+TEST(Metrics, ValuesFormatAsPrometheusReadsThem) {
+  EXPECT_EQ(FormatPrometheusValue(0), "0");
+  EXPECT_EQ(FormatPrometheusValue(-3), "-3");
+  EXPECT_EQ(FormatPrometheusValue(1e15), "1000000000000000");
+  EXPECT_EQ(FormatPrometheusValue(0.25), "0.25");
+  EXPECT_EQ(FormatPrometheusValue(5e-6), "5e-06");
+  EXPECT_EQ(FormatPrometheusValue(1e-4), "0.0001");
+  EXPECT_EQ(FormatPrometheusValue(2.5e-4), "0.00025");
+  EXPECT_EQ(FormatPrometheusValue(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(FormatPrometheusValue(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(FormatPrometheusValue(std::nan("")), "NaN");
+  // Past 2^53 a double is not an exact integer; the shortest round-trip form is used.
+  EXPECT_EQ(FormatPrometheusValue(1e300), "1e+300");
+}
+
+TEST(Metrics, NameValidation) {
+  EXPECT_TRUE(IsValidMetricName("pageserver_getpage_total"));
+  EXPECT_TRUE(IsValidMetricName("ns:sub_name9"));
+  EXPECT_FALSE(IsValidMetricName(""));
+  EXPECT_FALSE(IsValidMetricName("9lives"));
+  EXPECT_FALSE(IsValidMetricName("has-dash"));
+  EXPECT_TRUE(IsValidLabelName("method"));
+  EXPECT_FALSE(IsValidLabelName("a:b"));
+}
+
+TEST(MetricsDeathTest, DuplicateSeriesAborts) {
+  Registry registry;
+  registry.AddCounter("x_total", "X.");
+  EXPECT_DEATH(registry.AddCounter("x_total", "X."), "twice");
+}
+
+TEST(MetricsDeathTest, TypeClashAborts) {
+  Registry registry;
+  registry.AddCounter("x", "X.");
+  EXPECT_DEATH(registry.AddGauge("x", "X."), "two types");
+}
+
+TEST(PageServerMetrics, RendersEveryFamilyWithType) {
+  PageServerMetrics metrics;
+  testing::FakeTimeline timeline;
+  storage::TimelineStatus status;
+  status.base_lsn = Lsn(1000);
+  status.last_record_lsn = Lsn(5000);
+  status.received_lsn = Lsn(5100);
+  status.disk_consistent_lsn = Lsn(3000);
+  status.delta_layers = 3;
+  status.delta_layer_bytes = 1 << 20;
+  timeline.SetStatus(status);
+  metrics.AddTimelineGauges(timeline);
+  metrics.ObservePageRead(20e-6, true, 5);
+  metrics.ObservePageRead(2, false, 0);
+  metrics.wal_ingested_bytes().Increment(777);
+  metrics.Grpc("GetPage").requests->Increment();
+
+  std::string text = metrics.Render();
+  for (const char* line : {
+           "# TYPE pageserver_wal_ingested_bytes_total counter\n",
+           "pageserver_wal_ingested_bytes_total 777\n",
+           "# TYPE pageserver_wal_ingested_records_total counter\n",
+           "# TYPE pageserver_getpage_total counter\n",
+           "pageserver_getpage_total 2\n",
+           "pageserver_getpage_errors_total 1\n",
+           "# TYPE pageserver_getpage_latency_seconds histogram\n",
+           "pageserver_getpage_latency_seconds_bucket{le=\"5e-06\"} 0\n",
+           "pageserver_getpage_latency_seconds_bucket{le=\"2.5e-05\"} 1\n",
+           "pageserver_getpage_latency_seconds_bucket{le=\"1\"} 1\n",
+           "pageserver_getpage_latency_seconds_count 2\n",
+           "# TYPE pageserver_getpage_records_applied histogram\n",
+           "pageserver_getpage_records_applied_bucket{le=\"8\"} 1\n",
+           "pageserver_getpage_records_applied_count 1\n",
+           "pageserver_grpc_requests_total{method=\"GetPage\"} 1\n",
+           "pageserver_grpc_errors_total{method=\"Import\"} 0\n",
+           "pageserver_http_requests_total{handler=\"get_page\"} 0\n",
+           "# TYPE pageserver_last_record_lsn gauge\n",
+           "pageserver_last_record_lsn 5000\n",
+           "pageserver_disk_consistent_lsn 3000\n",
+           "pageserver_wal_incomplete_tail_bytes 100\n",
+           "pageserver_wal_not_in_layers_bytes 2000\n",
+           "pageserver_delta_layers 3\n",
+           "pageserver_delta_layer_bytes 1048576\n",
+           "pageserver_image_layers 0\n",
+           "pageserver_in_memory_layer_bytes 0\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "in:\n" << text;
+  }
+}
+
+}  // namespace
+}  // namespace pageserver::service

@@ -1,0 +1,323 @@
+#include "service/page_service.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status_macros.h"
+
+namespace pageserver::service {
+namespace {
+
+static_assert(static_cast<int>(absl::StatusCode::kInvalidArgument) ==
+              static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+static_assert(static_cast<int>(absl::StatusCode::kOutOfRange) ==
+              static_cast<int>(grpc::StatusCode::OUT_OF_RANGE));
+static_assert(static_cast<int>(absl::StatusCode::kDataLoss) ==
+              static_cast<int>(grpc::StatusCode::DATA_LOSS));
+static_assert(static_cast<int>(absl::StatusCode::kUnauthenticated) ==
+              static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Runs one call's body and records it under `method`.
+template <typename Body>
+grpc::Status Measured(const PageServerMetrics& metrics, std::string_view method, Body&& body) {
+  MethodMetrics m = metrics.Grpc(method);
+  m.requests->Increment();
+  absl::Status status = body();
+  if (!status.ok()) m.errors->Increment();
+  return ToGrpcStatus(status);
+}
+
+void FillPage(const storage::PageVersion& version, GetPageResponse* response) {
+  response->set_lsn(version.lsn.value());
+  response->set_page_data(reinterpret_cast<const char*>(version.image.data()),
+                          version.image.size());
+  response->set_freed(version.freed);
+  response->set_records_applied(version.records_applied);
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  int code = static_cast<int>(status.code());
+  if (code < 0 || code > static_cast<int>(grpc::StatusCode::UNAUTHENTICATED)) {
+    code = static_cast<int>(grpc::StatusCode::UNKNOWN);
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(code), std::string(status.message()));
+}
+
+absl::StatusOr<storage::PageVersion> ReadPageMeasured(storage::Timeline& timeline,
+                                                      PageServerMetrics& metrics, PageId id,
+                                                      Lsn lsn, absl::Time deadline) {
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<storage::PageVersion> version = timeline.GetPage(id, lsn, deadline);
+  std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  metrics.ObservePageRead(elapsed.count(), version.ok(),
+                          version.ok() ? version->records_applied : 0);
+  return version;
+}
+
+absl::StatusOr<storage::IngestResult> IngestWalMeasured(storage::Timeline& timeline,
+                                                        PageServerMetrics& metrics, Lsn start,
+                                                        std::span<const uint8_t> bytes) {
+  absl::StatusOr<storage::IngestResult> result = timeline.IngestWal(start, bytes);
+  if (result.ok()) {
+    metrics.wal_ingested_bytes().Increment(result->bytes_stored);
+    metrics.wal_ingested_records().Increment(result->records_stored);
+  }
+  return result;
+}
+
+Lsn ResolveLatest(const storage::Timeline& timeline, Lsn lsn) {
+  return lsn.value() != 0 ? lsn : timeline.Status().last_record_lsn;
+}
+
+PageService::PageService(storage::Timeline& timeline, PageServerMetrics& metrics,
+                         ServiceOptions options)
+    : timeline_(timeline), metrics_(metrics), options_(options) {}
+
+absl::Time PageService::ReadDeadline(const grpc::ServerContext& context) const {
+  // gRPC reports "no deadline" as the time point's maximum.
+  std::chrono::system_clock::time_point deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::Now() + options_.read_wait_limit;
+  }
+  return absl::FromChrono(deadline);
+}
+
+GetPageResponse PageService::ReadOne(const GetPageRequest& request, absl::Time deadline) {
+  GetPageResponse response;
+  response.set_space_id(request.space_id());
+  response.set_page_no(request.page_no());
+  PageId id{SpaceId(request.space_id()), PageNo(request.page_no())};
+  absl::StatusOr<storage::PageVersion> version =
+      ReadPageMeasured(timeline_, metrics_, id, Lsn(request.lsn()), deadline);
+  if (version.ok()) {
+    FillPage(*version, &response);
+  } else {
+    response.set_lsn(request.lsn());
+    response.mutable_error()->set_code(static_cast<int32_t>(version.status().code()));
+    response.mutable_error()->set_message(std::string(version.status().message()));
+  }
+  return response;
+}
+
+grpc::Status PageService::GetPage(grpc::ServerContext* context, const GetPageRequest* request,
+                                  GetPageResponse* response) {
+  return Measured(metrics_, "GetPage", [&]() -> absl::Status {
+    PageId id{SpaceId(request->space_id()), PageNo(request->page_no())};
+    ASSIGN_OR_RETURN(
+        storage::PageVersion version,
+        ReadPageMeasured(timeline_, metrics_, id, Lsn(request->lsn()), ReadDeadline(*context)));
+    response->set_space_id(request->space_id());
+    response->set_page_no(request->page_no());
+    FillPage(version, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PageService::GetPages(grpc::ServerContext* context, const GetPagesRequest* request,
+                                   GetPagesResponse* response) {
+  return Measured(metrics_, "GetPages", [&]() -> absl::Status {
+    // One deadline for the batch: the caller waits for all of it.
+    absl::Time deadline = ReadDeadline(*context);
+    response->mutable_pages()->Reserve(request->pages_size());
+    for (const GetPageRequest& page : request->pages()) {
+      *response->add_pages() = ReadOne(page, deadline);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PageService::StreamGetPages(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<GetPageResponse, GetPageRequest>* stream) {
+  return Measured(metrics_, "StreamGetPages", [&]() -> absl::Status {
+    GetPageRequest request;
+    while (stream->Read(&request)) {
+      // A stream lives long: without a call deadline each read gets its own wait limit.
+      if (!stream->Write(ReadOne(request, ReadDeadline(*context)))) {
+        return absl::CancelledError("StreamGetPages: the client went away");
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<storage::IngestResult> PageService::IngestBatch(
+    Lsn start, std::span<const uint8_t> bytes, std::span<const size_t> chunk_sizes) {
+  absl::StatusOr<storage::IngestResult> whole =
+      IngestWalMeasured(timeline_, metrics_, start, bytes);
+  if (whole.ok() || chunk_sizes.size() <= 1) return whole;
+  // The timeline stored nothing of the batch; store the chunks before the bad one.
+  storage::IngestResult total;
+  Lsn lsn = start;
+  size_t offset = 0;
+  for (size_t size : chunk_sizes) {
+    ASSIGN_OR_RETURN(storage::IngestResult one,
+                     IngestWalMeasured(timeline_, metrics_, lsn, bytes.subspan(offset, size)));
+    total.last_record_lsn = one.last_record_lsn;
+    total.received_lsn = one.received_lsn;
+    total.bytes_stored += one.bytes_stored;
+    total.records_stored += one.records_stored;
+    lsn = lsn + size;
+    offset += size;
+  }
+  return total;
+}
+
+grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
+                                    grpc::ServerReader<WalChunk>* reader,
+                                    StreamWalResponse* response) {
+  return Measured(metrics_, "StreamWAL", [&]() -> absl::Status {
+    std::vector<uint8_t> batch;
+    std::vector<size_t> chunk_sizes;
+    Lsn batch_start;
+    uint64_t bytes_stored = 0;
+    bool ingested = false;
+    storage::IngestResult last;
+    auto flush = [&]() -> absl::Status {
+      if (batch.empty()) return absl::OkStatus();
+      ASSIGN_OR_RETURN(last, IngestBatch(batch_start, batch, chunk_sizes));
+      ingested = true;
+      bytes_stored += last.bytes_stored;
+      batch.clear();
+      chunk_sizes.clear();
+      return absl::OkStatus();
+    };
+
+    WalChunk chunk;
+    while (reader->Read(&chunk)) {
+      const std::string& data = chunk.wal_data();
+      metrics_.wal_received_bytes().Increment(data.size());
+      if (data.empty()) continue;
+      Lsn start(chunk.start_lsn());
+      if (!batch.empty() && start != batch_start + batch.size()) RETURN_IF_ERROR(flush());
+      if (batch.empty()) batch_start = start;
+      batch.insert(batch.end(), data.begin(), data.end());
+      chunk_sizes.push_back(data.size());
+      if (batch.size() >= options_.wal_batch_bytes) RETURN_IF_ERROR(flush());
+    }
+    RETURN_IF_ERROR(flush());
+
+    if (ingested) {
+      response->set_last_record_lsn(last.last_record_lsn.value());
+      response->set_received_lsn(last.received_lsn.value());
+    } else {
+      storage::TimelineStatus status = timeline_.Status();
+      response->set_last_record_lsn(status.last_record_lsn.value());
+      response->set_received_lsn(status.received_lsn.value());
+    }
+    response->set_bytes_stored(bytes_stored);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PageService::GetTablespaceSize(grpc::ServerContext* context,
+                                            const TablespaceSizeRequest* request,
+                                            TablespaceSizeResponse* response) {
+  return Measured(metrics_, "GetTablespaceSize", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::TablespaceInfo info,
+                     timeline_.GetTablespace(SpaceId(request->space_id()), Lsn(request->lsn()),
+                                             ReadDeadline(*context)));
+    response->set_space_id(request->space_id());
+    response->set_pages(info.pages);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PageService::ListTablespaces(grpc::ServerContext* context,
+                                          const ListTablespacesRequest* request,
+                                          ListTablespacesResponse* response) {
+  return Measured(metrics_, "ListTablespaces", [&]() -> absl::Status {
+    Lsn lsn = ResolveLatest(timeline_, Lsn(request->lsn()));
+    ASSIGN_OR_RETURN(std::vector<storage::TablespaceInfo> spaces,
+                     timeline_.ListTablespaces(lsn, ReadDeadline(*context)));
+    response->set_lsn(lsn.value());
+    for (const storage::TablespaceInfo& info : spaces) {
+      Tablespace* out = response->add_tablespaces();
+      out->set_space_id(info.space.value());
+      out->set_path(info.path);
+      out->set_flags(info.flags);
+      out->set_pages(info.pages);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PageService::Import(grpc::ServerContext* /*context*/,
+                                 grpc::ServerReader<ImportChunk>* reader,
+                                 ImportResponse* response) {
+  return Measured(metrics_, "Import", [&]() -> absl::Status {
+    ImportChunk chunk;
+    if (!reader->Read(&chunk)) {
+      return absl::InvalidArgumentError(
+          "Import: empty stream; the first message carries the catalog");
+    }
+    if (!chunk.has_catalog()) {
+      return absl::InvalidArgumentError("Import: the first message has no catalog");
+    }
+    const ImportChunk::Catalog& catalog = chunk.catalog();
+    std::vector<storage::TablespaceInfo> spaces;
+    spaces.reserve(catalog.tablespaces_size());
+    for (const Tablespace& t : catalog.tablespaces()) {
+      spaces.push_back(
+          storage::TablespaceInfo{SpaceId(t.space_id()), t.path(), t.flags(), t.pages()});
+    }
+    Lsn lsn(catalog.lsn());
+    ASSIGN_OR_RETURN(std::unique_ptr<storage::ImportSession> session,
+                     timeline_.BeginImport(lsn, catalog.page_size(), std::move(spaces)));
+    uint64_t pages = 0;
+    bool first = true;
+    do {
+      if (!first && chunk.has_catalog()) {
+        return absl::InvalidArgumentError("Import: a catalog after the first message (after " +
+                                          std::to_string(pages) + " pages)");
+      }
+      first = false;
+      for (const ImportChunk::Page& page : chunk.pages()) {
+        RETURN_IF_ERROR(session->AddPage(PageId{SpaceId(page.space_id()), PageNo(page.page_no())},
+                                         Bytes(page.page_data())));
+        ++pages;
+        metrics_.imported_pages().Increment();
+      }
+    } while (reader->Read(&chunk));
+    RETURN_IF_ERROR(session->Finish());
+    response->set_lsn(lsn.value());
+    response->set_pages(pages);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
+                                    const StatusRequest* /*request*/, StatusResponse* response) {
+  return Measured(metrics_, "GetStatus", [&]() -> absl::Status {
+    storage::TimelineStatus s = timeline_.Status();
+    response->set_base_lsn(s.base_lsn.value());
+    response->set_last_record_lsn(s.last_record_lsn.value());
+    response->set_durable_lsn(s.durable_lsn.value());
+    response->set_received_lsn(s.received_lsn.value());
+    response->set_disk_consistent_lsn(s.disk_consistent_lsn.value());
+    response->set_image_layers(s.image_layers);
+    response->set_delta_layers(s.delta_layers);
+    response->set_in_memory_bytes(s.in_memory_bytes);
+    response->set_tablespaces(s.tablespaces);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PageService::Ping(grpc::ServerContext* /*context*/, const PingRequest* /*request*/,
+                               PingResponse* response) {
+  return Measured(metrics_, "Ping", [&]() -> absl::Status {
+    response->set_last_record_lsn(timeline_.Status().last_record_lsn.value());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace pageserver::service

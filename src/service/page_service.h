@@ -1,0 +1,100 @@
+// PageService: the gRPC service pageserver.PageServer (proto/page_service.proto) over one
+// storage::Timeline — the place where a storage absl::Status becomes a wire error.
+//
+// Error rule: a unary call fails with the gRPC status whose code has the same number as the
+// absl::StatusCode (the two enumerations agree) and the same message. GetPages and
+// StreamGetPages answer each page, putting a failed page's code and message in its `error`
+// and going on with the next one.
+//
+// Reads wait for their LSN until the call's deadline, or, for a call without one, until
+// `read_wait_limit` from when the read starts. lsn 0 means the latest (last_record_lsn).
+//
+// StreamWAL batching rule: contiguous chunks are concatenated and handed to
+// Timeline::IngestWal once per `wal_batch_bytes` (and at the end of the stream), so that one
+// fdatasync covers many chunks. A chunk that does not continue the batch (a gap or an overlap)
+// first flushes the batch; the timeline judges it. The timeline refuses a whole call on a bad
+// byte, so when a batch of several chunks is refused it is retried chunk by chunk: the chunks
+// before the bad one are stored, as the contract says, and the call fails with the bad chunk's
+// error (whose message names the LSN).
+//
+// Ownership: the service borrows the timeline and the metrics; both must outlive it.
+// Thread-safety: the gRPC runtime calls the methods concurrently; the service holds no mutable
+// state of its own and relies on Timeline and PageServerMetrics being thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/types.h"
+#include "proto/page_service.grpc.pb.h"
+#include "service/metrics.h"
+#include "storage/timeline.h"
+
+namespace pageserver::service {
+
+struct ServiceOptions {
+  // How long a read waits for its LSN when the request brings no deadline of its own.
+  absl::Duration read_wait_limit = absl::Seconds(10);
+  // StreamWAL gives the timeline contiguous bytes in batches of about this size.
+  size_t wal_batch_bytes = size_t{4} << 20;
+};
+
+// The gRPC status with the same code number and message.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The calls on the timeline that both the gRPC service and the HTTP API make, with their
+// metrics recorded.
+// A page read, timed and counted.
+absl::StatusOr<storage::PageVersion> ReadPageMeasured(storage::Timeline& timeline,
+                                                      PageServerMetrics& metrics, PageId id,
+                                                      Lsn lsn, absl::Time deadline);
+// An ingest; counts the bytes and records the timeline stored (not those received).
+absl::StatusOr<storage::IngestResult> IngestWalMeasured(storage::Timeline& timeline,
+                                                        PageServerMetrics& metrics, Lsn start,
+                                                        std::span<const uint8_t> bytes);
+// `lsn`, or last_record_lsn when `lsn` is 0 (so that an answer can say which LSN it is for).
+Lsn ResolveLatest(const storage::Timeline& timeline, Lsn lsn);
+
+class PageService final : public ::pageserver::PageServer::Service {
+ public:
+  PageService(storage::Timeline& timeline, PageServerMetrics& metrics, ServiceOptions options = {});
+
+  grpc::Status GetPage(grpc::ServerContext* context, const GetPageRequest* request,
+                       GetPageResponse* response) override;
+  grpc::Status GetPages(grpc::ServerContext* context, const GetPagesRequest* request,
+                        GetPagesResponse* response) override;
+  grpc::Status StreamGetPages(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<GetPageResponse, GetPageRequest>* stream) override;
+  grpc::Status StreamWAL(grpc::ServerContext* context, grpc::ServerReader<WalChunk>* reader,
+                         StreamWalResponse* response) override;
+  grpc::Status GetTablespaceSize(grpc::ServerContext* context, const TablespaceSizeRequest* request,
+                                 TablespaceSizeResponse* response) override;
+  grpc::Status ListTablespaces(grpc::ServerContext* context, const ListTablespacesRequest* request,
+                               ListTablespacesResponse* response) override;
+  grpc::Status Import(grpc::ServerContext* context, grpc::ServerReader<ImportChunk>* reader,
+                      ImportResponse* response) override;
+  grpc::Status GetStatus(grpc::ServerContext* context, const StatusRequest* request,
+                         StatusResponse* response) override;
+  grpc::Status Ping(grpc::ServerContext* context, const PingRequest* request,
+                    PingResponse* response) override;
+
+ private:
+  // The call's deadline, or now + read_wait_limit when it has none.
+  absl::Time ReadDeadline(const grpc::ServerContext& context) const;
+  // One page answer of a batch or stream: the page or the error, never a failed call.
+  GetPageResponse ReadOne(const GetPageRequest& request, absl::Time deadline);
+  // Hands `bytes` (chunks of the sizes in `chunk_sizes`, in order) to the timeline; see the
+  // batching rule above.
+  absl::StatusOr<storage::IngestResult> IngestBatch(Lsn start, std::span<const uint8_t> bytes,
+                                                    std::span<const size_t> chunk_sizes);
+
+  storage::Timeline& timeline_;
+  PageServerMetrics& metrics_;
+  const ServiceOptions options_;
+};
+
+}  // namespace pageserver::service

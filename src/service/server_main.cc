@@ -1,0 +1,297 @@
+// pageserver: serves one timeline (DIR/timelines/main) over gRPC (pageserver.PageServer) and
+// HTTP (JSON API + /metrics) until SIGTERM or SIGINT.
+//
+//   pageserver --data-dir DIR [--grpc-addr HOST:PORT] [--http-addr HOST:PORT] [--config FILE]
+//              [--in-memory-layer-bytes N] [--image-chain-threshold N] [--wal-segment-bytes N]
+//              [--read-wait-limit-ms N]
+//
+// The config file is JSON ({"data_dir": "...", "in_memory_layer_bytes": 1048576, ...}) or
+// key=value lines ('#' starts a comment) with the same names as the flags, '_' or '-' alike;
+// flags given on the command line win over the file. Unknown keys are refused, so that a typo
+// does not silently leave a default in place.
+//
+// Shutdown rule: SIGTERM/SIGINT are blocked in every thread and taken by sigwait() in main, so
+// no work runs in a signal handler. On one, both servers stop accepting and finish the calls in
+// flight (gRPC gets kShutdownGrace, then cancels what remains); nothing needs flushing, since
+// every acknowledged byte of WAL is already durable. Exit status 0.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "service/http_api.h"
+#include "service/metrics.h"
+#include "service/page_service.h"
+#include "storage/timeline.h"
+
+namespace pageserver::service {
+namespace {
+
+constexpr absl::Duration kShutdownGrace = absl::Seconds(5);
+// Import batches and WAL chunks may be bigger than gRPC's 4 MiB default.
+constexpr int kMaxMessageBytes = 64 << 20;
+
+struct Config {
+  std::string data_dir;
+  std::string grpc_addr = "127.0.0.1:50051";
+  std::string http_addr = "127.0.0.1:8080";
+  storage::TimelineOptions timeline;
+  uint64_t read_wait_limit_ms = 10000;
+};
+
+absl::StatusOr<uint64_t> ParseCount(const std::string& key, const std::string& text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return absl::InvalidArgumentError(key + ": '" + text + "' is not a non-negative integer");
+  }
+  return value;
+}
+
+// Sets one option of `config` from the file; `key` already normalised to '_'.
+absl::Status SetOption(Config& config, const std::string& key, const std::string& value) {
+  if (key == "data_dir") {
+    config.data_dir = value;
+    return absl::OkStatus();
+  }
+  if (key == "grpc_addr") {
+    config.grpc_addr = value;
+    return absl::OkStatus();
+  }
+  if (key == "http_addr") {
+    config.http_addr = value;
+    return absl::OkStatus();
+  }
+  const bool numeric = key == "in_memory_layer_bytes" || key == "wal_segment_bytes" ||
+                       key == "image_chain_threshold" || key == "read_wait_limit_ms";
+  if (!numeric) return absl::InvalidArgumentError("unknown option '" + key + "'");
+  absl::StatusOr<uint64_t> n = ParseCount(key, value);
+  if (!n.ok()) return n.status();
+  if (key == "in_memory_layer_bytes") {
+    config.timeline.in_memory_layer_bytes = *n;
+  } else if (key == "wal_segment_bytes") {
+    config.timeline.wal_segment_bytes = *n;
+  } else if (key == "image_chain_threshold") {
+    if (*n > 0xFFFFFFFFu) return absl::InvalidArgumentError(key + " is too large");
+    config.timeline.image_chain_threshold = static_cast<uint32_t>(*n);
+  } else {
+    config.read_wait_limit_ms = *n;
+  }
+  return absl::OkStatus();
+}
+
+std::string Normalise(std::string key) {
+  for (char& c : key) {
+    if (c == '-') c = '_';
+  }
+  return key;
+}
+
+std::string Trim(const std::string& s) {
+  size_t begin = s.find_first_not_of(" \t\r");
+  if (begin == std::string::npos) return "";
+  size_t end = s.find_last_not_of(" \t\r");
+  std::string out = s.substr(begin, end - begin + 1);
+  if (out.size() >= 2 && out.front() == '"' && out.back() == '"')
+    out = out.substr(1, out.size() - 2);
+  return out;
+}
+
+absl::Status LoadConfigFile(const std::string& path, Config& config) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot read config file " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string text = buffer.str();
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      return absl::InvalidArgumentError(path + ": not a JSON object");
+    }
+    for (const auto& [key, value] : j.items()) {
+      std::string v;
+      if (value.is_string()) {
+        v = value.get<std::string>();
+      } else if (value.is_number_unsigned()) {
+        v = std::to_string(value.get<uint64_t>());
+      } else {
+        return absl::InvalidArgumentError(path + ": " + key + " must be a string or a " +
+                                          "non-negative integer");
+      }
+      absl::Status s = SetOption(config, Normalise(key), v);
+      if (!s.ok()) return absl::InvalidArgumentError(path + ": " + std::string(s.message()));
+    }
+    return absl::OkStatus();
+  }
+  std::istringstream lines(text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    line = line.substr(0, line.find('#'));
+    if (Trim(line).empty()) continue;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      return absl::InvalidArgumentError(path + ":" + std::to_string(number) +
+                                        ": expected key=value");
+    }
+    absl::Status s =
+        SetOption(config, Normalise(Trim(line.substr(0, eq))), Trim(line.substr(eq + 1)));
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(path + ":" + std::to_string(number) + ": " +
+                                        std::string(s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// "host:port", "[v6]:port" -> host (brackets removed) and port.
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& addr) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError("address '" + addr + "' is not HOST:PORT");
+  }
+  std::string host = addr.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  absl::StatusOr<uint64_t> port = ParseCount("port", addr.substr(colon + 1));
+  if (!port.ok() || *port > 65535) {
+    return absl::InvalidArgumentError("address '" + addr + "' has no valid port");
+  }
+  return std::make_pair(host, static_cast<int>(*port));
+}
+
+// `addr` with its port replaced by `port` (the one actually bound, when 0 was asked).
+std::string WithPort(const std::string& addr, int port) {
+  return addr.substr(0, addr.rfind(':') + 1) + std::to_string(port);
+}
+
+int Fail(const std::string& what) {
+  std::fprintf(stderr, "pageserver: %s\n", what.c_str());
+  return 1;
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"pageserver: serves MariaDB InnoDB pages at any LSN over gRPC and HTTP"};
+  std::string data_dir, grpc_addr, http_addr, config_path;
+  uint64_t in_memory_layer_bytes = 0, wal_segment_bytes = 0, read_wait_limit_ms = 0;
+  uint32_t image_chain_threshold = 0;
+  auto* data_dir_opt = app.add_option("--data-dir", data_dir, "Data directory");
+  auto* grpc_opt =
+      app.add_option("--grpc-addr", grpc_addr, "gRPC listen address (default 127.0.0.1:50051)");
+  auto* http_opt =
+      app.add_option("--http-addr", http_addr, "HTTP listen address (default 127.0.0.1:8080)");
+  app.add_option("--config", config_path, "JSON or key=value file with these options")
+      ->check(CLI::ExistingFile);
+  auto* memory_opt = app.add_option("--in-memory-layer-bytes", in_memory_layer_bytes,
+                                    "Freeze threshold of the in-memory layer");
+  auto* chain_opt = app.add_option("--image-chain-threshold", image_chain_threshold,
+                                   "Records since a page's image that trigger a new image");
+  auto* segment_opt =
+      app.add_option("--wal-segment-bytes", wal_segment_bytes, "Size of a WAL log segment");
+  auto* wait_opt = app.add_option("--read-wait-limit-ms", read_wait_limit_ms,
+                                  "How long a read without a deadline waits for its LSN");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  Config config;
+  if (!config_path.empty()) {
+    absl::Status s = LoadConfigFile(config_path, config);
+    if (!s.ok()) return Fail(std::string(s.message()));
+  }
+  if (data_dir_opt->count() > 0) config.data_dir = data_dir;
+  if (grpc_opt->count() > 0) config.grpc_addr = grpc_addr;
+  if (http_opt->count() > 0) config.http_addr = http_addr;
+  if (memory_opt->count() > 0) config.timeline.in_memory_layer_bytes = in_memory_layer_bytes;
+  if (chain_opt->count() > 0) config.timeline.image_chain_threshold = image_chain_threshold;
+  if (segment_opt->count() > 0) config.timeline.wal_segment_bytes = wal_segment_bytes;
+  if (wait_opt->count() > 0) config.read_wait_limit_ms = read_wait_limit_ms;
+  if (config.data_dir.empty()) return Fail("--data-dir (or data_dir in --config) is required");
+  absl::StatusOr<std::pair<std::string, int>> http_host_port = SplitHostPort(config.http_addr);
+  if (!http_host_port.ok()) return Fail(std::string(http_host_port.status().message()));
+  if (!SplitHostPort(config.grpc_addr).ok()) {
+    return Fail("address '" + config.grpc_addr + "' is not HOST:PORT");
+  }
+
+  // Before any thread exists, so that every thread inherits the mask and only sigwait() below
+  // sees these signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A client that hangs up mid-answer must not kill the server.
+  signal(SIGPIPE, SIG_IGN);
+
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(config.data_dir) / "timelines", ec);
+  if (ec) return Fail("cannot create " + config.data_dir + "/timelines: " + ec.message());
+  std::string timeline_dir = config.data_dir + "/timelines/main";
+  absl::StatusOr<std::unique_ptr<storage::Timeline>> timeline =
+      storage::Timeline::Open(timeline_dir, config.timeline);
+  if (!timeline.ok()) {
+    return Fail("cannot open timeline " + timeline_dir + ": " +
+                std::string(timeline.status().message()));
+  }
+
+  ServiceOptions options;
+  options.read_wait_limit = absl::Milliseconds(config.read_wait_limit_ms);
+  PageServerMetrics metrics;
+  metrics.AddTimelineGauges(**timeline);
+  PageService service(**timeline, metrics, options);
+  HttpApi http(**timeline, metrics, options);
+
+  absl::StatusOr<int> http_port = http.Bind(http_host_port->first, http_host_port->second);
+  if (!http_port.ok()) return Fail(std::string(http_port.status().message()));
+
+  int grpc_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.grpc_addr, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  // gRPC sets SO_REUSEPORT by default: a second server would share the port, not fail.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (grpc_server == nullptr || grpc_port == 0) {
+    return Fail("cannot serve gRPC on " + config.grpc_addr);
+  }
+  http.Start();
+
+  std::printf("pageserver: serving gRPC on %s, HTTP on %s, data in %s, last_record_lsn %llu\n",
+              WithPort(config.grpc_addr, grpc_port).c_str(),
+              WithPort(config.http_addr, *http_port).c_str(), config.data_dir.c_str(),
+              static_cast<unsigned long long>((*timeline)->Status().last_record_lsn.value()));
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) != 0) {
+  }
+  std::fprintf(stderr, "pageserver: signal %d, shutting down\n", signal_number);
+  grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + kShutdownGrace));
+  http.Stop();
+  grpc_server->Wait();
+  std::fprintf(stderr, "pageserver: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace pageserver::service
+
+int main(int argc, char** argv) { return pageserver::service::Run(argc, argv); }

@@ -1,0 +1,24 @@
+// The flags every subcommand that talks to a page server shares (--server, --deadline,
+// --channels, --retries), and the client they make.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "client/page_server_client.h"
+
+namespace pageserver::pagectl {
+
+struct ServerFlags {
+  std::string server;
+  double deadline_seconds = 30;
+  int channels = 2;
+  int retries = 5;
+};
+
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags);
+absl::StatusOr<std::unique_ptr<client::PageServerClient>> ConnectToServer(const ServerFlags& flags);
+
+}  // namespace pageserver::pagectl

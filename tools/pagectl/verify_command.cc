@@ -1,0 +1,257 @@
+// pagectl verify --server HOST:PORT --datadir DIR --lsn L [--skip-pages FILE]
+//                [--http-server HOST:PORT]
+// Checks the server against MariaDB: DIR is a datadir MariaDB produced at LSN L (its crash
+// recovery or mariadb-backup --prepare); every page of every InnoDB file in it is fetched from
+// the server at L, in batches, and compared byte for byte. With --http-server the pages come
+// through the HTTP JSON API instead (sizes and the catalog still over gRPC).
+//
+// Not compared: the doublewrite buffer of ibdata1 (written without redo, as in pagectl
+// compare), pages listed in --skip-pages, pages the server reports free at L (their bytes are
+// whatever MariaDB last wrote). A page of the file beyond the server's size of its tablespace
+// counts as "zero, not stored" when it is all zero, as a difference otherwise.
+// Exit 0 when at least one page was compared and none differs, 1 otherwise, 2 on error.
+#include <cstring>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/str_format.h"
+#include "client/http_page_client.h"
+#include "common/byte_order.h"
+#include "redo/page_format.h"
+#include "replay/datadir.h"
+#include "replay/progress.h"
+#include "tools/pagectl/commands.h"
+#include "tools/pagectl/datadir_pages.h"
+#include "tools/pagectl/server_flags.h"
+
+namespace pageserver::pagectl {
+namespace {
+
+struct Options {
+  ServerFlags server;
+  std::string datadir;
+  uint64_t lsn = 0;
+  std::string skip_pages;
+  std::string http_server;
+  size_t batch = 256;
+  int max_report = 10;
+};
+
+struct Counts {
+  uint64_t compared = 0;
+  uint64_t differ = 0;
+  uint64_t freed = 0;
+  uint64_t zero = 0;
+  uint64_t skipped = 0;
+};
+
+class Verifier {
+ public:
+  Verifier(const Options& o, client::PageServerClient& client, client::HttpPageClient* http)
+      : o_(o), lsn_(o.lsn), client_(client), http_(http) {}
+
+  const Counts& counts() const { return counts_; }
+
+  // Compares every page of one file. Errors are those that stop the verification.
+  absl::Status VerifyFile(const replay::InnodbFile& file, const PageSet& skip) {
+    const std::string path = o_.datadir + "/" + file.relative_path;
+    PageReader reader(path);
+    if (!reader.is_open()) return absl::NotFoundError(absl::StrFormat("cannot open %s", path));
+    uint32_t server_pages = 0;
+    auto size = client_.GetTablespaceSize(file.space_id, lsn_);
+    if (size.ok()) {
+      server_pages = *size;
+    } else if (absl::IsNotFound(size.status())) {
+      std::cout << absl::StrFormat("%s (space %d): the server does not know it at LSN %d: %s\n",
+                                   file.relative_path, file.space_id.value(), lsn_.value(),
+                                   size.status().message());
+    } else {
+      return Context(size.status(), "GetTablespaceSize", file);
+    }
+    const std::set<uint32_t> doublewrite =
+        file.relative_path == "ibdata1" ? DoublewritePages(reader) : std::set<uint32_t>{};
+    const uint64_t pages = std::max<uint64_t>(reader.pages(), server_pages);
+    std::vector<client::PageRequest> batch;
+    for (uint64_t p = 0; p < pages; ++p) {
+      const uint32_t page_no = static_cast<uint32_t>(p);
+      if (doublewrite.count(page_no) || skip.count({file.space_id.value(), page_no})) {
+        ++counts_.skipped;
+        continue;
+      }
+      if (p >= server_pages) {
+        const std::vector<uint8_t>& bytes = reader.Page(p);
+        if (IsZeroPage(bytes)) {
+          ++counts_.zero;
+        } else {
+          Differ(file, page_no,
+                 absl::StrFormat("the file has it, beyond the server's size of %d pages; file "
+                                 "FIL_PAGE_LSN %d",
+                                 server_pages, ReadBe64(bytes.data() + redo::kFilPageLsn)));
+        }
+        continue;
+      }
+      batch.push_back({{file.space_id, PageNo(page_no)}, lsn_});
+      if (batch.size() >= o_.batch) {
+        if (auto s = CompareBatch(file, reader, batch); !s.ok()) return s;
+        batch.clear();
+      }
+      if (progress_.Due()) {
+        progress_.Show(absl::StrFormat("verify: %s page %d/%d, %d pages compared, %d differ",
+                                       file.relative_path, p, pages, counts_.compared,
+                                       counts_.differ));
+      }
+    }
+    if (!batch.empty()) {
+      if (auto s = CompareBatch(file, reader, batch); !s.ok()) return s;
+    }
+    if (reader.read_failed()) return absl::DataLossError(absl::StrFormat("%s: read error", path));
+    return absl::OkStatus();
+  }
+
+  // Tablespaces the server has at L that DIR lacks.
+  uint64_t ReportExtraTablespaces(const std::vector<replay::InnodbFile>& files) {
+    auto list = client_.ListTablespaces(lsn_);
+    if (!list.ok()) {
+      std::cout << "verify: cannot list the server's tablespaces: " << list.status().message()
+                << "\n";
+      return 0;
+    }
+    std::set<uint32_t> in_dir;
+    for (const auto& f : files) in_dir.insert(f.space_id.value());
+    uint64_t extra = 0;
+    for (const client::Tablespace& t : list->tablespaces) {
+      if (in_dir.count(t.space.value())) continue;
+      ++extra;
+      std::cout << absl::StrFormat(
+          "space %d (%s, %d pages): the server has it at LSN %d, the datadir does not\n",
+          t.space.value(), t.path, t.pages, lsn_.value());
+    }
+    return extra;
+  }
+
+  void Done() { progress_.Done(); }
+
+ private:
+  absl::Status CompareBatch(const replay::InnodbFile& file, PageReader& reader,
+                            const std::vector<client::PageRequest>& batch) {
+    std::vector<client::PageOrError> answers;
+    if (http_ != nullptr) {
+      for (const client::PageRequest& r : batch) answers.push_back(http_->GetPage(r.id, r.lsn));
+    } else {
+      auto got = client_.GetPages(batch);
+      if (!got.ok()) return Context(got.status(), "GetPages", file);
+      answers = std::move(*got);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const uint32_t page_no = batch[i].id.page.value();
+      if (!answers[i].ok()) {
+        Differ(file, page_no,
+               absl::StrFormat("the server answered: %s", answers[i].status().message()));
+        continue;
+      }
+      const client::Page& page = *answers[i];
+      if (page.freed) {
+        ++counts_.freed;
+        continue;
+      }
+      const std::vector<uint8_t>& expected = reader.Page(page_no);
+      ++counts_.compared;
+      if (page.data.size() == expected.size() &&
+          std::memcmp(page.data.data(), expected.data(), expected.size()) == 0) {
+        continue;
+      }
+      size_t first = 0;
+      while (first < page.data.size() && page.data[first] == expected[first]) ++first;
+      Differ(file, page_no,
+             absl::StrFormat("server FIL_PAGE_LSN %d, file FIL_PAGE_LSN %d, first difference at "
+                             "byte %d",
+                             ReadBe64(page.data.data() + redo::kFilPageLsn),
+                             ReadBe64(expected.data() + redo::kFilPageLsn), first));
+    }
+    return absl::OkStatus();
+  }
+
+  void Differ(const replay::InnodbFile& file, uint32_t page_no, const std::string& what) {
+    if (counts_.differ++ < static_cast<uint64_t>(o_.max_report)) {
+      progress_.Done();
+      std::cout << absl::StrFormat("differs: space %d page %d (%s): %s\n", file.space_id.value(),
+                                   page_no, file.relative_path, what);
+    }
+  }
+
+  absl::Status Context(const absl::Status& s, const char* call, const replay::InnodbFile& file) {
+    return absl::Status(
+        s.code(), absl::StrFormat("%s for space %d (%s) at LSN %d: %s", call, file.space_id.value(),
+                                  file.relative_path, lsn_.value(), s.message()));
+  }
+
+  const Options& o_;
+  const Lsn lsn_;
+  client::PageServerClient& client_;
+  client::HttpPageClient* http_;
+  Counts counts_;
+  replay::Progress progress_;
+};
+
+int Run(const Options& o) {
+  auto fail = [](const absl::Status& s) {
+    std::cerr << "pagectl verify: " << s.message() << "\n";
+    return 2;
+  };
+  if (o.lsn == 0) return fail(absl::InvalidArgumentError("--lsn must be the datadir's LSN"));
+  if (o.batch == 0) return fail(absl::InvalidArgumentError("--batch must be positive"));
+  auto skip = ReadSkipPages(o.skip_pages);
+  if (!skip.ok()) return fail(skip.status());
+  auto files = replay::ListInnodbFiles(o.datadir);
+  if (!files.ok()) return fail(files.status());
+  std::sort(files->begin(), files->end(),
+            [](const replay::InnodbFile& a, const replay::InnodbFile& b) {
+              return a.space_id < b.space_id;
+            });
+  auto client = ConnectToServer(o.server);
+  if (!client.ok()) return fail(client.status());
+  std::unique_ptr<client::HttpPageClient> http;
+  if (!o.http_server.empty()) {
+    auto created =
+        client::HttpPageClient::Create(o.http_server, absl::Seconds(o.server.deadline_seconds));
+    if (!created.ok()) return fail(created.status());
+    http = std::move(*created);
+  }
+  Verifier verifier(o, **client, http.get());
+  for (const replay::InnodbFile& file : *files) {
+    if (auto s = verifier.VerifyFile(file, *skip); !s.ok()) {
+      verifier.Done();
+      return fail(s);
+    }
+  }
+  verifier.Done();
+  const uint64_t extra = verifier.ReportExtraTablespaces(*files);
+  const Counts& c = verifier.counts();
+  std::cout << absl::StrFormat(
+      "verify: %d tablespaces at LSN %d over %s; %d pages skipped (doublewrite or "
+      "--skip-pages)%s\n",
+      files->size(), o.lsn, http ? "HTTP" : "gRPC", c.skipped,
+      extra ? absl::StrFormat("; %d tablespaces only on the server", extra) : "");
+  std::cout << absl::StrFormat("verify: %d pages compared, %d differ, %d free, %d zero\n",
+                               c.compared, c.differ, c.freed, c.zero);
+  return c.differ == 0 && c.compared > 0 && extra == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void RegisterVerify(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify", "Compare every page of a datadir MariaDB produced at an LSN with the server's");
+  AddServerFlags(cmd, o->server);
+  cmd->add_option("--datadir", o->datadir, "datadir MariaDB produced at --lsn")->required();
+  cmd->add_option("--lsn", o->lsn, "the LSN of the datadir")->required();
+  cmd->add_option("--skip-pages", o->skip_pages, "\"space page\" lines of pages not to compare");
+  cmd->add_option("--http-server", o->http_server,
+                  "fetch the pages through the HTTP JSON API at HOST:PORT");
+  cmd->add_option("--batch", o->batch, "pages per GetPages call");
+  cmd->add_option("--max-report", o->max_report, "differing pages to describe");
+  cmd->callback([o, &exit_code] { exit_code = Run(*o); });
+}
+
+}  // namespace pageserver::pagectl
