@@ -48,6 +48,22 @@ std::optional<uint64_t> Unsigned(const json& object, const char* name) {
   return std::nullopt;
 }
 
+// The error's "code": a code name ("OUT_OF_RANGE", as absl::StatusCodeToString writes it) or a
+// number; nullopt when absent or neither.
+std::optional<absl::StatusCode> CodeNamed(const json& answer) {
+  constexpr int kLastCode = static_cast<int>(absl::StatusCode::kUnauthenticated);
+  if (auto number = Unsigned(answer, "code"); number && *number <= kLastCode) {
+    return static_cast<absl::StatusCode>(*number);
+  }
+  auto it = answer.find("code");
+  if (it == answer.end() || !it->is_string()) return std::nullopt;
+  for (int i = 0; i <= kLastCode; ++i) {
+    const auto code = static_cast<absl::StatusCode>(i);
+    if (absl::StatusCodeToString(code) == it->get<std::string>()) return code;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string GetPageRequestJson(const PageRequest& request) {
@@ -68,9 +84,7 @@ absl::StatusOr<Page> ParseGetPageAnswer(int http_status, std::string_view body,
     if (answer.is_object()) {
       auto error = answer.find("error");
       if (error != answer.end() && error->is_string()) message = error->get<std::string>();
-      if (auto grpc_code = Unsigned(answer, "code"); grpc_code && *grpc_code <= 16) {
-        code = static_cast<absl::StatusCode>(*grpc_code);
-      }
+      if (auto named = CodeNamed(answer); named) code = *named;
     }
     if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
     return absl::Status(code, absl::StrFormat("%s: HTTP %d: %s", what, http_status, message));
@@ -130,6 +144,9 @@ absl::StatusOr<std::unique_ptr<HttpPageClient>> HttpPageClient::Create(const std
   client->http_->set_read_timeout(seconds, micros);
   client->http_->set_write_timeout(seconds, micros);
   client->http_->set_keep_alive(true);
+  // Headers and body go out in two writes: without this, Nagle holds the body back until the
+  // server acknowledges the headers (a 40 ms delayed ACK per request).
+  client->http_->set_tcp_nodelay(true);
   return client;
 }
 

@@ -4,7 +4,8 @@
 //   POST /api/v1/get_page  {"space_id": S, "page_no": P, "lsn": L}
 //   200 -> {"space_id": S, "page_no": P, "lsn": L, "page_data": "<base64>", "freed": false,
 //           "records_applied": N}
-//   otherwise -> {"error": "...", "code": <grpc code>} (either field may be missing)
+//   otherwise -> {"error": "...", "code": "OUT_OF_RANGE"} (the code's name or number; either
+//                field may be missing, and then the HTTP status gives the code)
 // LSNs may be JSON numbers or decimal strings. Answers are checked as the gRPC client checks
 // them (client/page_check.h).
 //

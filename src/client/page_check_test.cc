@@ -137,6 +137,17 @@ TEST(HttpGetPage, ErrorCarriesTheServersCodeAndMessage) {
   EXPECT_TRUE(MessageHas(page.status(), "LSN 5 below the base")) << page.status();
 }
 
+TEST(HttpGetPage, ErrorCodeByName) {
+  auto page = ParseGetPageAnswer(400, R"({"error": "page 9 past the end", "code": "OUT_OF_RANGE"})",
+                                 kRequest, kPageSize);
+  EXPECT_EQ(page.status().code(), absl::StatusCode::kOutOfRange);
+  page = ParseGetPageAnswer(500, R"({"error": "bad checksum", "code": "DATA_LOSS"})", kRequest,
+                            kPageSize);
+  EXPECT_EQ(page.status().code(), absl::StatusCode::kDataLoss);
+  page = ParseGetPageAnswer(409, R"({"error": "x", "code": "NO_SUCH_CODE"})", kRequest, kPageSize);
+  EXPECT_EQ(page.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(HttpGetPage, ErrorWithoutCodeMapsTheHttpStatus) {
   EXPECT_EQ(ParseGetPageAnswer(404, "no such tablespace", kRequest, kPageSize).status().code(),
             absl::StatusCode::kNotFound);
