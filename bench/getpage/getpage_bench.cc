@@ -40,6 +40,8 @@ constexpr size_t kPs = 16384;
 constexpr SpaceId kSpace(1);
 constexpr Lsn kBase(1'000'000);
 constexpr uint32_t kBasePages = 4096;
+// Synthetic redo (filler, ingest) touches pages from here on; pages 4.. below stay image-only.
+constexpr uint32_t kFirstRedoPage = 2048;
 
 struct Percentiles {
   double p50_us = 0, p99_us = 0;
@@ -219,7 +221,7 @@ double BatchedPagesPerSecond(client::PageServerClient& c, int threads, double se
       while (!stop.load()) {
         batch.clear();
         for (int i = 0; i < 256; ++i) {
-          batch.push_back({PageId{kSpace, PageNo(4 + next++ % (kBasePages - 4))}, Lsn(0)});
+          batch.push_back({PageId{kSpace, PageNo(4 + next++ % (kFirstRedoPage - 4))}, Lsn(0)});
         }
         auto r = c.GetPages(batch);
         Check(r.status(), "GetPages");
@@ -243,8 +245,8 @@ Bytes SyntheticRedo(size_t bytes) {
     const int records = 1 + static_cast<int>(x % 6);
     for (int r = 0; r < records; ++r) {
       x = x * 1103515245 + 12345;
-      b.Write(PageId{kSpace, PageNo(4 + (x >> 8) % (kBasePages - 4))}, 200 + (x >> 4) % 15000,
-              Bytes(8 + x % 120, static_cast<uint8_t>(x)));
+      b.Write(PageId{kSpace, PageNo(kFirstRedoPage + (x >> 8) % (kBasePages - kFirstRedoPage))},
+              200 + (x >> 4) % 15000, Bytes(8 + x % 120, static_cast<uint8_t>(x)));
     }
     const Bytes m = b.Build(1);
     redo.insert(redo.end(), m.begin(), m.end());

@@ -25,6 +25,7 @@ constexpr size_t kEntrySize = 32;
 constexpr size_t kEntriesPerBlock = 128;  // one 4 KiB index block
 constexpr size_t kBlockKeySize = 24;
 constexpr uint32_t kWillInitBit = 0x80000000u;
+constexpr size_t kWriteBufferBytes = 1 << 20;
 
 void EncodeKey(uint8_t* p, PageId id, Lsn lsn) {
   WriteBe32(p, id.space.value());
@@ -56,6 +57,7 @@ absl::StatusOr<std::unique_ptr<DeltaLayerWriter>> DeltaLayerWriter::Create(const
   w->lsn_start_ = lsn_start;
   w->lsn_end_ = lsn_end;
   w->value_offset_ = kSummarySize;
+  w->values_written_ = kSummarySize;
   w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (w->fd_ < 0) return ErrnoError("create", w->tmp_path_);
   return w;
@@ -75,7 +77,9 @@ absl::Status DeltaLayerWriter::Add(PageId id, Lsn lsn, bool will_init,
         ToString(id), lsn.value(), ToString(last_id_), last_lsn_.value()));
   }
   if (snippet.size() >= kWillInitBit) return absl::InvalidArgumentError("snippet too large");
-  RETURN_IF_ERROR(WriteFully(fd_, value_offset_, snippet.data(), snippet.size(), tmp_path_));
+  // Snippets are small (tens of bytes): collect them and write in large pieces.
+  values_.insert(values_.end(), snippet.begin(), snippet.end());
+  if (values_.size() >= kWriteBufferBytes) RETURN_IF_ERROR(FlushValues());
   uint8_t e[kEntrySize];
   EncodeKey(e, id, lsn);
   WriteBe64(e + 16, value_offset_);
@@ -89,8 +93,16 @@ absl::Status DeltaLayerWriter::Add(PageId id, Lsn lsn, bool will_init,
   return absl::OkStatus();
 }
 
+absl::Status DeltaLayerWriter::FlushValues() {
+  RETURN_IF_ERROR(WriteFully(fd_, values_written_, values_.data(), values_.size(), tmp_path_));
+  values_written_ += values_.size();
+  values_.clear();
+  return absl::OkStatus();
+}
+
 absl::Status DeltaLayerWriter::Finish() {
   if (finished_) return absl::FailedPreconditionError("delta layer already finished");
+  RETURN_IF_ERROR(FlushValues());
   const uint64_t index_offset = value_offset_;
   RETURN_IF_ERROR(WriteFully(fd_, index_offset, index_.data(), index_.size(), tmp_path_));
   // The block index: the first key of every 128-entry block and the block's CRC.
@@ -192,22 +204,6 @@ absl::Status DeltaLayer::ReadBlock(uint64_t block, std::vector<IndexEntry>* entr
   return absl::OkStatus();
 }
 
-absl::Status DeltaLayer::ReadSnippet(const IndexEntry& e, std::vector<uint8_t>* out) const {
-  if (e.offset < kSummarySize || e.offset + e.length > index_offset_) {
-    return absl::DataLossError(
-        absl::StrFormat("delta layer %s: the entry of %s at LSN %d points outside the file", path_,
-                        ToString(e.id), e.lsn.value()));
-  }
-  out->resize(e.length);
-  RETURN_IF_ERROR(ReadFully(fd_, e.offset, e.length, out->data(), path_));
-  if (Crc32c(*out) != e.crc) {
-    return absl::DataLossError(
-        absl::StrFormat("delta layer %s: the records of %s at LSN %d fail their checksum", path_,
-                        ToString(e.id), e.lsn.value()));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status DeltaLayer::ForEachEntryOf(PageId id,
                                         const std::function<bool(const IndexEntry&)>& fn) const {
   if (blocks_.empty()) return absl::OkStatus();
@@ -236,13 +232,39 @@ absl::StatusOr<bool> DeltaLayer::CollectNewestFirst(PageId id, Lsn max_lsn, Lsn 
     if (e.lsn >= floor) mine.push_back(e);
     return true;
   }));
-  for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
-    DeltaEntry entry{it->lsn, it->will_init, {}};
-    RETURN_IF_ERROR(ReadSnippet(*it, &entry.snippet));
-    out->push_back(std::move(entry));
-    if (it->will_init) return true;
+  // Newest first, up to the first will_init entry.
+  size_t first = mine.size();
+  while (first > 0) {
+    --first;
+    if (mine[first].will_init) break;
   }
-  return false;
+  if (mine.empty()) return false;
+  // A page's values are consecutive in the file (written in index order): one read for all.
+  const uint64_t begin = mine[first].offset;
+  const uint64_t end = mine.back().offset + mine.back().length;
+  for (size_t i = first; i < mine.size(); ++i) {
+    const IndexEntry& e = mine[i];
+    if (e.offset < kSummarySize || e.offset + e.length > index_offset_ || e.offset < begin ||
+        e.offset + e.length > end ||
+        (i > first && e.offset != mine[i - 1].offset + mine[i - 1].length)) {
+      return absl::DataLossError(absl::StrFormat(
+          "delta layer %s: the entry of %s at LSN %d points outside its place in the file", path_,
+          ToString(e.id), e.lsn.value()));
+    }
+  }
+  std::vector<uint8_t> values(end - begin);
+  RETURN_IF_ERROR(ReadFully(fd_, begin, values.size(), values.data(), path_));
+  for (size_t i = mine.size(); i-- > first;) {
+    const IndexEntry& e = mine[i];
+    const uint8_t* data = values.data() + (e.offset - begin);
+    if (Crc32c(0, data, e.length) != e.crc) {
+      return absl::DataLossError(
+          absl::StrFormat("delta layer %s: the records of %s at LSN %d fail their checksum", path_,
+                          ToString(e.id), e.lsn.value()));
+    }
+    out->push_back({e.lsn, e.will_init, std::vector<uint8_t>(data, data + e.length)});
+  }
+  return mine[first].will_init;
 }
 
 absl::StatusOr<uint32_t> DeltaLayer::CountEntries(PageId id) const {

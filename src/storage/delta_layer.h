@@ -45,13 +45,16 @@ class DeltaLayerWriter {
 
  private:
   DeltaLayerWriter() = default;
+  absl::Status FlushValues();
 
   std::string path_;
   std::string tmp_path_;
   int fd_ = -1;
   Lsn lsn_start_;
   Lsn lsn_end_;
-  uint64_t value_offset_ = 0;
+  uint64_t value_offset_ = 0;    // where the next snippet goes
+  uint64_t values_written_ = 0;  // bytes of values on disk; values_ follows
+  std::vector<uint8_t> values_;
   uint64_t entry_count_ = 0;
   PageId last_id_{};
   Lsn last_lsn_;
@@ -95,7 +98,6 @@ class DeltaLayer {
     bool will_init;
   };
   absl::Status ReadBlock(uint64_t block, std::vector<IndexEntry>* entries) const;
-  absl::Status ReadSnippet(const IndexEntry& e, std::vector<uint8_t>* out) const;
   absl::Status ForEachEntryOf(PageId id, const std::function<bool(const IndexEntry&)>& fn) const;
 
   std::string path_;

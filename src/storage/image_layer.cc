@@ -22,6 +22,7 @@ constexpr uint32_t kVersion = 1;
 constexpr uint64_t kSummarySize = 4096;  // the values start at the next block
 constexpr size_t kSummaryUsed = 56;      // bytes covered by the summary's CRC
 constexpr size_t kEntrySize = 24;
+constexpr uint64_t kSparseStride = 128;
 
 void EncodeEntry(uint8_t* e, PageId id, uint64_t offset, uint32_t page_crc) {
   WriteBe32(e, id.space.value());
@@ -139,19 +140,36 @@ absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(const std::string& 
       file_size != layer->index_offset_ + layer->count_ * kEntrySize) {
     return corrupt(absl::StrFormat("size %d does not match %d pages", file_size, layer->count_));
   }
+  layer->sparse_.reserve(layer->count_ / kSparseStride + 1);
+  uint64_t i = 0;
+  bool sorted = true;
+  PageId previous{};
+  RETURN_IF_ERROR(layer->ForEachPage([&](PageId id) {
+    if (i > 0 && !(previous < id)) sorted = false;
+    if (i++ % kSparseStride == 0) layer->sparse_.push_back(id);
+    previous = id;
+  }));
+  if (!sorted) return corrupt("index keys out of order");
   return layer;
 }
 
 absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id) const {
   if (count_ == 0 || id < first_ || last_ < id) return std::optional<std::vector<uint8_t>>();
-  uint64_t lo = 0, hi = count_;  // binary search over the on-disk index
+  // The slice of the index that can hold `id`: after the last sparse key <= id.
+  auto after = std::upper_bound(sparse_.begin(), sparse_.end(), id);
+  const uint64_t slice =
+      after == sparse_.begin() ? 0 : static_cast<uint64_t>(after - sparse_.begin()) - 1;
+  const uint64_t begin = slice * kSparseStride;
+  const uint64_t n = std::min(kSparseStride, count_ - begin);
+  uint8_t entries[kSparseStride * kEntrySize];
+  RETURN_IF_ERROR(ReadAt(index_offset_ + begin * kEntrySize, n * kEntrySize, entries));
+  uint64_t lo = 0, hi = n;
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    uint8_t e[kEntrySize];
-    RETURN_IF_ERROR(ReadAt(index_offset_ + mid * kEntrySize, kEntrySize, e));
+    const uint8_t* e = entries + mid * kEntrySize;
     if (Crc32c(0, e, 20) != ReadBe32(e + 20)) {
       return absl::DataLossError(
-          absl::StrFormat("image layer %s: index entry %d is corrupt", path_, mid));
+          absl::StrFormat("image layer %s: index entry %d is corrupt", path_, begin + mid));
     }
     const PageId key{SpaceId(ReadBe32(e)), PageNo(ReadBe32(e + 4))};
     if (key < id) {

@@ -3,11 +3,14 @@
 // is what makes it durable; the layer only makes it readable. When it grows past the
 // configured size it is frozen (no more additions) and written out as a DeltaLayer.
 //
-// Memory: the snippets plus a small per-entry overhead, counted in bytes().
+// Memory: the snippets plus a small per-entry overhead, counted in bytes(), plus at most one
+// partly filled 1 MiB arena block.
 // Thread-safety: none; the Timeline guards it (shared lock to read, exclusive to add).
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -21,8 +24,8 @@ class InMemoryLayer {
  public:
   explicit InMemoryLayer(Lsn start_lsn) : start_lsn_(start_lsn), end_lsn_(start_lsn) {}
 
-  // Adds one snippet; `lsn` (the mini-transaction's end) must not go backwards.
-  void Add(PageId id, Lsn lsn, bool will_init, std::vector<uint8_t> snippet);
+  // Adds (copies) one snippet; `lsn` (the mini-transaction's end) must not go backwards.
+  void Add(PageId id, Lsn lsn, bool will_init, std::span<const uint8_t> snippet);
   // Marks that every mini-transaction up to `lsn` has been added (also those touching no page).
   void AdvanceTo(Lsn lsn) { end_lsn_ = lsn; }
 
@@ -44,7 +47,18 @@ class InMemoryLayer {
   Lsn start_lsn_;
   Lsn end_lsn_;
   uint64_t bytes_ = 0;
-  absl::flat_hash_map<PageId, std::vector<DeltaEntry>, std::hash<PageId>> pages_;
+  // Snippets live in large blocks (an arena): one allocation per megabyte, not per snippet.
+  struct Entry {
+    Lsn lsn;
+    const uint8_t* data;
+    uint32_t length;
+    bool will_init;
+  };
+  std::span<const uint8_t> Store(std::span<const uint8_t> bytes);
+  std::vector<std::unique_ptr<uint8_t[]>> blocks_;
+  size_t block_used_ = 0;
+  size_t block_size_ = 0;
+  absl::flat_hash_map<PageId, std::vector<Entry>, std::hash<PageId>> pages_;
 };
 
 }  // namespace pageserver::storage

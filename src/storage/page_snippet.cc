@@ -17,7 +17,14 @@ bool IsPageRecord(const wal::Record& rec) {
 }  // namespace
 
 std::vector<uint8_t> EncodeSnippet(const wal::Mtr& mtr, PageId page) {
-  std::vector<uint8_t> out(kHeaderSize);
+  std::vector<uint8_t> out;
+  EncodeSnippetTo(mtr, page, &out);
+  return out;
+}
+
+void EncodeSnippetTo(const wal::Mtr& mtr, PageId page, std::vector<uint8_t>* out_ptr) {
+  std::vector<uint8_t>& out = *out_ptr;
+  out.assign(kHeaderSize, 0);
   WriteBe64(out.data(), mtr.start_lsn.value());
   WriteBe64(out.data() + 8, mtr.end_lsn.value());
   uint32_t count = 0;
@@ -38,7 +45,6 @@ std::vector<uint8_t> EncodeSnippet(const wal::Mtr& mtr, PageId page) {
     out.insert(out.end(), data.begin(), data.end());
   }
   WriteBe32(out.data() + 16, count);
-  return out;
 }
 
 absl::StatusOr<wal::Mtr> DecodeSnippet(std::span<const uint8_t> bytes, PageId page,

@@ -20,6 +20,8 @@ namespace pageserver::storage {
 // Encodes the records of `mtr` that concern `page`, in log order. FILE_* records never belong
 // to a page; TRIM_PAGES is a tablespace event and is not part of any snippet.
 std::vector<uint8_t> EncodeSnippet(const wal::Mtr& mtr, PageId page);
+// The same into `out` (cleared first), so that a caller can reuse one buffer.
+void EncodeSnippetTo(const wal::Mtr& mtr, PageId page, std::vector<uint8_t>* out);
 
 // Decodes a snippet for `page`. Bytes that do not describe records inside a page of
 // `page_size` bytes are DataLoss, naming the page and the snippet's LSN.

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
@@ -77,8 +79,10 @@ class TimelineImpl : public Timeline {
  public:
   TimelineImpl(std::string dir, TimelineOptions options)
       : dir_(std::move(dir)), options_(options) {}
+  ~TimelineImpl() override;
 
   absl::Status Load();
+  void StartFlusher();
 
   absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(
       Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) override;
@@ -100,7 +104,15 @@ class TimelineImpl : public Timeline {
   absl::StatusOr<Lsn> WaitFor(Lsn lsn, absl::Time deadline);
   void Index(const wal::Mtr& mtr);  // exclusive lock held
   absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes);
-  absl::Status FlushLocked();
+  // Background flush: IngestWal freezes the open layer and hands it to the flusher thread.
+  void FlusherLoop();
+  bool Freeze();                // ingest_mu_ held; false when there is nothing to freeze
+  absl::Status WaitForFlush();  // until no frozen layer is being written; its error if any
+  absl::Status FlushError() {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    return flush_error_;
+  }
+  absl::Status WriteOut(std::shared_ptr<InMemoryLayer> frozen);
   absl::Status WriteCompactionImage(const InMemoryLayer& frozen, std::string* name);
   absl::StatusOr<RawPage> ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space);
   absl::StatusOr<PageVersion> ReadPage(PageId id, Lsn lsn);
@@ -112,7 +124,9 @@ class TimelineImpl : public Timeline {
 
   // Serialises IngestWal, Flush and import.
   std::mutex ingest_mu_;
-  std::unique_ptr<WalLog> wal_;   // ingest_mu_
+  // wal_ is appended under ingest_mu_ and trimmed by the flusher: wal_mu_ covers every access.
+  std::mutex wal_mu_;
+  std::unique_ptr<WalLog> wal_;
   std::vector<uint8_t> pending_;  // ingest_mu_: received bytes after the last whole mtr
 
   // Guards what readers share with ingest.
@@ -129,6 +143,14 @@ class TimelineImpl : public Timeline {
   // Records per page since its newest image (compaction's trigger). One entry per page written
   // since the last image of it.
   absl::flat_hash_map<PageId, uint32_t, std::hash<PageId>> chain_;
+  std::vector<uint8_t> snippet_buffer_;  // Index's scratch space (exclusive lock held)
+
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  bool flush_pending_ = false;  // a frozen layer waits for or is in the flusher
+  bool stopping_ = false;
+  absl::Status flush_error_;  // a failed flush stops ingest (the data stays in the WAL log)
+  std::thread flusher_;
 
   std::atomic<uint64_t> last_record_lsn_{0};
   std::atomic<uint64_t> received_lsn_{0};
@@ -301,7 +323,8 @@ void TimelineImpl::Index(const wal::Mtr& mtr) {
     }
   }
   for (const auto& [id, will_init] : pages) {
-    open_->Add(id, mtr.end_lsn, will_init, EncodeSnippet(mtr, id));
+    EncodeSnippetTo(mtr, id, &snippet_buffer_);
+    open_->Add(id, mtr.end_lsn, will_init, snippet_buffer_);
     uint32_t& chain = chain_[id];
     chain = will_init ? 1 : chain + 1;
   }
@@ -332,7 +355,8 @@ absl::Status TimelineImpl::CheckOverlap(Lsn start, std::span<const uint8_t> byte
 absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const uint8_t> bytes) {
   std::lock_guard<std::mutex> lock(ingest_mu_);
   if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
-  const Lsn wal_end = wal_->end_lsn();
+  RETURN_IF_ERROR(FlushError());
+  const Lsn wal_end = wal_->end_lsn();  // only ingest moves it
   const Lsn received = wal_end + pending_.size();
   IngestResult result;
   result.last_record_lsn = wal_end;
@@ -344,7 +368,10 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const 
   }
   // Stored bytes may be sent again but must not change. Received bytes after the last whole
   // mini-transaction are not stored (nor acknowledged): a request that overlaps them replaces them.
-  if (start < wal_end) RETURN_IF_ERROR(CheckOverlap(start, bytes));
+  if (start < wal_end) {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    RETURN_IF_ERROR(CheckOverlap(start, bytes));
+  }
   std::span<const uint8_t> fresh;
   std::vector<uint8_t> tail;  // what follows wal_end: kept pending bytes, then the new ones
   if (start + bytes.size() <= wal_end) return result;
@@ -377,6 +404,7 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const 
   const Lsn new_end = decoder.next_lsn();
   const size_t whole = static_cast<size_t>(new_end - wal_end);
   if (whole > 0) {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
     RETURN_IF_ERROR(wal_->AppendDecoded(wal_end, std::span<const uint8_t>(tail.data(), whole)));
   }
   pending_.assign(tail.begin() + static_cast<ptrdiff_t>(whole), tail.end());
@@ -397,25 +425,81 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const 
   result.received_lsn = new_end + pending_.size();
   result.bytes_stored = whole;
   result.records_stored = records;
-  if (open_->bytes() >= options_.in_memory_layer_bytes) RETURN_IF_ERROR(FlushLocked());
+  if (open_->bytes() >= options_.in_memory_layer_bytes) {
+    // One frozen layer at a time: memory stays within about twice the threshold.
+    RETURN_IF_ERROR(WaitForFlush());
+    if (Freeze()) {
+      std::lock_guard<std::mutex> l(flush_mu_);
+      flush_pending_ = true;
+      flush_cv_.notify_all();
+    }
+  }
   return result;
+}
+
+TimelineImpl::~TimelineImpl() {
+  {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    stopping_ = true;
+  }
+  flush_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+}
+
+void TimelineImpl::StartFlusher() {
+  flusher_ = std::thread([this] { FlusherLoop(); });
+}
+
+void TimelineImpl::FlusherLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(flush_mu_);
+      flush_cv_.wait(l, [&] { return stopping_ || flush_pending_; });
+      if (!flush_pending_) return;  // stopping, nothing frozen: the WAL log has everything
+    }
+    std::shared_ptr<InMemoryLayer> frozen;
+    {
+      std::shared_lock<std::shared_mutex> read(mu_);
+      frozen = frozen_;
+    }
+    const absl::Status s = WriteOut(std::move(frozen));
+    {
+      std::lock_guard<std::mutex> l(flush_mu_);
+      if (!s.ok()) flush_error_ = s;
+      flush_pending_ = false;
+    }
+    flush_cv_.notify_all();
+  }
+}
+
+absl::Status TimelineImpl::WaitForFlush() {
+  std::unique_lock<std::mutex> l(flush_mu_);
+  flush_cv_.wait(l, [&] { return !flush_pending_; });
+  return flush_error_;
+}
+
+bool TimelineImpl::Freeze() {
+  std::unique_lock<std::shared_mutex> write(mu_);
+  if (frozen_ || open_->end_lsn() == open_->start_lsn()) return false;
+  frozen_ = open_;
+  open_ = std::make_shared<InMemoryLayer>(frozen_->end_lsn());
+  return true;
 }
 
 absl::Status TimelineImpl::Flush() {
   std::lock_guard<std::mutex> lock(ingest_mu_);
   if (!wal_) return absl::OkStatus();
-  return FlushLocked();
+  RETURN_IF_ERROR(WaitForFlush());
+  if (!Freeze()) return absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    flush_pending_ = true;
+  }
+  flush_cv_.notify_all();
+  return WaitForFlush();
 }
 
-absl::Status TimelineImpl::FlushLocked() {
-  std::shared_ptr<InMemoryLayer> frozen;
-  {
-    std::unique_lock<std::shared_mutex> write(mu_);
-    if (open_->end_lsn() == open_->start_lsn()) return absl::OkStatus();
-    frozen_ = open_;
-    frozen = frozen_;
-    open_ = std::make_shared<InMemoryLayer>(frozen->end_lsn());
-  }
+absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
   const Lsn end = frozen->end_lsn();
   std::vector<std::string> added;
   std::shared_ptr<DeltaLayer> delta;
@@ -440,7 +524,7 @@ absl::Status TimelineImpl::FlushLocked() {
     m.disk_consistent_lsn = end;
     m.layers = layer_names_;
     m.layers.insert(m.layers.end(), added.begin(), added.end());
-    m.catalog = catalog_;
+    m.catalog = catalog_;  // ToJson keeps only what happened up to `end`
   }
   RETURN_IF_ERROR(WriteManifest(dir_, m));
   {
@@ -451,6 +535,7 @@ absl::Status TimelineImpl::FlushLocked() {
     disk_consistent_lsn_ = end;
     frozen_.reset();
   }
+  std::lock_guard<std::mutex> wal_lock(wal_mu_);
   return wal_->RemoveSegmentsBefore(end);
 }
 
@@ -482,8 +567,13 @@ absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std
   RETURN_IF_ERROR(writer->Finish());
   std::unique_lock<std::shared_mutex> write(mu_);
   for (const PageId& id : written) {
-    // Records that arrived after `lsn` (none: flushing holds the ingest lock) would stay counted.
-    chain_.erase(id);
+    // The records after `lsn` are exactly the open layer's (one frozen layer at a time).
+    const uint32_t after = open_->CountEntries(id);
+    if (after == 0) {
+      chain_.erase(id);
+    } else {
+      chain_[id] = after;
+    }
   }
   return absl::OkStatus();
 }
@@ -675,6 +765,7 @@ absl::StatusOr<std::unique_ptr<Timeline>> Timeline::Open(const std::string& dir,
                                                          TimelineOptions options) {
   auto timeline = std::make_unique<TimelineImpl>(dir, options);
   RETURN_IF_ERROR(timeline->Load());
+  timeline->StartFlusher();
   return std::unique_ptr<Timeline>(std::move(timeline));
 }
 

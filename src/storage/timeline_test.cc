@@ -169,6 +169,8 @@ TEST_F(TimelineTest, EveryPageAtEveryLsnMatchesTheModelAcrossFlushesAndRestart) 
   {
     auto t = OpenWithBase();
     IngestChunked(*t, s.bytes, seed, 97);
+    ExpectMatchesModel(*t, s, 13);  // while layers are still being written out
+    ASSERT_TRUE(t->Flush().ok());
     const TimelineStatus st = t->Status();
     EXPECT_EQ(st.last_record_lsn, kBase + s.bytes.size());
     EXPECT_GT(st.delta_layers, 3u) << "the small in-memory layer must have been frozen";
