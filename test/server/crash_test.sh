@@ -29,6 +29,7 @@ run_pagectl import import --server "$GRPC" --datadir "$FIXTURE/base" ||
   { cat "$WORK/import.err" >&2; exit 1; }
 
 failures=0
+in_flight=0  # kills that hit the server while push was still streaming
 last_acked=$BASE_CHECKPOINT_LSN
 checked=0
 for ((cycle = 1; cycle <= CYCLES; cycle++)); do
@@ -37,6 +38,7 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
     --batch-bytes 262144 >"$WORK/push.$cycle.out" 2>"$WORK/push.$cycle.err" &
   push_pid=$!
   sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
+  kill -0 "$push_pid" 2>/dev/null && in_flight=$((in_flight + 1))
   kill_server
   wait "$push_pid" 2>/dev/null || true
   acked=$(awk '$1 == "acked" { v = $2 } END { print v }' "$WORK/push.$cycle.out")
@@ -65,7 +67,23 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
     fi
   fi
   log "cycle $cycle: acknowledged $last_acked, served $served after kill -9"
+  if ((served == FINAL_END_LSN && cycle < CYCLES)); then
+    # The whole log is in: start over on an empty data directory so the next kills again land
+    # in the middle of ingest.
+    stop_server || true
+    rm -rf "$DATA_DIR"
+    start_server "fresh$cycle"
+    run_pagectl "import.$cycle" import --server "$GRPC" --datadir "$FIXTURE/base" ||
+      { cat "$WORK/import.$cycle.err" >&2; exit 1; }
+    last_acked=$BASE_CHECKPOINT_LSN
+    checked=0
+  fi
 done
+log "$in_flight of $CYCLES kills hit the server while push was streaming"
+if ((in_flight < CYCLES / 2)); then
+  log "too few kills during ingest to count as a crash test"
+  failures=$((failures + 1))
+fi
 
 if run_pagectl push.final push --server "$GRPC" --log "$LOG" &&
    [[ $(status_field last_record_lsn) == "$FINAL_END_LSN" ]] &&
