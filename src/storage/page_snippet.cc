@@ -22,15 +22,22 @@ std::vector<uint8_t> EncodeSnippet(const wal::Mtr& mtr, PageId page) {
   return out;
 }
 
-void EncodeSnippetTo(const wal::Mtr& mtr, PageId page, std::vector<uint8_t>* out_ptr) {
+void EncodeSnippetTo(const wal::Mtr& mtr, PageId page, std::vector<uint8_t>* out) {
+  std::vector<uint32_t> records;
+  for (uint32_t i = 0; i < mtr.records.size(); ++i) {
+    if (IsPageRecord(mtr.records[i]) && mtr.records[i].page == page) records.push_back(i);
+  }
+  EncodeSnippetRecords(mtr, page, records, out);
+}
+
+void EncodeSnippetRecords(const wal::Mtr& mtr, PageId /*page*/, std::span<const uint32_t> records,
+                          std::vector<uint8_t>* out_ptr) {
   std::vector<uint8_t>& out = *out_ptr;
   out.assign(kHeaderSize, 0);
   WriteBe64(out.data(), mtr.start_lsn.value());
   WriteBe64(out.data() + 8, mtr.end_lsn.value());
-  uint32_t count = 0;
-  for (const wal::Record& rec : mtr.records) {
-    if (!IsPageRecord(rec) || rec.page != page) continue;
-    ++count;
+  for (const uint32_t i : records) {
+    const wal::Record& rec = mtr.records[i];
     const size_t at = out.size();
     out.resize(at + kRecordHeaderSize);
     uint8_t* h = out.data() + at;
@@ -44,7 +51,7 @@ void EncodeSnippetTo(const wal::Mtr& mtr, PageId page, std::vector<uint8_t>* out
     const auto data = mtr.Data(rec);
     out.insert(out.end(), data.begin(), data.end());
   }
-  WriteBe32(out.data() + 16, count);
+  WriteBe32(out.data() + 16, static_cast<uint32_t>(records.size()));
 }
 
 absl::StatusOr<wal::Mtr> DecodeSnippet(std::span<const uint8_t> bytes, PageId page,

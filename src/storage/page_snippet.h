@@ -22,6 +22,10 @@ namespace pageserver::storage {
 std::vector<uint8_t> EncodeSnippet(const wal::Mtr& mtr, PageId page);
 // The same into `out` (cleared first), so that a caller can reuse one buffer.
 void EncodeSnippetTo(const wal::Mtr& mtr, PageId page, std::vector<uint8_t>* out);
+// The same for a caller that knows which records (indexes into mtr.records, ascending) are the
+// page's; it must list exactly those.
+void EncodeSnippetRecords(const wal::Mtr& mtr, PageId page, std::span<const uint32_t> records,
+                          std::vector<uint8_t>* out);
 
 // Decodes a snippet for `page`. Bytes that do not describe records inside a page of
 // `page_size` bytes are DataLoss, naming the page and the snippet's LSN.

@@ -143,7 +143,11 @@ class TimelineImpl : public Timeline {
   // Records per page since its newest image (compaction's trigger). One entry per page written
   // since the last image of it.
   absl::flat_hash_map<PageId, uint32_t, std::hash<PageId>> chain_;
-  std::vector<uint8_t> snippet_buffer_;  // Index's scratch space (exclusive lock held)
+  // Index's scratch space (exclusive lock held).
+  std::vector<uint8_t> snippet_buffer_;
+  std::vector<PageId> index_pages_;
+  std::vector<std::vector<uint32_t>> index_records_;
+  absl::flat_hash_map<PageId, size_t, std::hash<PageId>> index_slot_;
 
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;
@@ -197,7 +201,15 @@ absl::Status TimelineImpl::Load() {
     const std::string name = entry.path().filename().string();
     if (std::find(named.begin(), named.end(), name) == named.end()) fs::remove(entry.path(), ec);
   }
-  if (!manifest) return absl::OkStatus();
+  if (!manifest) {
+    // No base was ever committed: a WAL directory is left from an import that crashed.
+    fs::remove_all(dir_ + "/wal", ec);
+    return absl::OkStatus();
+  }
+  if (manifest->page_size != redo::kSupportedPageSize) {
+    return absl::DataLossError(
+        absl::StrFormat("%s/timeline.json: page size %d is not 16384", dir_, manifest->page_size));
+  }
   has_base_ = true;
   base_lsn_ = manifest->base_lsn;
   page_size_ = manifest->page_size;
@@ -291,9 +303,12 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   WalLogOptions wal_options;
   wal_options.segment_bytes = options_.wal_segment_bytes;
   wal_options.sync = options_.sync;
-  // The WAL log first: a manifest without its log would be a timeline that cannot take redo.
-  ASSIGN_OR_RETURN(wal_, WalLog::Open(dir_ + "/wal", lsn, wal_options));
+  // The manifest is the commit point; the WAL directory is created (empty, starting at the base
+  // LSN) after it — Load does the same if a crash comes in between, and wipes a WAL directory
+  // that has no manifest.
   RETURN_IF_ERROR(WriteManifest(dir_, m));
+  ASSIGN_OR_RETURN(std::unique_ptr<WalLog> wal, WalLog::Open(dir_ + "/wal", lsn, wal_options));
+  wal_ = std::move(wal);  // from here on IngestWal accepts redo
   std::unique_lock<std::shared_mutex> write(mu_);
   has_base_ = true;
   base_lsn_ = lsn;
@@ -310,20 +325,29 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
 
 void TimelineImpl::Index(const wal::Mtr& mtr) {
   catalog_.Apply(mtr);
-  // One snippet per page the mini-transaction touches, in the order of first touch.
-  std::vector<std::pair<PageId, bool>> pages;  // page, starts with INIT_PAGE
-  for (const wal::Record& rec : mtr.records) {
+  // One snippet per page the mini-transaction touches, in the order of first touch. One pass
+  // groups the records by page (a mini-transaction may touch thousands of pages).
+  index_pages_.clear();
+  index_records_.clear();
+  index_slot_.clear();
+  for (uint32_t i = 0; i < mtr.records.size(); ++i) {
+    const wal::Record& rec = mtr.records[i];
     if (rec.IsFileOp() || rec.type == wal::RecordType::kOption ||
         (rec.type == wal::RecordType::kExtended && rec.subtype == wal::ExtendedType::kTrimPages)) {
       continue;
     }
-    if (std::find_if(pages.begin(), pages.end(),
-                     [&](const auto& p) { return p.first == rec.page; }) == pages.end()) {
-      pages.push_back({rec.page, rec.type == wal::RecordType::kInitPage});
+    auto [slot, added] = index_slot_.try_emplace(rec.page, index_pages_.size());
+    if (added) {
+      index_pages_.push_back(rec.page);
+      index_records_.emplace_back();
     }
+    index_records_[slot->second].push_back(i);
   }
-  for (const auto& [id, will_init] : pages) {
-    EncodeSnippetTo(mtr, id, &snippet_buffer_);
+  for (size_t p = 0; p < index_pages_.size(); ++p) {
+    const PageId id = index_pages_[p];
+    const bool will_init =
+        mtr.records[index_records_[p].front()].type == wal::RecordType::kInitPage;
+    EncodeSnippetRecords(mtr, id, index_records_[p], &snippet_buffer_);
     open_->Add(id, mtr.end_lsn, will_init, snippet_buffer_);
     uint32_t& chain = chain_[id];
     chain = will_init ? 1 : chain + 1;
@@ -427,8 +451,8 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const 
   result.records_stored = records;
   if (open_->bytes() >= options_.in_memory_layer_bytes) {
     // One frozen layer at a time: memory stays within about twice the threshold.
-    RETURN_IF_ERROR(WaitForFlush());
-    if (Freeze()) {
+    // A failed earlier flush is reported by the next call: this one's redo is stored.
+    if (WaitForFlush().ok() && Freeze()) {
       std::lock_guard<std::mutex> l(flush_mu_);
       flush_pending_ = true;
       flush_cv_.notify_all();
@@ -554,18 +578,26 @@ absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std
   if (long_chains.empty()) return absl::OkStatus();
   *name = ImageLayerName(lsn);
   ASSIGN_OR_RETURN(auto writer, ImageLayerWriter::Create(LayerPath(*name), lsn, page_size_));
-  std::vector<PageId> written;
+  std::vector<PageId> written, skipped;
   for (const PageId& id : long_chains) {
     absl::StatusOr<PageVersion> page = ReadPage(id, lsn);
-    // A page that is free, or whose tablespace is gone, keeps its chain: nothing to image.
-    if (absl::IsNotFound(page.status()) || absl::IsOutOfRange(page.status())) continue;
-    if (!page.ok()) return page.status();
-    if (page->freed) continue;
+    // Compaction is an optimisation: a page that is free, whose tablespace is gone or that
+    // cannot be rebuilt here (reads will report why) keeps its chain; its count restarts so that
+    // it is not retried at every flush.
+    if (!page.ok() || page->freed) {
+      skipped.push_back(id);
+      continue;
+    }
     RETURN_IF_ERROR(writer->Add(id, page->image));
     written.push_back(id);
   }
-  RETURN_IF_ERROR(writer->Finish());
+  if (written.empty()) {
+    name->clear();  // the writer's destructor removes its temporary file
+  } else {
+    RETURN_IF_ERROR(writer->Finish());
+  }
   std::unique_lock<std::shared_mutex> write(mu_);
+  for (const PageId& id : skipped) chain_.erase(id);
   for (const PageId& id : written) {
     // The records after `lsn` are exactly the open layer's (one frozen layer at a time).
     const uint32_t after = open_->CountEntries(id);
