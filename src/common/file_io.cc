@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_format.h"
+#include "common/status_macros.h"
 
 namespace pageserver {
 
@@ -69,6 +70,29 @@ absl::Status SyncAndPublish(int fd, const std::string& tmp_path, const std::stri
   }
   if (rename(tmp_path.c_str(), path.c_str()) != 0) return ErrnoError("rename to", path);
   return SyncDirectory(std::filesystem::path(path).parent_path().string());
+}
+
+absl::StatusOr<std::unique_ptr<PendingFile>> PendingFile::Create(const std::string& path) {
+  std::unique_ptr<PendingFile> f(new PendingFile());
+  f->path_ = path;
+  f->tmp_path_ = path + ".tmp";
+  f->fd_ = open(f->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (f->fd_ < 0) return ErrnoError("create", f->tmp_path_);
+  return f;
+}
+
+PendingFile::~PendingFile() {
+  if (fd_ >= 0) close(fd_);
+  if (!published_) unlink(tmp_path_.c_str());
+}
+
+absl::Status PendingFile::Publish() {
+  if (published_) return absl::FailedPreconditionError(path_ + " is already published");
+  const int fd = fd_;
+  fd_ = -1;  // SyncAndPublish closes it
+  RETURN_IF_ERROR(SyncAndPublish(fd, tmp_path_, path_));
+  published_ = true;
+  return absl::OkStatus();
 }
 
 }  // namespace pageserver

@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace pageserver {
 
@@ -27,5 +29,28 @@ absl::Status SyncDirectory(const std::string& dir);
 // `path`, fsync the directory. After an OK return the file is durable under its final name;
 // before it, a crash leaves at most the temporary file.
 absl::Status SyncAndPublish(int fd, const std::string& tmp_path, const std::string& path);
+
+// An immutable file being written: it lives as `path` + ".tmp" until Publish (SyncAndPublish)
+// gives it its name; destroyed before that, it is removed. Owns its descriptor.
+class PendingFile {
+ public:
+  static absl::StatusOr<std::unique_ptr<PendingFile>> Create(const std::string& path);
+  ~PendingFile();
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+
+  absl::Status WriteAt(uint64_t offset, const uint8_t* data, size_t size) {
+    return WriteFully(fd_, offset, data, size, tmp_path_);
+  }
+  absl::Status Publish();
+  bool published() const { return published_; }
+
+ private:
+  PendingFile() = default;
+  std::string path_;
+  std::string tmp_path_;
+  int fd_ = -1;
+  bool published_ = false;
+};
 
 }  // namespace pageserver

@@ -39,10 +39,7 @@ bool KeyLess(PageId a, Lsn a_lsn, PageId b, Lsn b_lsn) {
 
 }  // namespace
 
-DeltaLayerWriter::~DeltaLayerWriter() {
-  if (fd_ >= 0) close(fd_);
-  if (!finished_ && !tmp_path_.empty()) unlink(tmp_path_.c_str());
-}
+DeltaLayerWriter::~DeltaLayerWriter() = default;
 
 absl::StatusOr<std::unique_ptr<DeltaLayerWriter>> DeltaLayerWriter::Create(const std::string& path,
                                                                            Lsn lsn_start,
@@ -53,19 +50,17 @@ absl::StatusOr<std::unique_ptr<DeltaLayerWriter>> DeltaLayerWriter::Create(const
   }
   std::unique_ptr<DeltaLayerWriter> w(new DeltaLayerWriter());
   w->path_ = path;
-  w->tmp_path_ = path + ".tmp";
   w->lsn_start_ = lsn_start;
   w->lsn_end_ = lsn_end;
   w->value_offset_ = kSummarySize;
   w->values_written_ = kSummarySize;
-  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (w->fd_ < 0) return ErrnoError("create", w->tmp_path_);
+  ASSIGN_OR_RETURN(w->file_, PendingFile::Create(path));
   return w;
 }
 
 absl::Status DeltaLayerWriter::Add(PageId id, Lsn lsn, bool will_init,
                                    std::span<const uint8_t> snippet) {
-  if (finished_) return absl::FailedPreconditionError("delta layer already finished");
+  if (file_->published()) return absl::FailedPreconditionError("delta layer already finished");
   if (lsn <= lsn_start_ || lsn > lsn_end_) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%s at LSN %d is outside the delta layer's range %d..%d", ToString(id),
@@ -94,17 +89,17 @@ absl::Status DeltaLayerWriter::Add(PageId id, Lsn lsn, bool will_init,
 }
 
 absl::Status DeltaLayerWriter::FlushValues() {
-  RETURN_IF_ERROR(WriteFully(fd_, values_written_, values_.data(), values_.size(), tmp_path_));
+  RETURN_IF_ERROR(file_->WriteAt(values_written_, values_.data(), values_.size()));
   values_written_ += values_.size();
   values_.clear();
   return absl::OkStatus();
 }
 
 absl::Status DeltaLayerWriter::Finish() {
-  if (finished_) return absl::FailedPreconditionError("delta layer already finished");
+  if (file_->published()) return absl::FailedPreconditionError("delta layer already finished");
   RETURN_IF_ERROR(FlushValues());
   const uint64_t index_offset = value_offset_;
-  RETURN_IF_ERROR(WriteFully(fd_, index_offset, index_.data(), index_.size(), tmp_path_));
+  RETURN_IF_ERROR(file_->WriteAt(index_offset, index_.data(), index_.size()));
   // The block index: the first key of every 128-entry block and the block's CRC.
   std::vector<uint8_t> blocks;
   for (size_t at = 0; at < index_.size(); at += kEntriesPerBlock * kEntrySize) {
@@ -115,7 +110,7 @@ absl::Status DeltaLayerWriter::Finish() {
     blocks.insert(blocks.end(), k, k + kBlockKeySize);
   }
   const uint64_t blocks_offset = index_offset + index_.size();
-  RETURN_IF_ERROR(WriteFully(fd_, blocks_offset, blocks.data(), blocks.size(), tmp_path_));
+  RETURN_IF_ERROR(file_->WriteAt(blocks_offset, blocks.data(), blocks.size()));
   std::vector<uint8_t> summary(kSummarySize, 0);
   std::memcpy(summary.data(), kMagic, sizeof(kMagic));
   WriteBe32(&summary[8], kVersion);
@@ -127,11 +122,8 @@ absl::Status DeltaLayerWriter::Finish() {
   WriteBe64(&summary[56], blocks_offset);
   WriteBe32(&summary[64], Crc32c(blocks));
   WriteBe32(&summary[kSummaryUsed], Crc32c(0, summary.data(), kSummaryUsed));
-  RETURN_IF_ERROR(WriteFully(fd_, 0, summary.data(), summary.size(), tmp_path_));
-  RETURN_IF_ERROR(SyncAndPublish(fd_, tmp_path_, path_));
-  fd_ = -1;
-  finished_ = true;
-  return absl::OkStatus();
+  RETURN_IF_ERROR(file_->WriteAt(0, summary.data(), summary.size()));
+  return file_->Publish();
 }
 
 DeltaLayer::~DeltaLayer() {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/file_io.h"
 #include "common/types.h"
 
 namespace pageserver::storage {
@@ -48,8 +49,7 @@ class DeltaLayerWriter {
   absl::Status FlushValues();
 
   std::string path_;
-  std::string tmp_path_;
-  int fd_ = -1;
+  std::unique_ptr<PendingFile> file_;
   Lsn lsn_start_;
   Lsn lsn_end_;
   uint64_t value_offset_ = 0;    // where the next snippet goes
@@ -62,7 +62,6 @@ class DeltaLayerWriter {
   // in-memory layer, whose size the configuration bounds, and the index is a fraction of it.
   std::vector<uint8_t> index_;
   std::vector<uint8_t> block_index_;  // first key + CRC of each index block
-  bool finished_ = false;
 };
 
 class DeltaLayer {

@@ -34,27 +34,22 @@ void EncodeEntry(uint8_t* e, PageId id, uint64_t offset, uint32_t page_crc) {
 
 }  // namespace
 
-ImageLayerWriter::~ImageLayerWriter() {
-  if (fd_ >= 0) close(fd_);
-  if (!finished_ && !tmp_path_.empty()) unlink(tmp_path_.c_str());
-}
+ImageLayerWriter::~ImageLayerWriter() = default;
 
 absl::StatusOr<std::unique_ptr<ImageLayerWriter>> ImageLayerWriter::Create(const std::string& path,
                                                                            Lsn lsn,
                                                                            uint32_t page_size) {
   std::unique_ptr<ImageLayerWriter> w(new ImageLayerWriter());
   w->path_ = path;
-  w->tmp_path_ = path + ".tmp";
   w->lsn_ = lsn;
   w->page_size_ = page_size;
   w->offset_ = kSummarySize;
-  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (w->fd_ < 0) return ErrnoError("create", w->tmp_path_);
+  ASSIGN_OR_RETURN(w->file_, PendingFile::Create(path));
   return w;
 }
 
 absl::Status ImageLayerWriter::Add(PageId id, std::span<const uint8_t> image) {
-  if (finished_) return absl::FailedPreconditionError("image layer already finished");
+  if (file_->published()) return absl::FailedPreconditionError("image layer already finished");
   if (image.size() != page_size_) {
     return absl::InvalidArgumentError(absl::StrFormat("%s: image of %d bytes, pages are %d",
                                                       ToString(id), image.size(), page_size_));
@@ -64,21 +59,21 @@ absl::Status ImageLayerWriter::Add(PageId id, std::span<const uint8_t> image) {
         absl::StrFormat("%s added after %s: pages must come in ascending order", ToString(id),
                         ToString(entries_.back().id)));
   }
-  RETURN_IF_ERROR(WriteFully(fd_, offset_, image.data(), image.size(), tmp_path_));
+  RETURN_IF_ERROR(file_->WriteAt(offset_, image.data(), image.size()));
   entries_.push_back({id, offset_, Crc32c(image)});
   offset_ += image.size();
   return absl::OkStatus();
 }
 
 absl::Status ImageLayerWriter::Finish() {
-  if (finished_) return absl::FailedPreconditionError("image layer already finished");
+  if (file_->published()) return absl::FailedPreconditionError("image layer already finished");
   // The index, then the summary that points at it, then durability, then the final name.
   std::vector<uint8_t> index(entries_.size() * kEntrySize);
   for (size_t i = 0; i < entries_.size(); ++i) {
     EncodeEntry(&index[i * kEntrySize], entries_[i].id, entries_[i].offset, entries_[i].crc);
   }
   const uint64_t index_offset = offset_;
-  RETURN_IF_ERROR(WriteFully(fd_, index_offset, index.data(), index.size(), tmp_path_));
+  RETURN_IF_ERROR(file_->WriteAt(index_offset, index.data(), index.size()));
   std::vector<uint8_t> summary(kSummarySize, 0);
   std::memcpy(summary.data(), kMagic, sizeof(kMagic));
   WriteBe32(&summary[8], kVersion);
@@ -93,11 +88,8 @@ absl::Status ImageLayerWriter::Finish() {
   WriteBe32(&summary[48], last.space.value());
   WriteBe32(&summary[52], last.page.value());
   WriteBe32(&summary[kSummaryUsed], Crc32c(0, summary.data(), kSummaryUsed));
-  RETURN_IF_ERROR(WriteFully(fd_, 0, summary.data(), summary.size(), tmp_path_));
-  RETURN_IF_ERROR(SyncAndPublish(fd_, tmp_path_, path_));
-  fd_ = -1;
-  finished_ = true;
-  return absl::OkStatus();
+  RETURN_IF_ERROR(file_->WriteAt(0, summary.data(), summary.size()));
+  return file_->Publish();
 }
 
 ImageLayer::~ImageLayer() {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/file_io.h"
 #include "common/types.h"
 
 namespace pageserver::storage {
@@ -48,13 +49,11 @@ class ImageLayerWriter {
     uint32_t crc;
   };
   std::string path_;
-  std::string tmp_path_;
-  int fd_ = -1;
+  std::unique_ptr<PendingFile> file_;
   Lsn lsn_;
   uint32_t page_size_ = 0;
   uint64_t offset_ = 0;
   std::vector<Entry> entries_;  // 16 bytes a page; the index is written from it at Finish
-  bool finished_ = false;
 };
 
 class ImageLayer {

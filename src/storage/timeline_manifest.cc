@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "absl/strings/str_format.h"
@@ -28,6 +29,11 @@ std::string DeltaLayerName(Lsn start, Lsn end) {
 
 bool IsImageLayerName(const std::string& name) { return name.starts_with("image_"); }
 
+bool IsLayerFileName(const std::string& name) {
+  static const std::regex kName("(image_[0-9]{20}|delta_[0-9]{20}_[0-9]{20})\\.layer");
+  return std::regex_match(name, kName);
+}
+
 absl::StatusOr<std::optional<Manifest>> ReadManifest(const std::string& dir) {
   const std::string path = dir + "/" + kManifestName;
   std::ifstream in(path);
@@ -49,6 +55,12 @@ absl::StatusOr<std::optional<Manifest>> ReadManifest(const std::string& dir) {
     m.page_size = j.at("page_size").get<uint32_t>();
     m.disk_consistent_lsn = Lsn(j.at("disk_consistent_lsn").get<uint64_t>());
     m.layers = j.at("layers").get<std::vector<std::string>>();
+    for (const std::string& name : m.layers) {
+      if (!IsLayerFileName(name)) {
+        return absl::DataLossError(
+            absl::StrFormat("%s names \"%s\", which is not a layer file name", path, name));
+      }
+    }
     ASSIGN_OR_RETURN(m.catalog, Catalog::FromJson(j.at("catalog")));
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrFormat("%s is malformed: %s", path, e.what()));

@@ -34,5 +34,7 @@ absl::Status WriteManifest(const std::string& dir, const Manifest& manifest);
 std::string ImageLayerName(Lsn lsn);
 std::string DeltaLayerName(Lsn start, Lsn end);
 bool IsImageLayerName(const std::string& name);
+// Whether `name` is a layer file name of either kind (and nothing else: no path).
+bool IsLayerFileName(const std::string& name);
 
 }  // namespace pageserver::storage

@@ -356,6 +356,32 @@ TEST_F(TimelineTest, LayerFileTheManifestDoesNotNameIsRemovedAtOpen) {
   EXPECT_EQ(t->Status().base_lsn, kBase);
 }
 
+TEST_F(TimelineTest, WalLeftByACrashedImportIsWiped) {
+  // A crash after an import's WAL directory was made but before its manifest committed.
+  const fs::path wal = dir_.path() / "wal";
+  fs::create_directories(wal);
+  std::ofstream(wal / "00000000000000000777.wal") << "stale";
+  auto t = OpenWithBase();
+  EXPECT_EQ(t->Status().last_record_lsn, kBase);
+  const Stream s = MakeStream(5, 9);
+  auto r = t->IngestWal(kBase, s.bytes);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(fs::exists(wal / "00000000000000000777.wal"));
+}
+
+TEST_F(TimelineTest, ManifestNamingSomethingElseIsRefused) {
+  { auto t = OpenWithBase(); }
+  std::ifstream in(dir_.path() / "timeline.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find("image_");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 6, "../../");
+  std::ofstream(dir_.path() / "timeline.json") << text;
+  auto t = Timeline::Open(dir_.path().string(), options_);
+  EXPECT_TRUE(absl::IsDataLoss(t.status())) << t.status();
+  EXPECT_TRUE(MessageHas(t.status(), "not a layer file name"));
+}
+
 TEST_F(TimelineTest, CorruptManifestIsRefused) {
   { auto t = OpenWithBase(); }
   std::ofstream(dir_.path() / "timeline.json") << "{\"format_version\": 1, \"base_lsn\": ";
