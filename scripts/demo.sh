@@ -55,10 +55,18 @@ final_lsn=$(curl -sf "http://$http/api/v1/status" | python3 -c 'import json,sys;
 $pagectl verify --server "$grpc" --datadir "$fixture/crash_recovered" --lsn "$crash_lsn"
 $pagectl verify --server "$grpc" --datadir "$fixture/final" --lsn "$final_lsn"
 echo
-echo "== one page of sbtest1 (its root, page 3) at the crash LSN and now"
+echo "== a page of sbtest1 that changed after the crash LSN: as it was then, and now"
 space=$(curl -sf "http://$http/api/v1/tablespaces" | python3 -c 'import json,sys; print([t["space_id"] for t in json.load(sys.stdin)["tablespaces"] if t["path"].endswith("sbtest1.ibd")][0])')
-$pagectl getpage --server "$grpc" --space "$space" --page 3 --lsn "$crash_lsn"
-$pagectl getpage --server "$grpc" --space "$space" --page 3
+for page in $(seq 3 400); do
+  $pagectl getpage --server "$grpc" --space "$space" --page "$page" --lsn "$crash_lsn" --out "$ps_dir/then" >/dev/null 2>&1
+  $pagectl getpage --server "$grpc" --space "$space" --page "$page" --out "$ps_dir/now" >/dev/null 2>&1
+  cmp -s "$ps_dir/then" "$ps_dir/now" && continue
+  $pagectl getpage --server "$grpc" --space "$space" --page "$page" --lsn "$crash_lsn"
+  $pagectl getpage --server "$grpc" --space "$space" --page "$page"
+  echo "first differing bytes (offset, then, now):"
+  cmp -l "$ps_dir/then" "$ps_dir/now" | head -5 || true
+  break
+done
 echo
 echo "== GET /api/v1/status"
 curl -sf "http://$http/api/v1/status"
