@@ -351,12 +351,17 @@ absl::StatusOr<WalAck> PageServerClient::StreamWal(Lsn start, std::span<const ui
   return StreamWal(chunks);
 }
 
-absl::StatusOr<WalAck> PageServerClient::StreamWal(std::span<const WalChunkRef> chunks) {
+absl::StatusOr<WalAck> PageServerClient::StreamWal(std::span<const WalChunkRef> chunks,
+                                                   std::optional<SourcePosition> source) {
   proto::StreamWalResponse response;
   RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {
     response.Clear();
     auto writer = stub.StreamWAL(&context, &response);
     proto::WalChunk message;
+    if (source) {
+      message.set_source_end_lsn(source->end_lsn.value());
+      message.set_source_lag_seconds(source->lag_seconds);
+    }
     size_t written = 0;
     for (const WalChunkRef& chunk : chunks) {
       message.set_start_lsn(chunk.start.value());
@@ -364,6 +369,7 @@ absl::StatusOr<WalAck> PageServerClient::StreamWal(std::span<const WalChunkRef> 
       if (!writer->Write(message)) break;  // the call has failed: Finish says why
       ++written;
     }
+    if (chunks.empty() && source) writer->Write(message);  // the heartbeat
     writer->WritesDone();
     absl::Status status = FromGrpcStatus(writer->Finish());
     if (status.ok() && written < chunks.size()) {

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -69,6 +70,12 @@ using PageOrError = absl::StatusOr<Page>;
 struct WalChunkRef {
   Lsn start;
   std::span<const uint8_t> bytes;
+};
+
+// What a follower of a live log reports to the server with its redo.
+struct SourcePosition {
+  Lsn end_lsn;             // end of the valid log the sender sees in its source
+  double lag_seconds = 0;  // how long its oldest unacknowledged byte has waited
 };
 
 // StreamWAL's acknowledgement.
@@ -162,7 +169,10 @@ class PageServerClient {
   absl::StatusOr<WalAck> StreamWal(Lsn start, std::span<const uint8_t> bytes,
                                    size_t chunk_bytes = size_t{1} << 20);
   // Sends the chunks as given, one stream message each, in one call.
-  absl::StatusOr<WalAck> StreamWal(std::span<const WalChunkRef> chunks);
+  // `source`: what a follower of a live log reports with each chunk (WalChunk.source_*); with
+  // no chunks, one empty chunk carries it (a heartbeat).
+  absl::StatusOr<WalAck> StreamWal(std::span<const WalChunkRef> chunks,
+                                   std::optional<SourcePosition> source = std::nullopt);
 
   absl::StatusOr<uint32_t> GetTablespaceSize(SpaceId space, Lsn lsn);
   absl::StatusOr<TablespaceList> ListTablespaces(Lsn lsn);

@@ -160,6 +160,17 @@ HttpApi::HttpApi(storage::Timeline& timeline, PageServerMetrics& metrics, Servic
 
 HttpApi::~HttpApi() { Stop(); }
 
+// The followed MariaDB as its follower last reported it (pagectl follow), or null.
+json HttpApi::SourceJson(const storage::TimelineStatus& s) const {
+  const double end = metrics_.source_end_lsn().Value();
+  if (end == 0) return nullptr;
+  const uint64_t end_lsn = static_cast<uint64_t>(end);
+  const uint64_t stored = s.last_record_lsn.value();
+  return json{{"end_lsn", end_lsn},
+              {"lag_bytes", end_lsn > stored ? end_lsn - stored : 0},
+              {"lag_seconds", metrics_.source_lag_seconds().Value()}};
+}
+
 void HttpApi::Route() {
   using Body = std::function<absl::StatusOr<json>(const httplib::Request&)>;
   // Counts the request, runs `body` and writes its answer or its error as JSON. Nothing a
@@ -253,7 +264,8 @@ void HttpApi::Route() {
                              {"delta_layer_bytes", s.delta_layer_bytes},
                              {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes},
                              {"in_memory_bytes", s.in_memory_bytes},
-                             {"tablespaces", s.tablespaces}};
+                             {"tablespaces", s.tablespaces},
+                             {"source", SourceJson(s)}};
                }));
 
   server_->Get("/api/v1/tablespaces",

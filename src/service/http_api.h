@@ -34,6 +34,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 #include "service/metrics.h"
 #include "service/page_service.h"
 #include "storage/timeline.h"
@@ -65,6 +66,7 @@ class HttpApi {
 
  private:
   void Route();
+  nlohmann::json SourceJson(const storage::TimelineStatus& s) const;
 
   storage::Timeline& timeline_;
   PageServerMetrics& metrics_;

@@ -247,6 +247,12 @@ std::string Registry::Render() const {
 
 PageServerMetrics::PageServerMetrics() {
   Registry& r = registry_;
+  source_end_lsn_ = &r.AddGauge("pageserver_source_end_lsn",
+                                "End of the valid redo log in the followed MariaDB, as its "
+                                "follower last reported (0: no follower).");
+  source_lag_seconds_ = &r.AddGauge("pageserver_source_lag_seconds",
+                                    "How long the oldest redo the follower has not had "
+                                    "acknowledged has waited, as it last reported.");
   wal_received_bytes_ = &r.AddCounter("pageserver_wal_received_bytes_total",
                                       "Bytes of redo received (gRPC StreamWAL and HTTP), before "
                                       "the timeline judged them.");
@@ -332,6 +338,16 @@ void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {
   gauge("pageserver_wal_not_in_layers_bytes",
         "last_record_lsn - disk_consistent_lsn: stored redo not yet written to layer files.",
         [](const S& s) { return LsnDistance(s.last_record_lsn, s.disk_consistent_lsn); });
+  const Gauge* source_end = source_end_lsn_;
+  r.AddGaugeCallback("pageserver_source_lag_bytes",
+                     "source_end_lsn - last_record_lsn: redo in the followed MariaDB's log not "
+                     "yet stored here (0 when no follower reports).",
+                     [t, source_end]() {
+                       const double end = source_end->Value();
+                       const double stored =
+                           static_cast<double>(t->Status().last_record_lsn.value());
+                       return end > stored ? end - stored : 0.0;
+                     });
   gauge("pageserver_image_layers", "Image layer files.",
         [](const S& s) { return static_cast<double>(s.image_layers); });
   gauge("pageserver_delta_layers", "Delta layer files.",

@@ -165,6 +165,10 @@ class PageServerMetrics {
   Histogram& getpage_latency() { return *getpage_latency_; }
   Histogram& getpage_records_applied() { return *getpage_records_applied_; }
   Counter& imported_pages() { return *imported_pages_; }
+  // The live source a follower reports (WalChunk.source_end_lsn / source_lag_seconds); 0 when
+  // no follower has reported.
+  Gauge& source_end_lsn() { return *source_end_lsn_; }
+  Gauge& source_lag_seconds() { return *source_lag_seconds_; }
 
  private:
   Registry registry_;
@@ -176,6 +180,8 @@ class PageServerMetrics {
   Histogram* getpage_latency_;
   Histogram* getpage_records_applied_;
   Counter* imported_pages_;
+  Gauge* source_end_lsn_;
+  Gauge* source_lag_seconds_;
   std::vector<std::pair<std::string_view, MethodMetrics>> grpc_methods_;
   std::vector<std::pair<std::string_view, MethodMetrics>> http_handlers_;
 };

@@ -196,6 +196,10 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
     while (reader->Read(&chunk)) {
       const std::string& data = chunk.wal_data();
       metrics_.wal_received_bytes().Increment(data.size());
+      if (chunk.source_end_lsn() != 0) {
+        metrics_.source_end_lsn().Set(static_cast<double>(chunk.source_end_lsn()));
+        metrics_.source_lag_seconds().Set(chunk.source_lag_seconds());
+      }
       if (data.empty()) continue;
       Lsn start(chunk.start_lsn());
       if (!batch.empty() && start != batch_start + batch.size()) RETURN_IF_ERROR(flush());

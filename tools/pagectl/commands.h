@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace pageserver::pagectl {
 
@@ -13,5 +14,10 @@ void RegisterImport(CLI::App& app, int& exit_code);
 void RegisterPush(CLI::App& app, int& exit_code);
 void RegisterGetpage(CLI::App& app, int& exit_code);
 void RegisterVerify(CLI::App& app, int& exit_code);
+void RegisterFollow(CLI::App& app, int& exit_code);
+
+struct ServerFlags;
+// pagectl import's work, for follow --bootstrap: 0 on success, 1 after reporting an error.
+int RunImport(const ServerFlags& server, const std::string& datadir);
 
 }  // namespace pageserver::pagectl

@@ -40,7 +40,12 @@ struct ImportFile {
   bool full_crc32 = true;
 };
 
-// The checkpoint LSN of `datadir`'s log, if nothing but checkpoint records follow it.
+// The LSN `datadir`'s pages are at: the end of its log, if nothing but checkpoint records
+// (FILE_CHECKPOINT, FILE_MODIFY) follow its checkpoint. The end, not the checkpoint: a
+// `mariadb-backup --prepare`d backup's log is a new file whose checkpoint mini-transaction
+// exists only there — its end is the LSN the backup copied redo to, a mini-transaction boundary
+// of the source's log, where following it continues. After a clean shutdown the two differ only
+// by that checkpoint mini-transaction, which changes no page.
 absl::StatusOr<Lsn> CleanCheckpointLsn(const std::string& datadir) {
   auto log = wal::LogFile::Open(datadir + "/ib_logfile0");
   if (!log.ok()) return log.status();
@@ -62,7 +67,7 @@ absl::StatusOr<Lsn> CleanCheckpointLsn(const std::string& datadir) {
         "first",
         datadir, end->end_lsn - checkpoint, checkpoint.value(), first_change->value()));
   }
-  return checkpoint;
+  return end->end_lsn;
 }
 
 // The catalog entry of every InnoDB file, in ascending space id order.
@@ -108,7 +113,10 @@ absl::StatusOr<std::vector<ImportFile>> Catalog(const std::string& datadir) {
   return catalog;
 }
 
-int Run(const Options& o) {
+}  // namespace
+
+int RunImport(const ServerFlags& server, const std::string& datadir) {
+  const Options o{server, datadir};
   auto fail = [](const absl::Status& s) {
     std::cerr << "pagectl import: " << s.message() << "\n";
     return 1;
@@ -175,8 +183,6 @@ int Run(const Options& o) {
   return 0;
 }
 
-}  // namespace
-
 void RegisterImport(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd =
@@ -184,7 +190,7 @@ void RegisterImport(CLI::App& app, int& exit_code) {
   AddServerFlags(cmd, o->server);
   cmd->add_option("--datadir", o->datadir, "datadir after a clean shutdown or a prepared backup")
       ->required();
-  cmd->callback([o, &exit_code] { exit_code = Run(*o); });
+  cmd->callback([o, &exit_code] { exit_code = RunImport(o->server, o->datadir); });
 }
 
 }  // namespace pageserver::pagectl

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# follow_test.sh [WORK_DIR]
+#
+# End to end: a real, stock mariadbd under sysbench oltp_read_write plus DDL, followed live by
+# `pagectl follow --bootstrap` (mariadb-backup --backup + --prepare, import, then tail
+# ib_logfile0) into a real pageserver. During the run: two mariadb-backup snapshots, a mariadbd
+# restart, and a restart that resizes the log (a new first LSN). The log is small so it wraps.
+# Afterwards:
+#   - every page at each snapshot's LSN equals the prepared snapshot's pages;
+#   - after a slow shutdown, every page at the final LSN equals the datadir's.
+# Prints the follower's lag lines (bytes, seconds) as it goes.
+# Environment: PAGESERVER, PAGECTL; FOLLOW_SECONDS [20] sysbench time per phase.
+# Exit status: 0 passed, 1 failed, 77 skipped (no MariaDB/sysbench).
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+PAGESERVER=${PAGESERVER:-$REPO_ROOT/build/bin/pageserver}
+PAGECTL=${PAGECTL:-$REPO_ROOT/build/bin/pagectl}
+SECONDS_PER_PHASE=${FOLLOW_SECONDS:-20}
+log() { printf '[follow_test %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+for tool in mariadbd mariadb-install-db mariadb-backup sysbench; do
+  command -v "$tool" >/dev/null || { log "SKIP: $tool not installed"; exit 77; }
+done
+[[ $(id -u) == 0 ]] || { log "SKIP: must run as root (mariadbd --user=root)"; exit 77; }
+
+WORK=${1:-$(mktemp -d "${TMPDIR:-/tmp}/follow_test.XXXXXX")}
+rm -rf "$WORK" && mkdir -p "$WORK"
+DATA=$WORK/data SOCK=$WORK/mysqld.sock ERR=$WORK/mariadbd.err
+MARIADBD_PID="" SERVER_PID="" FOLLOW_PID=""
+INNODB_OPTS=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-buffering=ON
+             --innodb-log-file-mmap=OFF --innodb-buffer-pool-size=128M
+             --innodb-flush-log-at-trx-commit=2 --innodb-fast-shutdown=0)
+
+cleanup() {
+  [[ -n $FOLLOW_PID ]] && kill "$FOLLOW_PID" 2>/dev/null
+  [[ -n $MARIADBD_PID ]] && kill -9 "$MARIADBD_PID" 2>/dev/null
+  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+sql() { mariadb --no-defaults --socket="$SOCK" -uroot --batch --skip-column-names "$@"; }
+start_mariadbd() {  # start_mariadbd LOG_SIZE
+  mariadbd --no-defaults --user=root --datadir="$DATA" --socket="$SOCK" --skip-networking \
+    --log-error="$ERR" --skip-log-bin --innodb-log-file-size="$1" "${INNODB_OPTS[@]}" &
+  MARIADBD_PID=$!
+  for _ in $(seq 600); do
+    sql -e "SELECT 1" >/dev/null 2>&1 && { log "mariadbd up (log size $1)"; return 0; }
+    kill -0 "$MARIADBD_PID" 2>/dev/null || die "mariadbd exited; see $ERR"
+    sleep 0.2
+  done
+  die "mariadbd did not start"
+}
+stop_mariadbd() {
+  sql -e "SHUTDOWN"
+  wait "$MARIADBD_PID" || true
+  MARIADBD_PID=""
+  log "mariadbd shut down"
+}
+server_lsn() {
+  curl -sf "http://$HTTP/api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_record_lsn"])'
+}
+log_end() { "$PAGECTL" logdump "$DATA/ib_logfile0" --json | sed -n 's/^  "end_lsn": \([0-9]*\),$/\1/p'; }
+wait_server_at() {  # until the page server holds LSN $1
+  for _ in $(seq 600); do
+    (($(server_lsn) >= $1)) && return 0
+    kill -0 "$FOLLOW_PID" 2>/dev/null || die "the follower exited; see $WORK/follow.err"
+    sleep 0.1
+  done
+  die "the page server did not reach LSN $1 (it is at $(server_lsn))"
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SB=(--db-driver=mysql --mysql-socket="$SOCK" --mysql-user=root --mysql-db=sbtest --tables=4
+    --table-size=20000)
+
+log "work dir $WORK"
+mariadb-install-db --no-defaults --user=root --datadir="$DATA" --auth-root-authentication-method=normal \
+  --skip-test-db --innodb-log-file-size=32M "${INNODB_OPTS[@]}" >"$WORK/install.log" 2>&1 ||
+  die "mariadb-install-db failed"
+start_mariadbd 32M
+sql -e "CREATE DATABASE sbtest"
+sysbench oltp_read_write "${SB[@]}" prepare >"$WORK/sb-prepare.log"
+
+GRPC=127.0.0.1:$(free_port) HTTP=127.0.0.1:$(free_port)
+"$PAGESERVER" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" >"$WORK/pageserver.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do curl -sf "http://$HTTP/api/v1/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+
+# One command: backup + prepare + import + follow.
+"$PAGECTL" follow --server "$GRPC" --datadir "$DATA" --bootstrap --socket "$SOCK" \
+  --backup-dir "$WORK/bootstrap" >"$WORK/follow.out" 2>"$WORK/follow.err" &
+FOLLOW_PID=$!
+for _ in $(seq 1200); do
+  grep -q "from LSN" "$WORK/follow.err" 2>/dev/null && break
+  kill -0 "$FOLLOW_PID" 2>/dev/null || die "follow --bootstrap failed: $(tail -5 "$WORK/follow.err")"
+  sleep 0.1
+done
+log "bootstrapped: $(grep imported "$WORK/follow.out" || true)"
+
+workload() {  # workload PHASE: sysbench plus DDL, for $SECONDS_PER_PHASE seconds
+  local phase=$1
+  sysbench oltp_read_write "${SB[@]}" --threads=2 --time="$SECONDS_PER_PHASE" run >>"$WORK/sb-run.log" 2>&1 &
+  local sb=$!
+  local i=0
+  while kill -0 "$sb" 2>/dev/null; do
+    i=$((i + 1))
+    local t=sbtest.ddl${phase}_$i
+    sql sbtest -e "CREATE TABLE $t (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB;
+            INSERT INTO $t SELECT seq, REPEAT('x', seq % 100) FROM seq_1_to_2000;
+            ALTER TABLE $t ADD INDEX (v);
+            RENAME TABLE $t TO ${t}_r;" || die "DDL failed"
+    if ((i % 2 == 0)); then sql -e "DROP TABLE sbtest.ddl${phase}_$((i - 1))_r" || die "DROP failed"; fi
+    sleep 2
+  done
+  wait "$sb" || true
+}
+
+snapshot() {  # snapshot N: a mariadb-backup of the running server, prepared
+  local dir=$WORK/snap$1
+  mariadb-backup --backup --user=root --socket="$SOCK" --target-dir="$dir" >"$dir.log" 2>&1 ||
+    die "mariadb-backup --backup failed; see $dir.log"
+  mariadb-backup --prepare --target-dir="$dir" >>"$dir.log" 2>&1 || die "prepare failed; see $dir.log"
+  # The LSN its pages are at: the end of the prepared log (as pagectl import takes it).
+  "$PAGECTL" logdump "$dir/ib_logfile0" --json | sed -n 's/^  "end_lsn": \([0-9]*\),$/\1/p' >"$dir.lsn"
+  log "snapshot $1 at LSN $(cat "$dir.lsn")"
+}
+
+workload 1 & W=$!
+sleep $((SECONDS_PER_PHASE / 3)); snapshot 1
+wait "$W"
+log "restart mariadbd (same log size)"
+stop_mariadbd
+wait_server_at "$(log_end)"
+start_mariadbd 32M
+workload 2 & W=$!
+sleep $((SECONDS_PER_PHASE / 3)); snapshot 2
+wait "$W"
+log "restart mariadbd with a larger log (rebuilt with a new first LSN)"
+stop_mariadbd
+wait_server_at "$(log_end)"
+start_mariadbd 48M
+workload 3
+stop_mariadbd  # slow shutdown: the datadir is the final state
+FINAL=$(log_end)
+wait_server_at "$FINAL"
+kill "$FOLLOW_PID"; wait "$FOLLOW_PID" 2>/dev/null || true; FOLLOW_PID=""
+log "follower: $(grep -a "lag" "$WORK/follow.err" | tr '\r' '\n' | grep "max lag" | tail -1)"
+
+failed=0
+for n in 1 2; do
+  if "$PAGECTL" verify --server "$GRPC" --datadir "$WORK/snap$n" --lsn "$(cat "$WORK/snap$n.lsn")" >"$WORK/verify$n.out" 2>&1; then
+    log "snapshot $n: $(tail -1 "$WORK/verify$n.out")"
+  else
+    log "snapshot $n differs: $(tail -5 "$WORK/verify$n.out")"; failed=1
+  fi
+done
+if "$PAGECTL" verify --server "$GRPC" --datadir "$DATA" --lsn "$FINAL" >"$WORK/verify_final.out" 2>&1; then
+  log "final at LSN $FINAL: $(tail -1 "$WORK/verify_final.out")"
+else
+  log "final differs: $(tail -5 "$WORK/verify_final.out")"; failed=1
+fi
+curl -sf "http://$HTTP/api/v1/status" >&2; echo >&2
+
+# A follower that falls behind MariaDB's checkpoint by more than the log holds must stop with a
+# clear error, and the server must keep exactly what it had.
+log "overwrite: a stalled follower while mariadbd writes more than its 48M log"
+start_mariadbd 48M
+"$PAGECTL" follow --server "$GRPC" --datadir "$DATA" >"$WORK/follow2.out" 2>"$WORK/follow2.err" &
+FOLLOW_PID=$!
+sleep 1
+kill -STOP "$FOLLOW_PID"
+held=$(server_lsn)
+target=$((held + 80 * 1024 * 1024))
+sysbench oltp_read_write "${SB[@]}" --threads=2 --time=300 run >>"$WORK/sb-run.log" 2>&1 &
+SB_PID=$!
+for _ in $(seq 3000); do
+  (($(sql -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='INNODB_CHECKPOINT_AGE'" >/dev/null; "$PAGECTL" logdump "$DATA/ib_logfile0" --json | sed -n 's/^  "checkpoint_lsn": \([0-9]*\),$/\1/p') > target)) && break
+  sleep 0.2
+done
+kill "$SB_PID"; wait "$SB_PID" 2>/dev/null || true
+kill -CONT "$FOLLOW_PID"
+rc=0; wait "$FOLLOW_PID" || rc=$?; FOLLOW_PID=""
+if ((rc == 0)) || ! grep -q "MariaDB overwrote redo the follower had not read" "$WORK/follow2.err"; then
+  log "the stalled follower did not stop with the overwrite error (exit $rc): $(tail -2 "$WORK/follow2.err")"
+  failed=1
+else
+  log "stalled follower: $(grep -a "overwrote" "$WORK/follow2.err" | cut -c1-200)..."
+fi
+if [[ $(server_lsn) != "$held" ]]; then
+  log "the server moved from LSN $held to $(server_lsn) although the follower was stalled"
+  failed=1
+fi
+stop_mariadbd
+((failed == 0)) || die "see above; work dir $WORK"
+log "PASS"
+rm -rf "$WORK"
