@@ -1,73 +1,83 @@
 #!/usr/bin/env bash
-# The main job: a real MariaDB writes redo; pagectl rebuilds its pages from that redo, and a page
-# server stores the redo and serves every page at any LSN; both are compared byte for byte with
-# MariaDB's own files.
-#   1. build pagectl and pageserver;
-#   2. run a private mariadbd (build/demo/, socket only) through a sysbench workload: a clean base
-#      datadir, kill -9 under load, crash recovery, more load, slow shutdown;
-#   3. pagectl logdump of the log since the base's checkpoint;
-#   4. pagectl replay of base + log at the crash LSN and at the end, each compared page by page
-#      with what MariaDB wrote (its crash recovery, its slow shutdown);
-#   5. a pageserver on local disk (build/demo/pageserver): pagectl import of the base, pagectl
-#      push of the log, then every page read over gRPC at the crash LSN and at the end and
-#      compared with the same MariaDB files, one page shown at both LSNs, and the server's status.
+# The main job: a page server on local disk following a running, stock MariaDB, and a page read
+# at an earlier LSN next to the same page now.
+#   1. builds pagectl and pageserver;
+#   2. starts a private mariadbd (build/demo/mariadb, socket only) with a small table;
+#   3. starts a pageserver (build/demo/pageserver) and `pagectl follow --bootstrap`: one command
+#      takes a mariadb-backup of the running server, prepares it, imports it, then tails
+#      ib_logfile0 and streams every new mini-transaction;
+#   4. changes one row, runs a short sysbench load, waits until the server has caught up;
+#   5. shows the row's page as it was before the change and as it is now (read from the page
+#      server at two LSNs), the follower's progress and lag, and the server's status.
+# Run as root (mariadbd --user=root). Everything stops at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build pagectl pageserver
-fixture=build/demo/sysbench
-test/integration/make_fixture.sh "$fixture" sysbench
+ninja -C build pagectl pageserver >/dev/null
 pagectl=build/bin/pagectl
-base_checkpoint=$($pagectl logdump "$fixture/base/ib_logfile0" --json | sed -n 's/^  "checkpoint_lsn": \([0-9]*\),$/\1/p')
+demo=$PWD/build/demo
+rm -rf "$demo/mariadb" "$demo/pageserver" "$demo/backup" && mkdir -p "$demo/mariadb" "$demo/pageserver"
+data=$demo/mariadb/data sock=$demo/mariadb/mysqld.sock
+opts=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-buffering=ON
+      --innodb-log-file-mmap=OFF --innodb-log-file-size=64M --innodb-buffer-pool-size=128M)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+sql() { mariadb --no-defaults --socket="$sock" -uroot --batch --skip-column-names "$@"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+echo "== a private MariaDB ($(mariadbd --version | awk '{print $3}')) in $data"
+mariadb-install-db --no-defaults --user=root --datadir="$data" --auth-root-authentication-method=normal \
+  --skip-test-db "${opts[@]}" >"$demo/mariadb/install.log" 2>&1
+mariadbd --no-defaults --user=root --datadir="$data" --socket="$sock" --skip-networking \
+  --log-error="$demo/mariadb/error.log" "${opts[@]}" 2>/dev/null &
+mariadbd_pid=$!
+pids+=("$mariadbd_pid")
+for _ in $(seq 300); do sql -e "SELECT 1" >/dev/null 2>&1 && break; sleep 0.2; done
+sql -e "CREATE DATABASE demo; USE demo; CREATE TABLE demo.accounts (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=InnoDB;
+        INSERT INTO demo.accounts SELECT seq, CONCAT('account ', seq, ' balance 00100') FROM seq_1_to_100;
+        CREATE DATABASE sbtest;"
+sysbench oltp_read_write --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=sbtest \
+  --tables=2 --table-size=10000 prepare >/dev/null
+
+echo "== pageserver on local disk ($demo/pageserver) and pagectl follow --bootstrap"
+grpc=127.0.0.1:$(free_port) http=127.0.0.1:$(free_port)
+build/bin/pageserver --data-dir "$demo/pageserver/data" --grpc-addr "$grpc" --http-addr "$http" \
+  >"$demo/pageserver/server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://$http/api/v1/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+$pagectl follow --server "$grpc" --datadir "$data" --bootstrap --socket "$sock" \
+  --backup-dir "$demo/backup" >"$demo/follow.out" 2>"$demo/follow.err" &
+follow_pid=$!
+pids+=("$follow_pid")
+for _ in $(seq 600); do grep -q "from LSN" "$demo/follow.err" 2>/dev/null && break; sleep 0.1; done
+grep -a "imported\|from LSN" "$demo/follow.out" "$demo/follow.err" | sed 's/^[^:]*://'
+status() { curl -sf "http://$http/api/v1/status" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+before=$(status last_record_lsn)
+echo "server holds LSN $before; account 42 is now: $(sql -e "SELECT note FROM demo.accounts WHERE id = 42")"
+
 echo
-echo "== pagectl logdump $fixture/final/ib_logfile0 --from-lsn $base_checkpoint"
-$pagectl logdump "$fixture/final/ib_logfile0" --from-lsn "$base_checkpoint"
+echo "== a change and a short sysbench load, followed live"
+sql -e "UPDATE demo.accounts SET note = 'account 42 balance 99999' WHERE id = 42"
+echo "account 42 is now: $(sql -e "SELECT note FROM demo.accounts WHERE id = 42")"
+sysbench oltp_read_write --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=sbtest \
+  --tables=2 --table-size=10000 --threads=2 --time=10 run | grep -E "transactions:|queries:"
+target=$(sql -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='INNODB_LSN_CURRENT'")
+for _ in $(seq 300); do (($(status last_record_lsn) >= target)) && break; sleep 0.1; done
+now=$(status last_record_lsn)
+echo "follower: $(tr '\r' '\n' <"$demo/follow.err" | grep "lag" | tail -1)"
+
 echo
-crash_lsn=$($pagectl logdump "$fixture/crashed/ib_logfile0" --json | sed -n 's/^  "end_lsn": \([0-9]*\),$/\1/p')
-work=build/demo/replay
-rm -rf "$work" && mkdir -p "$work"
-for target in crash final; do
-  if [[ $target == crash ]]; then
-    expected=$fixture/crash_recovered to=(--to-lsn "$crash_lsn")
-    echo "== replay to the crash LSN $crash_lsn; MariaDB's state there: its crash recovery of a copy"
-  else
-    expected=$fixture/final to=()
-    echo "== replay to the end of the log; MariaDB's state there: its files after a slow shutdown"
-  fi
-  $pagectl replay --base "$fixture/base" --log "$fixture/final/ib_logfile0" "${to[@]}" \
-    --out "$work/$target" --freed-pages "$work/$target.freed"
-  $pagectl compare --expected "$expected" --actual "$work/$target" --skip-pages "$work/$target.freed"
-  echo
+echo "== the page holding account 42 (demo.accounts, root page 3) from the page server"
+space=$(curl -sf "http://$http/api/v1/tablespaces" | python3 -c 'import json,sys; print([t["space_id"] for t in json.load(sys.stdin)["tablespaces"] if t["path"].endswith("accounts.ibd")][0])')
+for lsn in "$before" "$now"; do
+  $pagectl getpage --server "$grpc" --space "$space" --page 3 --lsn "$lsn" --out "$demo/page.$lsn" 2>/dev/null
+  $pagectl getpage --server "$grpc" --space "$space" --page 3 --lsn "$lsn" | head -2
+  printf '  account 42 in those bytes: %s\n\n' "$(grep -ao 'account 42 balance [0-9]*' "$demo/page.$lsn" | head -1)"
 done
 
-echo "== page server: import the base, push the log, read every page at two LSNs"
-ps_dir=build/demo/pageserver
-rm -rf "$ps_dir" && mkdir -p "$ps_dir"
-grpc=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-http=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-build/bin/pageserver --data-dir "$ps_dir/data" --grpc-addr "$grpc" --http-addr "$http" >"$ps_dir/server.log" 2>&1 &
-server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "http://$http/api/v1/ping" >/dev/null 2>&1 && break; sleep 0.1; done
-$pagectl import --server "$grpc" --datadir "$fixture/base"
-$pagectl push --server "$grpc" --log "$fixture/final/ib_logfile0" >/dev/null
-final_lsn=$(curl -sf "http://$http/api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_record_lsn"])')
-$pagectl verify --server "$grpc" --datadir "$fixture/crash_recovered" --lsn "$crash_lsn"
-$pagectl verify --server "$grpc" --datadir "$fixture/final" --lsn "$final_lsn"
-echo
-echo "== a page of sbtest1 that changed after the crash LSN: as it was then, and now"
-space=$(curl -sf "http://$http/api/v1/tablespaces" | python3 -c 'import json,sys; print([t["space_id"] for t in json.load(sys.stdin)["tablespaces"] if t["path"].endswith("sbtest1.ibd")][0])')
-for page in $(seq 3 400); do
-  $pagectl getpage --server "$grpc" --space "$space" --page "$page" --lsn "$crash_lsn" --out "$ps_dir/then" >/dev/null 2>&1
-  $pagectl getpage --server "$grpc" --space "$space" --page "$page" --out "$ps_dir/now" >/dev/null 2>&1
-  cmp -s "$ps_dir/then" "$ps_dir/now" && continue
-  $pagectl getpage --server "$grpc" --space "$space" --page "$page" --lsn "$crash_lsn"
-  $pagectl getpage --server "$grpc" --space "$space" --page "$page"
-  echo "first differing bytes (offset, then, now):"
-  cmp -l "$ps_dir/then" "$ps_dir/now" | head -5 || true
-  break
-done
-echo
 echo "== GET /api/v1/status"
-curl -sf "http://$http/api/v1/status"
-echo
+curl -sf "http://$http/api/v1/status"; echo
+kill -TERM "$follow_pid"; wait "$follow_pid" 2>/dev/null || true
+tr '\r' '\n' <"$demo/follow.err" | grep "stopped at" || true
+sql -e "SHUTDOWN"; wait "$mariadbd_pid" 2>/dev/null || true

@@ -4,7 +4,8 @@
 # End to end: a real, stock mariadbd under sysbench oltp_read_write plus DDL, followed live by
 # `pagectl follow --bootstrap` (mariadb-backup --backup + --prepare, import, then tail
 # ib_logfile0) into a real pageserver. During the run: two mariadb-backup snapshots, a mariadbd
-# restart, and a restart that resizes the log (a new first LSN). The log is small so it wraps.
+# restart, a restart that resizes the log (a new first LSN) and a restart of the follower itself.
+# The log is small so it wraps.
 # Afterwards:
 #   - every page at each snapshot's LSN equals the prepared snapshot's pages;
 #   - after a slow shutdown, every page at the final LSN equals the datadir's.
@@ -137,6 +138,10 @@ wait_server_at "$(log_end)"
 start_mariadbd 32M
 workload 2 & W=$!
 sleep $((SECONDS_PER_PHASE / 3)); snapshot 2
+log "restart the follower itself under load (it resumes from the server's LSN)"
+kill -TERM "$FOLLOW_PID"; wait "$FOLLOW_PID" 2>/dev/null || true
+"$PAGECTL" follow --server "$GRPC" --datadir "$DATA" >>"$WORK/follow.out" 2>>"$WORK/follow.err" &
+FOLLOW_PID=$!
 wait "$W"
 log "restart mariadbd with a larger log (rebuilt with a new first LSN)"
 stop_mariadbd
