@@ -1,6 +1,7 @@
 #include "common/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -50,6 +51,14 @@ absl::Status WriteFully(int fd, uint64_t offset, const uint8_t* data, size_t siz
 
 absl::Status ErrnoError(std::string_view what, const std::string& path) {
   return absl::InternalError(absl::StrFormat("%s %s: %s", what, path, std::strerror(errno)));
+}
+
+absl::StatusOr<uint64_t> OpenForReading(const std::string& path, int* fd) {
+  *fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (*fd < 0) return ErrnoError("open", path);
+  struct stat st;
+  if (fstat(*fd, &st) != 0) return ErrnoError("stat", path);
+  return static_cast<uint64_t>(st.st_size);
 }
 
 absl::Status SyncDirectory(const std::string& dir) {

@@ -22,6 +22,9 @@ absl::Status WriteFully(int fd, uint64_t offset, const uint8_t* data, size_t siz
 // InternalError "<what> <path>: <strerror(errno)>".
 absl::Status ErrnoError(std::string_view what, const std::string& path);
 
+// Opens `path` read-only (close-on-exec) into *fd and returns its size.
+absl::StatusOr<uint64_t> OpenForReading(const std::string& path, int* fd);
+
 // fsyncs a directory, so that creations, renames and removals in it are durable.
 absl::Status SyncDirectory(const std::string& dir);
 

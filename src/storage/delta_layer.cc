@@ -133,11 +133,7 @@ DeltaLayer::~DeltaLayer() {
 absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(const std::string& path) {
   std::unique_ptr<DeltaLayer> layer(new DeltaLayer());
   layer->path_ = path;
-  layer->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (layer->fd_ < 0) return ErrnoError("open", path);
-  struct stat st;
-  if (fstat(layer->fd_, &st) != 0) return ErrnoError("stat", path);
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(path, &layer->fd_));
   layer->file_bytes_ = file_size;
   auto corrupt = [&](std::string_view why) {
     return absl::DataLossError(absl::StrFormat("delta layer %s: %s", path, why));

@@ -103,11 +103,7 @@ absl::Status ImageLayer::ReadAt(uint64_t offset, size_t size, uint8_t* out) cons
 absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(const std::string& path) {
   std::unique_ptr<ImageLayer> layer(new ImageLayer());
   layer->path_ = path;
-  layer->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (layer->fd_ < 0) return ErrnoError("open", path);
-  struct stat st;
-  if (fstat(layer->fd_, &st) != 0) return ErrnoError("stat", path);
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(path, &layer->fd_));
   auto corrupt = [&](std::string_view why) {
     return absl::DataLossError(absl::StrFormat("image layer %s: %s", path, why));
   };
