@@ -25,6 +25,7 @@
 #include "client/page_server_client.h"
 #include "common/byte_order.h"
 #include "common/file_io.h"
+#include "common/malloc_tuning.h"
 #include "redo/page_checksum.h"
 #include "redo/page_format.h"
 #include "wal/testing/mtr_builder.h"
@@ -260,16 +261,19 @@ Bytes SyntheticRedo(size_t bytes) {
 int main(int argc, char** argv) {
   using namespace pageserver;
   using namespace pageserver::bench;
+  KeepLargeBuffersInHeap();  // as the server does: the load generator's cost is not the server's
   CLI::App app{"getpage_bench: GetPage latency/throughput and durable ingest against floors"};
   std::string server, data_dir;
   int iterations = 5000;
   size_t ingest_mb = 256;
   bool latency = true, ingest = true;
+  double batched_seconds = 3.0;
   app.add_option("--server", server, "pageserver gRPC address")->required();
   app.add_option("--data-dir", data_dir, "directory on the same disk as the server's data")
       ->required();
   app.add_option("--iterations", iterations, "timed requests per latency figure");
   app.add_option("--ingest-mb", ingest_mb, "synthetic redo for the ingest figure, MB");
+  app.add_option("--batched-seconds", batched_seconds, "how long the GetPages throughput runs");
   app.add_flag("!--no-latency", latency, "skip the latency and throughput part");
   app.add_flag("!--no-ingest", ingest, "skip the ingest part");
   CLI11_PARSE(app, argc, argv);
@@ -308,7 +312,7 @@ int main(int argc, char** argv) {
                   (std::string("streamed ") + p.name).c_str(), s.p50_us, s.p99_us,
                   s.p50_us / tcp.p50_us, s.p99_us / tcp.p99_us);
     }
-    const double pps = BatchedPagesPerSecond(**c, 2, 3.0);
+    const double pps = BatchedPagesPerSecond(**c, 2, batched_seconds);
     std::printf("GetPages batched (256 per call, 2 client threads, image pages): %.0f pages/s\n",
                 pps);
   }

@@ -35,7 +35,8 @@ PageOrError ToPage(const PageRequest& request, proto::GetPageResponse& response,
   page.id = {SpaceId(response.space_id()), PageNo(response.page_no())};
   page.lsn = Lsn(response.lsn());
   const std::string& data = response.page_data();
-  page.data.assign(data.begin(), data.end());
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
+  page.data.assign(bytes, bytes + data.size());  // pointers of the element type: one memcpy
   page.freed = response.freed();
   page.records_applied = response.records_applied();
   return CheckPage(request, std::move(page), page_size);

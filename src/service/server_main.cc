@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/malloc_tuning.h"
 #include "nlohmann/json.hpp"
 #include "service/http_api.h"
 #include "service/metrics.h"
@@ -294,4 +295,7 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace pageserver::service
 
-int main(int argc, char** argv) { return pageserver::service::Run(argc, argv); }
+int main(int argc, char** argv) {
+  pageserver::KeepLargeBuffersInHeap();
+  return pageserver::service::Run(argc, argv);
+}

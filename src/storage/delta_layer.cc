@@ -169,6 +169,13 @@ absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(const std::string& 
     layer->blocks_.push_back({PageId{SpaceId(ReadBe32(k)), PageNo(ReadBe32(k + 4))},
                               Lsn(ReadBe64(k + 8)), ReadBe32(k + 16)});
   }
+  // The filter of its pages: every index block is read once here (and its CRC checked).
+  std::vector<PageId> pages;
+  RETURN_IF_ERROR(layer->ForEachKey([&](PageId id, Lsn, bool) {
+    if (pages.empty() || pages.back() != id) pages.push_back(id);
+  }));
+  layer->pages_ = PageFilter(pages.size());
+  for (PageId id : pages) layer->pages_.Add(id);
   return layer;
 }
 
@@ -194,7 +201,7 @@ absl::Status DeltaLayer::ReadBlock(uint64_t block, std::vector<IndexEntry>* entr
 
 absl::Status DeltaLayer::ForEachEntryOf(PageId id,
                                         const std::function<bool(const IndexEntry&)>& fn) const {
-  if (blocks_.empty()) return absl::OkStatus();
+  if (blocks_.empty() || !pages_.MayContain(id)) return absl::OkStatus();
   // The last block whose first key is below (id, 0) may hold the page's first entries.
   auto it = std::lower_bound(blocks_.begin(), blocks_.end(), id,
                              [](const BlockKey& b, PageId key) { return b.first < key; });

@@ -7,9 +7,9 @@
 // directory fsync. A file under its final name is complete and never modified.
 //
 // Reading never trusts the file: summary, every index block and every snippet carry a CRC-32C;
-// a mismatch is DataLoss naming the file and the page. The reader keeps only the block index
-// (the first key of each 4 KiB index block) in memory, so memory grows by 24 bytes per 128
-// entries.
+// a mismatch is DataLoss naming the file and the page. The reader keeps the block index (the
+// first key of each 4 KiB index block: 24 bytes per 128 entries) and a PageFilter of its pages
+// (1.25 bytes a page) in memory; opening reads the whole index once to build the filter.
 //
 // Thread-safety: a writer belongs to one thread; a reader's methods may be called from any thread.
 #pragma once
@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "common/file_io.h"
 #include "common/types.h"
+#include "storage/page_filter.h"
 
 namespace pageserver::storage {
 
@@ -112,6 +113,7 @@ class DeltaLayer {
     uint32_t crc;
   };
   std::vector<BlockKey> blocks_;
+  PageFilter pages_;  // built at open from the whole index
 };
 
 }  // namespace pageserver::storage

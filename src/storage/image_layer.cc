@@ -129,12 +129,14 @@ absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(const std::string& 
     return corrupt(absl::StrFormat("size %d does not match %d pages", file_size, layer->count_));
   }
   layer->sparse_.reserve(layer->count_ / kSparseStride + 1);
+  layer->pages_ = PageFilter(layer->count_);
   uint64_t i = 0;
   bool sorted = true;
   PageId previous{};
   RETURN_IF_ERROR(layer->ForEachPage([&](PageId id) {
     if (i > 0 && !(previous < id)) sorted = false;
     if (i++ % kSparseStride == 0) layer->sparse_.push_back(id);
+    layer->pages_.Add(id);
     previous = id;
   }));
   if (!sorted) return corrupt("index keys out of order");
@@ -142,7 +144,9 @@ absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(const std::string& 
 }
 
 absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id) const {
-  if (count_ == 0 || id < first_ || last_ < id) return std::optional<std::vector<uint8_t>>();
+  if (count_ == 0 || id < first_ || last_ < id || !pages_.MayContain(id)) {
+    return std::optional<std::vector<uint8_t>>();
+  }
   // The slice of the index that can hold `id`: after the last sparse key <= id.
   auto after = std::upper_bound(sparse_.begin(), sparse_.end(), id);
   const uint64_t slice =

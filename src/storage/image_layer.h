@@ -10,7 +10,8 @@
 // Reading never trusts the file: the summary carries a CRC-32C, every index entry and every page
 // has one, and a mismatch is DataLoss naming the file and the page. Lookups binary-search the
 // in-memory sparse index (one key per 128 pages, 8 bytes) and reads one slice of the on-disk
-// index, so a lookup costs two preads and memory is 1/2048 of the index.
+// index, so a lookup costs two preads and memory is 1/2048 of the index. A PageFilter (1.25
+// bytes a page) answers most lookups of pages the layer does not hold without any pread.
 //
 // Thread-safety: a writer belongs to one thread; a reader's Get may be called from any thread.
 #pragma once
@@ -26,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "common/file_io.h"
 #include "common/types.h"
+#include "storage/page_filter.h"
 
 namespace pageserver::storage {
 
@@ -89,6 +91,7 @@ class ImageLayer {
   // Every kSparseStride-th index key, loaded at Open: a lookup is a binary search in memory and
   // one read of at most kSparseStride index entries.
   std::vector<PageId> sparse_;
+  PageFilter pages_;  // a page not in the layer costs no pread
 };
 
 }  // namespace pageserver::storage

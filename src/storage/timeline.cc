@@ -31,7 +31,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // The layers a read consults, taken under the lock and used without it (layers are immutable;
-// the in-memory ones are read under the lock before it is released).
+// the in-memory ones are read under the lock before it is released). Never changed once
+// published: a flush publishes a new one, so a read takes one reference, not one per layer.
 struct LayerSnapshot {
   std::vector<std::shared_ptr<const ImageLayer>> images;  // ascending LSN
   std::vector<std::shared_ptr<const DeltaLayer>> deltas;  // ascending LSN
@@ -137,7 +138,7 @@ class TimelineImpl : public Timeline {
   Catalog catalog_;
   std::shared_ptr<InMemoryLayer> open_;
   std::shared_ptr<InMemoryLayer> frozen_;  // being written out; still read
-  LayerSnapshot layers_;
+  std::shared_ptr<const LayerSnapshot> layers_ = std::make_shared<LayerSnapshot>();
   std::vector<std::string> layer_names_;
   Lsn disk_consistent_lsn_;
   // Records per page since its newest image (compaction's trigger). One entry per page written
@@ -216,26 +217,28 @@ absl::Status TimelineImpl::Load() {
   disk_consistent_lsn_ = manifest->disk_consistent_lsn;
   catalog_ = std::move(manifest->catalog);
   layer_names_ = manifest->layers;
+  auto layers = std::make_shared<LayerSnapshot>();
   for (const std::string& name : layer_names_) {
     if (IsImageLayerName(name)) {
       ASSIGN_OR_RETURN(auto layer, ImageLayer::Open(LayerPath(name)));
-      layers_.images.push_back(std::move(layer));
+      layers->images.push_back(std::move(layer));
     } else {
       ASSIGN_OR_RETURN(auto layer, DeltaLayer::Open(LayerPath(name)));
-      layers_.deltas.push_back(std::move(layer));
+      layers->deltas.push_back(std::move(layer));
     }
   }
-  std::sort(layers_.images.begin(), layers_.images.end(),
+  std::sort(layers->images.begin(), layers->images.end(),
             [](const auto& a, const auto& b) { return a->lsn() < b->lsn(); });
-  std::sort(layers_.deltas.begin(), layers_.deltas.end(),
+  std::sort(layers->deltas.begin(), layers->deltas.end(),
             [](const auto& a, const auto& b) { return a->lsn_start() < b->lsn_start(); });
+  layers_ = layers;
   // Chain counts: records in delta layers after each page's newest image.
   absl::flat_hash_map<PageId, Lsn, std::hash<PageId>> newest_image;
-  for (const auto& image : layers_.images) {
+  for (const auto& image : layers->images) {
     if (image->lsn() == base_lsn_) continue;  // the base: older than every delta
     RETURN_IF_ERROR(image->ForEachPage([&](PageId id) { newest_image[id] = image->lsn(); }));
   }
-  for (const auto& delta : layers_.deltas) {
+  for (const auto& delta : layers->deltas) {
     RETURN_IF_ERROR(delta->ForEachKey([&](PageId id, Lsn lsn, bool will_init) {
       auto img = newest_image.find(id);
       if (img != newest_image.end() && lsn <= img->second) return;
@@ -315,7 +318,9 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   page_size_ = page_size;
   disk_consistent_lsn_ = lsn;
   catalog_ = std::move(m.catalog);
-  layers_.images = {std::move(image)};
+  auto layers = std::make_shared<LayerSnapshot>();
+  layers->images = {std::move(image)};
+  layers_ = std::move(layers);
   layer_names_ = {name};
   open_ = std::make_shared<InMemoryLayer>(lsn);
   last_record_lsn_ = lsn.value();
@@ -553,8 +558,10 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
   RETURN_IF_ERROR(WriteManifest(dir_, m));
   {
     std::unique_lock<std::shared_mutex> write(mu_);
-    if (delta) layers_.deltas.push_back(std::move(delta));
-    if (image) layers_.images.push_back(std::move(image));
+    auto layers = std::make_shared<LayerSnapshot>(*layers_);
+    if (delta) layers->deltas.push_back(std::move(delta));
+    if (image) layers->images.push_back(std::move(image));
+    layers_ = std::move(layers);
     layer_names_ = std::move(m.layers);
     disk_consistent_lsn_ = end;
     frozen_.reset();
@@ -622,6 +629,7 @@ absl::StatusOr<Lsn> TimelineImpl::WaitFor(Lsn lsn, absl::Time deadline) {
                                                    lsn.value(), base_lsn_.value()));
     }
   }
+  if (last_record_lsn_.load() >= lsn.value()) return lsn;  // the common case: no waiting
   absl::MutexLock lock(&wait_mu_);
   auto reached = [&]() { return last_record_lsn_.load() >= lsn.value(); };
   if (!wait_mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) {
@@ -645,7 +653,7 @@ absl::StatusOr<TablespaceAt> TimelineImpl::FindSpace(SpaceId space, Lsn lsn) con
 absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space) {
   std::vector<DeltaEntry> entries;  // newest first
   bool complete = false;
-  LayerSnapshot layers;
+  std::shared_ptr<const LayerSnapshot> layers;
   {
     std::shared_lock<std::shared_mutex> read(mu_);
     complete = open_->CollectNewestFirst(id, lsn, space.floor, &entries);
@@ -656,13 +664,13 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
   std::optional<std::vector<uint8_t>> base;
   if (!complete) {
     // Newest first; at equal LSN the image goes first (it holds the delta's records).
-    auto image = layers.images.rbegin();
-    auto delta = layers.deltas.rbegin();
+    auto image = layers->images.rbegin();
+    auto delta = layers->deltas.rbegin();
     while (!complete) {
-      while (image != layers.images.rend() && (*image)->lsn() > lsn) ++image;
-      while (delta != layers.deltas.rend() && (*delta)->lsn_start() >= lsn) ++delta;
-      const bool have_image = image != layers.images.rend() && (*image)->lsn() >= space.floor;
-      const bool have_delta = delta != layers.deltas.rend() && (*delta)->lsn_end() >= space.floor;
+      while (image != layers->images.rend() && (*image)->lsn() > lsn) ++image;
+      while (delta != layers->deltas.rend() && (*delta)->lsn_start() >= lsn) ++delta;
+      const bool have_image = image != layers->images.rend() && (*image)->lsn() >= space.floor;
+      const bool have_delta = delta != layers->deltas.rend() && (*delta)->lsn_end() >= space.floor;
       if (!have_image && !have_delta) break;
       if (have_image && (!have_delta || (*image)->lsn() >= (*delta)->lsn_end())) {
         ASSIGN_OR_RETURN(base, (*image)->Get(id));
@@ -781,10 +789,10 @@ TimelineStatus TimelineImpl::Status() const {
   s.durable_lsn = s.last_record_lsn;  // ingest acknowledges only after fdatasync
   s.received_lsn = Lsn(received_lsn_.load());
   s.disk_consistent_lsn = disk_consistent_lsn_;
-  s.image_layers = static_cast<uint32_t>(layers_.images.size());
-  s.delta_layers = static_cast<uint32_t>(layers_.deltas.size());
-  for (const auto& l : layers_.images) s.image_layer_bytes += l->file_bytes();
-  for (const auto& l : layers_.deltas) s.delta_layer_bytes += l->file_bytes();
+  s.image_layers = static_cast<uint32_t>(layers_->images.size());
+  s.delta_layers = static_cast<uint32_t>(layers_->deltas.size());
+  for (const auto& l : layers_->images) s.image_layer_bytes += l->file_bytes();
+  for (const auto& l : layers_->deltas) s.delta_layer_bytes += l->file_bytes();
   if (open_) s.in_memory_bytes += open_->bytes();
   if (frozen_) s.in_memory_bytes += frozen_->bytes();
   s.tablespaces = has_base_ ? static_cast<uint32_t>(catalog_.List(s.last_record_lsn).size()) : 0;

@@ -367,6 +367,7 @@ absl::StatusOr<bool> MtrDecoder::Next(Mtr* out) {
   out->start_lsn = lsn_;
   out->end_lsn = lsn_ + (terminator_pos + 5);
   out->body.assign(base, base + terminator_pos);
+  out->crc = ReadBe32(base + terminator_pos + 1);
   RETURN_IF_ERROR(ParseMtrBody(out->body, lsn_, options_.page_size, out));
   consumed_ += terminator_pos + 5;
   scan_offset_ = 0;

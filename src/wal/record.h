@@ -73,6 +73,7 @@ struct Mtr {
   Lsn start_lsn;  // LSN of the first record byte
   Lsn end_lsn;    // start_lsn + records + terminator + CRC: the "commit LSN" pages are stamped with
   std::vector<uint8_t> body;  // the record bytes (without terminator and CRC)
+  uint32_t crc = 0;           // the stored CRC-32C of body (checked by the decoder)
   std::vector<Record> records;
 
   std::span<const uint8_t> Data(const Record& r) const {

@@ -68,7 +68,8 @@ log_end() { "$PAGECTL" logdump "$DATA/ib_logfile0" --json | sed -n 's/^  "end_ls
 wait_server_at() {  # until the page server holds LSN $1
   for _ in $(seq 600); do
     (($(server_lsn) >= $1)) && return 0
-    kill -0 "$FOLLOW_PID" 2>/dev/null || die "the follower exited; see $WORK/follow.err"
+    kill -0 "$FOLLOW_PID" 2>/dev/null ||
+      die "the follower exited: $(tail -c 2000 "$WORK/follow.err" | tr '\r' '\n' | tail -8)"
     sleep 0.1
   done
   die "the page server did not reach LSN $1 (it is at $(server_lsn))"

@@ -13,8 +13,15 @@
 //     error naming P and C, and the server keeps serving what it has (all of it exact).
 //   - A log rebuilt with a new first LSN F continues only if P == F's checkpoint; else the redo
 //     between P and it is gone: stop with an error.
-//   - Bytes are decoded again, with the file's geometry, after they are read for sending (see
-//     LogSender): a read that raced with an overwrite is refused, never sent.
+//   - Bytes are decoded again, with the file's geometry, after they are read for sending, and
+//     must be the very mini-transactions (end LSN and CRC) the scan saw (see LogSender): a read
+//     that raced with an overwrite, or a torn read of the block MariaDB is rewriting at the end
+//     of its log, is refused, never sent. (Seen in CI: a torn read framed stale bytes after the
+//     end as one more mini-transaction; read again, the bytes there were a different one.)
+//   - A round whose reading of the file fails (a torn header or checkpoint block, bytes that
+//     changed between the scan and the read) is a reader racing the writer: the round is done
+//     again from the server's LSN. Only the same failure kMaxRacedRounds rounds in a row is
+//     reported; a real overwrite is then caught by the checkpoint rule above.
 // Lag: bytes = E - P; seconds = how long the oldest byte not yet acknowledged has waited. Shown
 // once a second on stderr and sent to the server with each call (and as a heartbeat when idle).
 #include <unistd.h>
@@ -38,6 +45,8 @@ namespace pageserver::pagectl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxRacedRounds = 50;
 
 struct Options {
   ServerFlags server;
@@ -116,6 +125,21 @@ int Run(const Options& o) {
   uint64_t max_lag_bytes = 0;
   double max_lag_seconds = 0;
   std::vector<double> lag_seconds_samples;
+  std::vector<MtrMark> marks;  // what this round's scan saw; the sender must read the same
+  int raced_rounds = 0;        // in a row
+  uint64_t raced_total = 0;
+  // A round that raced MariaDB's writes: look again from the server's LSN, a few times.
+  auto raced = [&](const absl::Status& s) -> absl::Status {
+    ++raced_total;
+    if (++raced_rounds > kMaxRacedRounds) return s;
+    std::cerr << absl::StrFormat("\npagectl follow: reading again (%s)\n", s.message());
+    auto now_at = (*client)->GetStatus();
+    if (!now_at.ok()) return now_at.status();
+    pos = now_at->last_record_lsn;
+    behind_since.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms));
+    return absl::OkStatus();
+  };
   std::cerr << absl::StrFormat("pagectl follow: %s from LSN %d\n", path, pos.value());
   for (;;) {
     auto log = wal::LogFile::Open(path);
@@ -123,6 +147,10 @@ int Run(const Options& o) {
       // mariadbd may be between removing and renaming its log (a resize), or stopped.
       if (absl::IsNotFound(log.status()) || absl::IsUnavailable(log.status())) {
         std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms * 5));
+        continue;
+      }
+      if (absl::IsDataLoss(log.status())) {  // a header or checkpoint block read mid-write
+        if (absl::Status s = raced(log.status()); !s.ok()) return fail(s);
         continue;
       }
       return fail(log.status());
@@ -140,8 +168,15 @@ int Run(const Options& o) {
           "LSN %d: the redo between was never read; re-bootstrap the server",
           path, log->header().first_lsn.value(), pos.value())));
     }
-    auto end = wal::ScanLog(*log, pos, std::nullopt, [](wal::Mtr&) { return absl::OkStatus(); });
-    if (!end.ok()) return fail(end.status());
+    marks.clear();
+    auto end = wal::ScanLog(*log, pos, std::nullopt, [&](wal::Mtr& mtr) {
+      marks.push_back({mtr.end_lsn, mtr.crc});
+      return absl::OkStatus();
+    });
+    if (!end.ok()) {
+      if (absl::Status s = raced(end.status()); !s.ok()) return fail(s);
+      continue;
+    }
     if (end->end_lsn < checkpoint) {
       return fail(absl::DataLossError(absl::StrFormat(
           "MariaDB overwrote redo the follower had not read: the server holds LSN %d, the log's "
@@ -158,13 +193,19 @@ int Run(const Options& o) {
       last_new = now;
       const double lag_s = std::chrono::duration<double>(now - *behind_since).count();
       max_lag_bytes = std::max<uint64_t>(max_lag_bytes, source_end - pos);
-      auto acked = sender.Send(*log, pos, source_end, client::SourcePosition{source_end, lag_s});
+      auto acked =
+          sender.Send(*log, pos, source_end, client::SourcePosition{source_end, lag_s}, marks);
+      if (absl::IsAborted(acked.status())) {
+        if (absl::Status s = raced(acked.status()); !s.ok()) return fail(s);
+        continue;
+      }
       if (!acked.ok()) return fail(acked.status());
       pos = *acked;
       const double waited = std::chrono::duration<double>(Clock::now() - *behind_since).count();
       max_lag_seconds = std::max(max_lag_seconds, waited);
       lag_seconds_samples.push_back(waited);
       behind_since.reset();
+      raced_rounds = 0;
     } else if (now - last_heartbeat > std::chrono::seconds(1)) {
       auto ack = (*client)->StreamWal({}, client::SourcePosition{source_end, 0});
       if (!ack.ok()) return fail(ack.status());
@@ -186,16 +227,19 @@ int Run(const Options& o) {
         std::chrono::duration<double>(now - last_new).count() > o.idle_exit_seconds) {
       break;
     }
-    if (source_end <= pos) std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms));
+    if (source_end <= pos) {
+      raced_rounds = 0;  // a whole round read the file cleanly
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms));
+    }
   }
   std::sort(lag_seconds_samples.begin(), lag_seconds_samples.end());
   const double median =
       lag_seconds_samples.empty() ? 0 : lag_seconds_samples[lag_seconds_samples.size() / 2];
   std::cerr << absl::StrFormat(
       "\npagectl follow: stopped at LSN %d (%d bytes streamed); max lag %d bytes, lag seconds "
-      "median %.3f max %.3f over %d rounds with new redo\n",
+      "median %.3f max %.3f over %d rounds with new redo; %d rounds read again\n",
       pos.value(), pos - started_at, max_lag_bytes, median, max_lag_seconds,
-      lag_seconds_samples.size());
+      lag_seconds_samples.size(), raced_total);
   std::cout << absl::StrFormat("followed to LSN %d\n", pos.value());
   return 0;
 }

@@ -79,13 +79,15 @@ LogSender::LogSender(client::PageServerClient& client, SendOptions options)
     : client_(client), options_(options), rng_(options.seed.value_or(0)) {}
 
 absl::StatusOr<Lsn> LogSender::Send(const wal::LogFile& log, Lsn from, Lsn to,
-                                    std::optional<client::SourcePosition> source) {
+                                    std::optional<client::SourcePosition> source,
+                                    std::span<const MtrMark> expected) {
   auto next_chunk = [&](uint64_t room) {
     const uint64_t size = options_.seed
                               ? std::uniform_int_distribution<uint64_t>(1, options_.max_chunk)(rng_)
                               : options_.max_chunk;
     return std::min(size, room);
   };
+  const bool verify_marks = !expected.empty();
   Lsn pos = from;
   Lsn acked = from;
   while (acked < to) {
@@ -104,15 +106,28 @@ absl::StatusOr<Lsn> LogSender::Send(const wal::LogFile& log, Lsn from, Lsn to,
     check_options.geometry = log.geometry();
     wal::MtrDecoder check(pos, check_options);
     check.Feed(buffer_);
+    auto changed = [&](Lsn at, std::string_view why) {
+      return absl::AbortedError(absl::StrFormat(
+          "%s changed under the reader at LSN %d (MariaDB rewrote or overwrote it): %s", log.path(),
+          at.value(), why));
+    };
+    while (!expected.empty() && expected.front().end_lsn <= pos) expected = expected.subspan(1);
     wal::Mtr mtr;
     for (;;) {
       absl::StatusOr<bool> next = check.Next(&mtr);
-      if (!next.ok()) {
-        return absl::DataLossError(
-            absl::StrFormat("%s changed under the reader at LSN %d (MariaDB overwrote it?): %s",
-                            log.path(), check.next_lsn().value(), next.status().message()));
-      }
+      if (!next.ok()) return changed(check.next_lsn(), std::string(next.status().message()));
       if (!*next) break;
+      if (verify_marks) {
+        if (expected.empty() || expected.front().end_lsn != mtr.end_lsn ||
+            expected.front().crc != mtr.crc) {
+          return changed(mtr.start_lsn, "not the mini-transaction the scan saw there");
+        }
+        expected = expected.subspan(1);
+      }
+    }
+    if (pos + n == to && check.next_lsn() != to) {
+      return changed(check.next_lsn(),
+                     absl::StrFormat("its mini-transactions no longer end at LSN %d", to.value()));
     }
     std::vector<client::WalChunkRef> chunks;
     for (uint64_t at = 0; at < n;) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,15 +35,27 @@ struct SendOptions {
   bool print_acks = false;         // "acked LSN" lines on stdout
 };
 
+// One mini-transaction as a scan of the log saw it.
+struct MtrMark {
+  Lsn end_lsn;
+  uint32_t crc;
+};
+
 // Streams log ranges in StreamWAL calls of at most batch_bytes, each an acknowledgement. Before
-// sending, the bytes read are decoded again with the file's geometry: a live MariaDB may have
-// overwritten them between the scan and the read, and then they are refused here, not sent.
+// sending, the bytes read are decoded again with the file's geometry, and must decode to `to`
+// exactly and to the mini-transactions the caller's scan saw (`expected`, when given). A live
+// MariaDB may have overwritten the bytes between the scan and the read, or the scan may have
+// read a block MariaDB was rewriting (a torn read can join a finished mini-transaction to stale
+// bytes that happen to frame an old one: MariaDB writes stale buffer contents after the end of
+// its log). Either way the read is refused here, not sent (Aborted: a reader racing the writer;
+// the caller may look again).
 class LogSender {
  public:
   LogSender(client::PageServerClient& client, SendOptions options);
   // Sends [from, to); returns the last acknowledged LSN (== to on success).
   absl::StatusOr<Lsn> Send(const wal::LogFile& log, Lsn from, Lsn to,
-                           std::optional<client::SourcePosition> source = std::nullopt);
+                           std::optional<client::SourcePosition> source = std::nullopt,
+                           std::span<const MtrMark> expected = {});
   uint64_t bytes_sent() const { return sent_; }
   uint64_t calls() const { return calls_; }
 
