@@ -54,7 +54,7 @@ TEST(Crc32cTest, HardwareAndPortableAgree) {
   if (!Crc32cHardwareAvailable()) std::cout << "no SSE4.2: only the portable code runs\n";
   const uint64_t seed = testing::TestSeed();
   std::mt19937_64 rng(seed);
-  std::vector<uint8_t> buffer(16384 + 64);
+  std::vector<uint8_t> buffer(65536 + 64);
   for (auto& b : buffer) b = static_cast<uint8_t>(rng());
   // Every length up to 300 (the 8-byte loop plus every tail) at every alignment 0..15, then
   // page-sized and odd large lengths.
@@ -66,14 +66,16 @@ TEST(Crc32cTest, HardwareAndPortableAgree) {
           << "align " << align << " len " << len << " init " << init;
     }
   }
-  for (size_t len : {511u, 512u, 4095u, 4096u, 16380u, 16384u}) {
+  // Around the three-way block sizes (3 x 256 and 3 x 5456 bytes) and their multiples.
+  for (size_t len : {511u, 512u, 767u, 768u, 769u, 1536u, 4095u, 4096u, 16367u, 16368u, 16369u,
+                     16380u, 16384u, 32736u, 32768u, 65536u}) {
     const size_t align = rng() % 64;
     ASSERT_EQ(Crc32c(0, buffer.data() + align, len), Crc32cPortable(0, buffer.data() + align, len))
         << "align " << align << " len " << len;
   }
   for (int i = 0; i < 200; ++i) {
     const size_t align = rng() % 64;
-    const size_t len = rng() % 16385;
+    const size_t len = rng() % 65537;
     ASSERT_EQ(Crc32c(0, buffer.data() + align, len), Crc32cPortable(0, buffer.data() + align, len))
         << "align " << align << " len " << len;
   }
