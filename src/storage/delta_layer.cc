@@ -130,7 +130,8 @@ DeltaLayer::~DeltaLayer() {
   if (fd_ >= 0) close(fd_);
 }
 
-absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(
+    const std::string& path, std::optional<std::span<const PageId>> written_pages) {
   std::unique_ptr<DeltaLayer> layer(new DeltaLayer());
   layer->path_ = path;
   ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(path, &layer->fd_));
@@ -168,6 +169,11 @@ absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(const std::string& 
     const uint8_t* k = &blocks[b * kBlockKeySize];
     layer->blocks_.push_back({PageId{SpaceId(ReadBe32(k)), PageNo(ReadBe32(k + 4))},
                               Lsn(ReadBe64(k + 8)), ReadBe32(k + 16)});
+  }
+  if (written_pages) {
+    layer->pages_ = PageFilter(written_pages->size());
+    for (PageId id : *written_pages) layer->pages_.Add(id);
+    return layer;
   }
   // The filter of its pages: every index block is read once here (and its CRC checked).
   std::vector<PageId> pages;

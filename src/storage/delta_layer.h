@@ -9,7 +9,8 @@
 // Reading never trusts the file: summary, every index block and every snippet carry a CRC-32C;
 // a mismatch is DataLoss naming the file and the page. The reader keeps the block index (the
 // first key of each 4 KiB index block: 24 bytes per 128 entries) and a PageFilter of its pages
-// (1.25 bytes a page) in memory; opening reads the whole index once to build the filter.
+// (1.25 bytes a page) in memory; opening reads the whole index once to build the filter, unless
+// the writer hands over the pages it wrote.
 //
 // Thread-safety: a writer belongs to one thread; a reader's methods may be called from any thread.
 #pragma once
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -67,7 +69,10 @@ class DeltaLayerWriter {
 
 class DeltaLayer {
  public:
-  static absl::StatusOr<std::unique_ptr<DeltaLayer>> Open(const std::string& path);
+  // `written_pages`: the distinct pages of a layer the caller has just written (the flusher),
+  // from which the page filter is built; without them the whole index is read to build it.
+  static absl::StatusOr<std::unique_ptr<DeltaLayer>> Open(
+      const std::string& path, std::optional<std::span<const PageId>> written_pages = {});
   ~DeltaLayer();
 
   Lsn lsn_start() const { return lsn_start_; }

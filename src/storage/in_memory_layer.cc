@@ -56,9 +56,10 @@ std::vector<PageId> InMemoryLayer::SortedPages() const {
   return pages;
 }
 
-absl::Status InMemoryLayer::WriteDeltaLayer(const std::string& path) const {
+absl::Status InMemoryLayer::WriteDeltaLayer(const std::string& path,
+                                            std::span<const PageId> pages) const {
   ASSIGN_OR_RETURN(auto writer, DeltaLayerWriter::Create(path, start_lsn_, end_lsn_));
-  for (const PageId& id : SortedPages()) {
+  for (const PageId& id : pages) {
     for (const Entry& e : pages_.at(id)) {
       RETURN_IF_ERROR(writer->Add(id, e.lsn, e.will_init, {e.data, e.length}));
     }

@@ -33,8 +33,9 @@ class InMemoryLayer {
   bool CollectNewestFirst(PageId id, Lsn max_lsn, Lsn floor, std::vector<DeltaEntry>* out) const;
   uint32_t CountEntries(PageId id) const;
 
-  // Writes every entry, in (page, LSN) order, to a new delta layer file at `path`.
-  absl::Status WriteDeltaLayer(const std::string& path) const;
+  // Writes every entry, in (page, LSN) order, to a new delta layer file at `path`; `pages` is
+  // SortedPages().
+  absl::Status WriteDeltaLayer(const std::string& path, std::span<const PageId> pages) const;
   // The pages with entries, ascending.
   std::vector<PageId> SortedPages() const;
 

@@ -534,8 +534,9 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
   std::shared_ptr<DeltaLayer> delta;
   if (!frozen->empty()) {
     const std::string name = DeltaLayerName(frozen->start_lsn(), end);
-    RETURN_IF_ERROR(frozen->WriteDeltaLayer(LayerPath(name)));
-    ASSIGN_OR_RETURN(delta, DeltaLayer::Open(LayerPath(name)));
+    const std::vector<PageId> pages = frozen->SortedPages();
+    RETURN_IF_ERROR(frozen->WriteDeltaLayer(LayerPath(name), pages));
+    ASSIGN_OR_RETURN(delta, DeltaLayer::Open(LayerPath(name), pages));
     added.push_back(name);
   }
   std::string image_name;
