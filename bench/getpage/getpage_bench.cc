@@ -3,7 +3,9 @@
 //   1. raw loopback TCP round trip, 16-byte request, 16 KiB answer (the floor);
 //   2. GetPage unary and over the bidirectional stream, p50/p99, for a page served straight from
 //      an image and for pages with chains of 1, 10 and 100 records after their image;
-//   3. GetPages batched, 2 client threads (the machine has 2 cores), pages per second;
+//   3. GetPages batched, 2 client threads (the machine has 2 cores), pages per second, next to
+//      the floor: 2 raw loopback TCP connections answering 256 x 16 KiB per request, each page
+//      copied out once by the client;
 //   4. durable ingest: StreamWAL of synthetic redo in 8 MiB calls, MB/s, next to the floor:
 //      pwrite + fdatasync of the same bytes in the same sizes to a file in DIR.
 // The server must be empty (the bench imports its own base). Figures go to stdout.
@@ -18,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,58 +70,112 @@ void Check(const absl::Status& s, const char* what) {
 }
 
 // ---- 1. the floor: raw TCP, 16 B request, 16 KiB answer ----
-Percentiles RawTcpRoundTrip(int iterations) {
-  const int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(listener, 1) != 0 ||
-      getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    Die("raw TCP: cannot listen");
-  }
-  const int one = 1;
-  std::thread server([&] {
-    const int fd = accept(listener, nullptr, nullptr);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    std::vector<uint8_t> page(kPs, 0x5A);
-    uint8_t req[16];
-    for (;;) {
-      size_t got = 0;
-      while (got < sizeof(req)) {
-        const ssize_t n = read(fd, req + got, sizeof(req) - got);
-        if (n <= 0) {
-          close(fd);
-          return;
-        }
-        got += static_cast<size_t>(n);
-      }
-      size_t sent = 0;
-      while (sent < page.size())
-        sent += static_cast<size_t>(write(fd, page.data() + sent, page.size() - sent));
+// A loopback TCP server that answers each 16-byte request with `pages_per_request` pages of
+// 16 KiB, one thread per connection: the floor of a GetPage (one page) or a GetPages batch.
+class RawTcpServer {
+ public:
+  RawTcpServer(int connections, size_t pages_per_request) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    addr_.sin_family = AF_INET;
+    addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr_);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&addr_), len) != 0 ||
+        listen(listener_, connections) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&addr_), &len) != 0) {
+      Die("raw TCP: cannot listen");
     }
-  });
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) Die("raw TCP: connect");
+    for (int i = 0; i < connections; ++i) {
+      threads_.emplace_back([this, pages_per_request] {
+        const int fd = accept(listener_, nullptr, nullptr);
+        const int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        const std::vector<uint8_t> answer(kPs * pages_per_request, 0x5A);
+        uint8_t req[16];
+        for (;;) {
+          if (!ReadFull(fd, req, sizeof(req))) break;
+          size_t sent = 0;
+          while (sent < answer.size()) {
+            const ssize_t n = write(fd, answer.data() + sent, answer.size() - sent);
+            if (n <= 0) break;
+            sent += static_cast<size_t>(n);
+          }
+        }
+        close(fd);
+      });
+    }
+  }
+  ~RawTcpServer() {
+    for (auto& t : threads_) t.join();
+    close(listener_);
+  }
+  // A connected client socket.
+  int Connect() const {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_)) != 0) {
+      Die("raw TCP: connect");
+    }
+    return fd;
+  }
+  static bool ReadFull(int fd, uint8_t* out, size_t size) {
+    for (size_t got = 0; got < size;) {
+      const ssize_t n = read(fd, out + got, size - got);
+      if (n <= 0) return false;
+      got += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+ private:
+  int listener_ = -1;
+  sockaddr_in addr_{};
+  std::vector<std::thread> threads_;
+};
+
+Percentiles RawTcpRoundTrip(int iterations) {
+  RawTcpServer server(1, 1);
+  const int fd = server.Connect();
   std::vector<uint8_t> buf(kPs);
   std::vector<double> us;
   uint8_t req[16] = {};
   for (int i = 0; i < iterations + 1000; ++i) {
     const auto t0 = Clock::now();
     if (write(fd, req, sizeof(req)) != sizeof(req)) Die("raw TCP: write");
-    size_t got = 0;
-    while (got < buf.size()) {
-      const ssize_t n = read(fd, buf.data() + got, buf.size() - got);
-      if (n <= 0) Die("raw TCP: read");
-      got += static_cast<size_t>(n);
-    }
+    if (!RawTcpServer::ReadFull(fd, buf.data(), buf.size())) Die("raw TCP: read");
     if (i >= 1000) us.push_back(Since(t0));
   }
   close(fd);
-  server.join();
-  close(listener);
   return Summarize(std::move(us));
+}
+
+// The batched floor: `threads` clients, each asking for `batch` pages per request over its own
+// loopback connection and copying the answer out once (as a client must), for `seconds`.
+double RawTcpPagesPerSecond(int threads, size_t batch, double seconds) {
+  RawTcpServer server(threads, batch);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> pages{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < threads; ++t) {
+    clients.emplace_back([&] {
+      const int fd = server.Connect();
+      std::vector<uint8_t> buf(kPs * batch);
+      std::vector<uint8_t> page(kPs);
+      uint8_t req[16] = {};
+      while (!stop) {
+        if (write(fd, req, sizeof(req)) != sizeof(req)) Die("raw TCP: write");
+        if (!RawTcpServer::ReadFull(fd, buf.data(), buf.size())) Die("raw TCP: read");
+        for (size_t i = 0; i < batch; ++i) std::memcpy(page.data(), &buf[i * kPs], kPs);
+        pages += batch;
+      }
+      close(fd);
+    });
+  }
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& c : clients) c.join();
+  return static_cast<double>(pages.load()) / (Since(t0) / 1e6);
 }
 
 // ---- data: a base of kBasePages pages, then chains on pages 1, 2, 3 ----
@@ -312,9 +369,12 @@ int main(int argc, char** argv) {
                   (std::string("streamed ") + p.name).c_str(), s.p50_us, s.p99_us,
                   s.p50_us / tcp.p50_us, s.p99_us / tcp.p99_us);
     }
+    const double floor_pps = RawTcpPagesPerSecond(2, 256, batched_seconds);
     const double pps = BatchedPagesPerSecond(**c, 2, batched_seconds);
-    std::printf("GetPages batched (256 per call, 2 client threads, image pages): %.0f pages/s\n",
-                pps);
+    std::printf("GetPages batched (256 per call, 2 client threads, image pages)\n");
+    std::printf("  %-34s %9.0f pages/s\n", "raw TCP, 256 x 16 KiB answers (floor)", floor_pps);
+    std::printf("  %-34s %9.0f pages/s  (%.2fx the floor)\n", "pageserver GetPages", pps,
+                pps / floor_pps);
   }
   if (!ingest) return 0;
   if (!latency) Prepare(**c);
