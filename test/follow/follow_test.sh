@@ -35,10 +35,10 @@ INNODB_OPTS=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-
              --innodb-log-file-mmap=OFF --innodb-buffer-pool-size=128M
              --innodb-flush-log-at-trx-commit=2 --innodb-fast-shutdown=0)
 
-cleanup() {
-  [[ -n $FOLLOW_PID ]] && kill "$FOLLOW_PID" 2>/dev/null
-  [[ -n $MARIADBD_PID ]] && kill -9 "$MARIADBD_PID" 2>/dev/null
-  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null
+cleanup() {  # each kill may find its process gone already; that must not stop the others
+  [[ -z $FOLLOW_PID ]] || kill "$FOLLOW_PID" 2>/dev/null || true
+  [[ -z $MARIADBD_PID ]] || kill -9 "$MARIADBD_PID" 2>/dev/null || true
+  [[ -z $SERVER_PID ]] || kill "$SERVER_PID" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
