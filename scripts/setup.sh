@@ -11,6 +11,8 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   # the page server: gRPC + protobuf, the HTTP API
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev
+  # pagectl follow asks mariadbd how far its log is written (SHOW GLOBAL STATUS)
+  libmariadb-dev
   # the real peers the tests run against
   mariadb-server mariadb-backup mariadb-client sysbench
   # tools used by the integration scripts

@@ -14,92 +14,24 @@
 # Exit status: 0 passed, 1 failed, 77 skipped (no MariaDB/sysbench).
 set -euo pipefail
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
-PAGESERVER=${PAGESERVER:-$REPO_ROOT/build/bin/pageserver}
-PAGECTL=${PAGECTL:-$REPO_ROOT/build/bin/pagectl}
+TEST_NAME=follow_test
+# shellcheck source=test/follow/follow_lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/follow_lib.sh"
 SECONDS_PER_PHASE=${FOLLOW_SECONDS:-20}
-log() { printf '[follow_test %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "FAIL: $*"; exit 1; }
-
-for tool in mariadbd mariadb-install-db mariadb-backup sysbench; do
-  command -v "$tool" >/dev/null || { log "SKIP: $tool not installed"; exit 77; }
-done
-[[ $(id -u) == 0 ]] || { log "SKIP: must run as root (mariadbd --user=root)"; exit 77; }
-
-WORK=${1:-$(mktemp -d "${TMPDIR:-/tmp}/follow_test.XXXXXX")}
-rm -rf "$WORK" && mkdir -p "$WORK"
-DATA=$WORK/data SOCK=$WORK/mysqld.sock ERR=$WORK/mariadbd.err
-MARIADBD_PID="" SERVER_PID="" FOLLOW_PID=""
-INNODB_OPTS=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-buffering=ON
-             --innodb-log-file-mmap=OFF --innodb-buffer-pool-size=128M
-             --innodb-flush-log-at-trx-commit=2 --innodb-fast-shutdown=0)
-
-cleanup() {  # each kill may find its process gone already; that must not stop the others
-  [[ -z $FOLLOW_PID ]] || kill "$FOLLOW_PID" 2>/dev/null || true
-  [[ -z $MARIADBD_PID ]] || kill -9 "$MARIADBD_PID" 2>/dev/null || true
-  [[ -z $SERVER_PID ]] || kill "$SERVER_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
+INNODB_OPTS+=(--innodb-flush-log-at-trx-commit=2)
+new_work_dir "${1:-}"
 trap cleanup EXIT
-
-sql() { mariadb --no-defaults --socket="$SOCK" -uroot --batch --skip-column-names "$@"; }
-start_mariadbd() {  # start_mariadbd LOG_SIZE
-  mariadbd --no-defaults --user=root --datadir="$DATA" --socket="$SOCK" --skip-networking \
-    --log-error="$ERR" --skip-log-bin --innodb-log-file-size="$1" "${INNODB_OPTS[@]}" &
-  MARIADBD_PID=$!
-  for _ in $(seq 600); do
-    sql -e "SELECT 1" >/dev/null 2>&1 && { log "mariadbd up (log size $1)"; return 0; }
-    kill -0 "$MARIADBD_PID" 2>/dev/null || die "mariadbd exited; see $ERR"
-    sleep 0.2
-  done
-  die "mariadbd did not start"
-}
-stop_mariadbd() {
-  sql -e "SHUTDOWN"
-  wait "$MARIADBD_PID" || true
-  MARIADBD_PID=""
-  log "mariadbd shut down"
-}
-server_lsn() {
-  curl -sf "http://$HTTP/api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_record_lsn"])'
-}
-log_end() { "$PAGECTL" logdump "$DATA/ib_logfile0" --json | sed -n 's/^  "end_lsn": \([0-9]*\),$/\1/p'; }
-wait_server_at() {  # until the page server holds LSN $1
-  for _ in $(seq 600); do
-    (($(server_lsn) >= $1)) && return 0
-    kill -0 "$FOLLOW_PID" 2>/dev/null ||
-      die "the follower exited: $(tail -c 2000 "$WORK/follow.err" | tr '\r' '\n' | tail -8)"
-    sleep 0.1
-  done
-  die "the page server did not reach LSN $1 (it is at $(server_lsn))"
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SB=(--db-driver=mysql --mysql-socket="$SOCK" --mysql-user=root --mysql-db=sbtest --tables=4
     --table-size=20000)
 
-log "work dir $WORK"
-mariadb-install-db --no-defaults --user=root --datadir="$DATA" --auth-root-authentication-method=normal \
-  --skip-test-db --innodb-log-file-size=32M "${INNODB_OPTS[@]}" >"$WORK/install.log" 2>&1 ||
-  die "mariadb-install-db failed"
+install_db 32M
 start_mariadbd 32M
 sql -e "CREATE DATABASE sbtest"
 sysbench oltp_read_write "${SB[@]}" prepare >"$WORK/sb-prepare.log"
-
-GRPC=127.0.0.1:$(free_port) HTTP=127.0.0.1:$(free_port)
-"$PAGESERVER" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" >"$WORK/pageserver.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do curl -sf "http://$HTTP/api/v1/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+start_pageserver
 
 # One command: backup + prepare + import + follow.
-"$PAGECTL" follow --server "$GRPC" --datadir "$DATA" --bootstrap --socket "$SOCK" \
-  --backup-dir "$WORK/bootstrap" >"$WORK/follow.out" 2>"$WORK/follow.err" &
-FOLLOW_PID=$!
-for _ in $(seq 1200); do
-  grep -q "from LSN" "$WORK/follow.err" 2>/dev/null && break
-  kill -0 "$FOLLOW_PID" 2>/dev/null || die "follow --bootstrap failed: $(tail -5 "$WORK/follow.err")"
-  sleep 0.1
-done
+start_follower "$WORK/follow.out" "$WORK/follow.err" --bootstrap --backup-dir "$WORK/bootstrap"
 log "bootstrapped: $(grep imported "$WORK/follow.out" || true)"
 
 workload() {  # workload PHASE: sysbench plus DDL, for $SECONDS_PER_PHASE seconds
@@ -141,8 +73,7 @@ workload 2 & W=$!
 sleep $((SECONDS_PER_PHASE / 3)); snapshot 2
 log "restart the follower itself under load (it resumes from the server's LSN)"
 kill -TERM "$FOLLOW_PID"; wait "$FOLLOW_PID" 2>/dev/null || true
-"$PAGECTL" follow --server "$GRPC" --datadir "$DATA" >>"$WORK/follow.out" 2>>"$WORK/follow.err" &
-FOLLOW_PID=$!
+start_follower "$WORK/follow.out" "$WORK/follow.err"
 wait "$W"
 log "restart mariadbd with a larger log (rebuilt with a new first LSN)"
 stop_mariadbd
@@ -174,9 +105,7 @@ curl -sf "http://$HTTP/api/v1/status" >&2; echo >&2
 # clear error, and the server must keep exactly what it had.
 log "overwrite: a stalled follower while mariadbd writes more than its 48M log"
 start_mariadbd 48M
-"$PAGECTL" follow --server "$GRPC" --datadir "$DATA" >"$WORK/follow2.out" 2>"$WORK/follow2.err" &
-FOLLOW_PID=$!
-sleep 1
+start_follower "$WORK/follow2.out" "$WORK/follow2.err"
 kill -STOP "$FOLLOW_PID"
 held=$(server_lsn)
 target=$((held + 80 * 1024 * 1024))

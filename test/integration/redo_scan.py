@@ -16,6 +16,11 @@ Usage:
                                    the pages touched (PAGE=space:page:kinds)
   redo_scan.py same LOG1 LOG2 FROM TO
                                    exit 0 iff both logs hold identical bytes for [FROM, TO)
+  redo_scan.py follow-check LOG FROM ACKS WAL_DIR
+                                   for a page server that followed this log from FROM: exit 0
+                                   iff every LSN in the file ACKS (one per line) is FROM or the
+                                   end of an mtr walked from FROM, and the server's WAL
+                                   segments (WAL_DIR/<start LSN>.wal) hold the log's bytes
 Output is KEY=value lines (no spaces in values) so shell scripts can grep them.
 """
 import ctypes
@@ -131,9 +136,10 @@ def varint(data, pos):
     raise ValueError("bad varint")
 
 
-def scan(log, lsn, want_pages=False):
+def scan(log, lsn, want_pages=False, ends=None):
     """Walk mtrs from lsn (spec 1.6).  Returns (end_lsn, n_mtrs, pages dict, counts dict,
-    start LSNs of the mtrs that are split by the end of the file)."""
+    start LSNs of the mtrs that are split by the end of the file).  Adds each mtr's end LSN
+    to the set `ends` when given."""
     ring = log.ring
     n_mtrs = 0
     split = []
@@ -174,6 +180,8 @@ def scan(log, lsn, want_pages=False):
             break
         lsn = t_lsn + 5
         n_mtrs += 1
+        if ends is not None:
+            ends.add(lsn)
         if base + (lsn - start) > log.capacity:
             split.append(start)
         if want_pages:
@@ -218,10 +226,55 @@ def _classify(ring, recs, pages, counts):
             pages.setdefault(cur, set()).add(name)
 
 
+def follow_check(log, start, acks_path, wal_dir):
+    """Every acknowledged LSN must be an mtr boundary of the log, and the stored WAL its bytes."""
+    import os
+    ends = {start}
+    end = scan(log, start, ends=ends)[0]
+    print(f"WALK_FROM_LSN={start}")
+    print(f"WALK_END_LSN={end}")
+    print(f"BOUNDARIES={len(ends)}")
+    with open(acks_path) as f:
+        acks = sorted({int(x) for x in f.read().split()})
+    bad = [a for a in acks if a not in ends]
+    print(f"ACKS={len(acks)}")
+    print(f"ACKS_NOT_ON_A_BOUNDARY={len(bad)}")
+    for a in bad[:10]:
+        below = max((e for e in ends if e < a), default=start)
+        above = min((e for e in ends if e > a), default=end)
+        print(f"NOT_A_BOUNDARY={a}:inside_{below}..{above}")
+    segments = sorted(n for n in os.listdir(wal_dir) if n.endswith(".wal"))
+    compared = 0
+    different = None
+    if segments:
+        lsn = int(segments[0][:-4])
+        for name in segments:
+            if int(name[:-4]) != lsn:
+                print(f"WAL_GAP_AT={lsn}")
+                return 1
+            with open(os.path.join(wal_dir, name), "rb") as f:
+                data = f.read()
+            lo, hi = max(lsn, start), min(lsn + len(data), end)
+            for at in range(lo, hi, MTR_SIZE_MAX):  # ring slices are valid up to MTR_SIZE_MAX
+                n = min(MTR_SIZE_MAX, hi - at)
+                x, y = data[at - lsn:at - lsn + n], log.ring[log.pos(at):log.pos(at) + n]
+                if x != y and different is None:
+                    different = at + next(i for i in range(n) if x[i] != y[i])
+                compared += n
+            lsn += len(data)
+        print(f"WAL_STORED_TO_LSN={lsn}")
+    print(f"WAL_BYTES_COMPARED={compared}")
+    if different is not None:
+        print(f"WAL_FIRST_DIFFERENT_LSN={different}")
+    return 0 if not bad and different is None else 1
+
+
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("info", "scan", "same"):
+    if len(argv) < 3 or argv[1] not in ("info", "scan", "same", "follow-check"):
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[1] == "follow-check":
+        return follow_check(Log(argv[2]), int(argv[3]), argv[4], argv[5])
     if argv[1] == "same":
         a, b = Log(argv[2]), Log(argv[3])
         lo, hi = int(argv[4]), int(argv[5])
