@@ -439,6 +439,17 @@ absl::StatusOr<ServerStatus> PageServerClient::GetStatus() {
                       response.tablespaces()};
 }
 
+absl::StatusOr<Lsn> PageServerClient::TruncateWal(Lsn lsn) {
+  proto::TruncateWalRequest request;
+  request.set_lsn(lsn.value());
+  proto::TruncateWalResponse response;
+  RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {
+    response.Clear();
+    return FromGrpcStatus(stub.TruncateWal(&context, request, &response));
+  }));
+  return Lsn(response.last_record_lsn());
+}
+
 absl::StatusOr<Lsn> PageServerClient::Ping() {
   proto::PingResponse response;
   RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {

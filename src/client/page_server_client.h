@@ -179,6 +179,8 @@ class PageServerClient {
   absl::StatusOr<ServerStatus> GetStatus();
   // The server's last_record_lsn.
   absl::StatusOr<Lsn> Ping();
+  // Drops the server's stored redo after `lsn` (see proto TruncateWal); returns its new LSN.
+  absl::StatusOr<Lsn> TruncateWal(Lsn lsn);
 
   // Opens an Import session and sends `catalog` as its first message.
   absl::StatusOr<std::unique_ptr<ImportWriter>> Import(const ImportCatalog& catalog);

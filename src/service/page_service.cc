@@ -299,6 +299,16 @@ grpc::Status PageService::Import(grpc::ServerContext* /*context*/,
   });
 }
 
+grpc::Status PageService::TruncateWal(grpc::ServerContext* /*context*/,
+                                      const TruncateWalRequest* request,
+                                      TruncateWalResponse* response) {
+  return Measured(metrics_, "TruncateWal", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(const Lsn at, timeline_.TruncateWal(Lsn(request->lsn())));
+    response->set_last_record_lsn(at.value());
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
                                     const StatusRequest* /*request*/, StatusResponse* response) {
   return Measured(metrics_, "GetStatus", [&]() -> absl::Status {

@@ -77,6 +77,8 @@ class PageService final : public ::pageserver::PageServer::Service {
                                ListTablespacesResponse* response) override;
   grpc::Status Import(grpc::ServerContext* context, grpc::ServerReader<ImportChunk>* reader,
                       ImportResponse* response) override;
+  grpc::Status TruncateWal(grpc::ServerContext* context, const TruncateWalRequest* request,
+                           TruncateWalResponse* response) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const StatusRequest* request,
                          StatusResponse* response) override;
   grpc::Status Ping(grpc::ServerContext* context, const PingRequest* request,

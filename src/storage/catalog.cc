@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "common/byte_order.h"
 #include "nlohmann/json.hpp"
+#include "redo/page_format.h"
 
 namespace pageserver::storage {
 namespace {
@@ -16,17 +18,75 @@ T ValueAt(const std::vector<std::pair<Lsn, T>>& changes, Lsn lsn, T fallback) {
   return it == changes.begin() ? fallback : std::prev(it)->second;
 }
 
+// FSP_SIZE after `rec`, a record of page 0, given its value before it (nullopt: unknown);
+// nullopt when the record leaves it unknown. MariaDB's mtr_t::write logs only the bytes from the
+// first one that differs, so a WRITE may cover the field's last bytes only: the others are kept.
+std::optional<uint32_t> FspSizeAfter(const wal::Mtr& mtr, const wal::Record& rec,
+                                     std::optional<uint32_t> before) {
+  constexpr uint32_t kField = redo::kFspSize;
+  constexpr uint32_t kFieldEnd = kField + 4;
+  uint32_t from = rec.offset;  // the bytes the record writes: [from, to)
+  uint32_t to = rec.offset;
+  switch (rec.type) {
+    case wal::RecordType::kInitPage:
+      return 0;
+    case wal::RecordType::kWrite:
+      to = from + rec.data_len;
+      break;
+    case wal::RecordType::kMemset:
+    case wal::RecordType::kMemmove:
+      to = from + rec.length;
+      break;
+    case wal::RecordType::kExtended:
+      // Index and undo records never concern page 0; should one, what it changes is unknown.
+      return std::nullopt;
+    default:
+      return before;  // FREE_PAGE, OPTION: no bytes change
+  }
+  if (to <= kField || from >= kFieldEnd) return before;
+  const std::span<const uint8_t> data = mtr.Data(rec);
+  // A MEMMOVE copies page bytes the catalog does not have.
+  if (rec.type == wal::RecordType::kMemmove || data.empty()) return std::nullopt;
+  if (!before && (from > kField || to < kFieldEnd)) return std::nullopt;
+  uint8_t field[4];
+  WriteBe32(field, before.value_or(0));
+  for (uint32_t i = std::max(from, kField); i < std::min(to, kFieldEnd); ++i) {
+    field[i - kField] =
+        rec.type == wal::RecordType::kWrite ? data[i - from] : data[(i - from) % data.size()];
+  }
+  return ReadBe32(field);
+}
+
 }  // namespace
 
-void Catalog::AddBase(Lsn lsn, const std::vector<TablespaceInfo>& spaces) {
+void Catalog::AddBase(Lsn lsn, const std::vector<TablespaceInfo>& spaces,
+                      const std::map<uint32_t, uint32_t>& fsp_sizes) {
   for (const TablespaceInfo& t : spaces) {
     Incarnation inc;
     inc.created = lsn;
     inc.flags = t.flags;
     inc.paths.push_back({lsn, wal::NormalizeRelativePath(t.path)});
     inc.sizes.push_back({lsn, t.pages});
+    if (auto fsp = fsp_sizes.find(t.space.value()); fsp != fsp_sizes.end()) {
+      inc.fsp_sizes.push_back({lsn, fsp->second});
+    }
     spaces_[t.space.value()].push_back(std::move(inc));
   }
+}
+
+void Catalog::SetFspSize(Incarnation* inc, Lsn lsn, std::optional<uint32_t> fsp_size) {
+  auto& changes = inc->fsp_sizes;
+  if (!changes.empty() && changes.back().first == lsn) {
+    changes.back().second = fsp_size;
+  } else if (changes.empty() ? fsp_size.has_value() : changes.back().second != fsp_size) {
+    changes.push_back({lsn, fsp_size});
+  }
+}
+
+void Catalog::TrackFspSize(const wal::Mtr& mtr, const wal::Record& rec, Lsn lsn, Incarnation* inc) {
+  const std::optional<uint32_t> before =
+      inc->fsp_sizes.empty() ? std::nullopt : inc->fsp_sizes.back().second;
+  SetFspSize(inc, lsn, FspSizeAfter(mtr, rec, before));
 }
 
 Catalog::Incarnation* Catalog::Current(SpaceId space) {
@@ -49,6 +109,9 @@ void Catalog::Apply(const wal::Mtr& mtr) {
           created.created = lsn;
           created.paths.push_back({lsn, path});
           created.sizes.push_back({lsn, 0});
+          // A created file starts empty: page 0 is zero until its INIT_PAGE. A space first seen
+          // through FILE_MODIFY existed before, with an FSP_SIZE the catalog does not know.
+          if (rec.type == wal::RecordType::kFileCreate) created.fsp_sizes.push_back({lsn, 0});
           spaces_[space.value()].push_back(std::move(created));
         } else if (inc->paths.back().second != path) {
           inc->paths.push_back({lsn, path});
@@ -73,8 +136,11 @@ void Catalog::Apply(const wal::Mtr& mtr) {
     if (rec.type == wal::RecordType::kExtended && rec.subtype == wal::ExtendedType::kTrimPages) {
       inc->sizes.push_back({lsn, rec.page.page.value()});
       inc->trims.push_back(lsn);
+      // MariaDB rewrites page 0 with the new FSP_SIZE in the same mini-transaction.
+      SetFspSize(inc, lsn, rec.page.page.value());
       continue;
     }
+    if (rec.page.page.value() == 0) TrackFspSize(mtr, rec, lsn, inc);
     const uint32_t needed = rec.page.page.value() + 1;
     if (needed > inc->sizes.back().second) inc->sizes.push_back({lsn, needed});
   }
@@ -96,7 +162,8 @@ std::optional<TablespaceAt> Catalog::Find(SpaceId space, Lsn lsn) const {
   t.space = space;
   t.path = ValueAt(inc->paths, lsn, std::string());
   t.flags = inc->flags;
-  t.pages = ValueAt(inc->sizes, lsn, 0u);
+  t.pages = std::max(ValueAt(inc->sizes, lsn, 0u),
+                     ValueAt(inc->fsp_sizes, lsn, std::optional<uint32_t>()).value_or(0));
   t.floor = inc->created;
   auto trim = std::upper_bound(inc->trims.begin(), inc->trims.end(), lsn);
   if (trim != inc->trims.begin()) {
@@ -144,6 +211,11 @@ nlohmann::json Catalog::ToJson(Lsn up_to) const {
       for (Lsn l : inc.trims) {
         if (l <= up_to) j["trims"].push_back(l.value());
       }
+      j["fsp_sizes"] = nlohmann::json::array();
+      for (const auto& [l, n] : inc.fsp_sizes) {
+        if (l > up_to) continue;
+        j["fsp_sizes"].push_back({l.value(), n ? nlohmann::json(*n) : nlohmann::json(nullptr)});
+      }
       out.push_back(std::move(j));
     }
   }
@@ -165,6 +237,12 @@ absl::StatusOr<Catalog> Catalog::FromJson(const nlohmann::json& j) {
         inc.sizes.push_back({Lsn(s.at(0).get<uint64_t>()), s.at(1).get<uint32_t>()});
       }
       for (const auto& t : e.at("trims")) inc.trims.push_back(Lsn(t.get<uint64_t>()));
+      // Absent in manifests written before FSP_SIZE was tracked: unknown, the old size rule.
+      for (const auto& f : e.value("fsp_sizes", nlohmann::json::array())) {
+        const nlohmann::json& n = f.at(1);
+        inc.fsp_sizes.push_back({Lsn(f.at(0).get<uint64_t>()),
+                                 n.is_null() ? std::nullopt : std::optional(n.get<uint32_t>())});
+      }
       if (inc.paths.empty() || inc.sizes.empty()) {
         return absl::DataLossError("catalog entry without path or size");
       }

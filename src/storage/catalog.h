@@ -1,7 +1,17 @@
 // Catalog: the tablespaces of a timeline through its history — which space ids exist at an LSN,
 // under which path, with which FSP flags and how many pages. Built from the import's catalog and
 // then from the redo itself: FILE_CREATE / FILE_MODIFY / FILE_RENAME / FILE_DELETE, TRIM_PAGES
-// (a truncated undo tablespace) and the highest page each mini-transaction touches.
+// (a truncated undo tablespace), the FSP_SIZE field of each page 0 and the highest page each
+// mini-transaction touches.
+//
+// Size rule: MariaDB extends a file without logging the new pages (they are zero until an
+// INIT_PAGE), so the highest page touched falls short of the file. Its size is FSP_SIZE in page 0,
+// which is logged: the catalog follows those 4 bytes through the page-0 records that overlap them
+// (WRITE, MEMSET, INIT_PAGE; TRIM_PAGES sets the size). A record it cannot follow (MEMMOVE into the
+// field, a partial WRITE over unknown bytes, an old manifest without the field) leaves FSP_SIZE
+// unknown until page 0 is initialised or the field is written whole again. The size at an LSN is
+// the larger of FSP_SIZE (when known) and the highest-touched size (the base's file size, the
+// highest page any record touched since, or the size a TRIM_PAGES set).
 //
 // Every change is kept with the LSN (the mini-transaction's end) it happened at, so a question
 // about LSN L sees exactly the changes at or below L. A tablespace's "floor" is the LSN before
@@ -42,8 +52,10 @@ struct TablespaceAt {
 
 class Catalog {
  public:
-  // The import's tablespaces, all existing from `lsn`.
-  void AddBase(Lsn lsn, const std::vector<TablespaceInfo>& spaces);
+  // The import's tablespaces, all existing from `lsn`. `fsp_sizes` maps a space id to FSP_SIZE of
+  // its imported page 0; a space missing from it has FSP_SIZE unknown.
+  void AddBase(Lsn lsn, const std::vector<TablespaceInfo>& spaces,
+               const std::map<uint32_t, uint32_t>& fsp_sizes = {});
   // Applies the FILE_* and page records of one mini-transaction.
   void Apply(const wal::Mtr& mtr);
 
@@ -66,9 +78,15 @@ class Catalog {
     std::optional<Lsn> deleted;
     std::optional<uint32_t> flags;
     std::vector<std::pair<Lsn, std::string>> paths;  // renames, ascending
-    std::vector<std::pair<Lsn, uint32_t>> sizes;     // size changes, ascending
+    std::vector<std::pair<Lsn, uint32_t>> sizes;     // highest-touched size changes, ascending
     std::vector<Lsn> trims;                          // TRIM_PAGES, ascending
+    // FSP_SIZE of page 0 (changes, ascending); nullopt where it is unknown.
+    std::vector<std::pair<Lsn, std::optional<uint32_t>>> fsp_sizes;
   };
+  // Records inc's FSP_SIZE from `lsn` on; a later record of the same mini-transaction replaces it.
+  static void SetFspSize(Incarnation* inc, Lsn lsn, std::optional<uint32_t> fsp_size);
+  // Applies a record of page 0 to inc's FSP_SIZE; `lsn` is its mini-transaction's end.
+  static void TrackFspSize(const wal::Mtr& mtr, const wal::Record& rec, Lsn lsn, Incarnation* inc);
   const Incarnation* FindIncarnation(SpaceId space, Lsn lsn) const;
   Incarnation* Current(SpaceId space);
 

@@ -28,7 +28,9 @@ absl::Status ReconstructPage(PageId id, std::span<uint8_t> frame,
       RETURN_IF_ERROR(redo::ApplyRecord(snippet, rec, frame));
       changed = changed || redo::ChangesPageBytes(rec);
     }
-    if (changed && !freed) redo::StampPageLsn(frame, snippet.end_lsn);
+    // Stamped even when the snippet ends with FREE_PAGE: a freed page is served as the last
+    // image before the free, with the LSN of the last mini-transaction that changed it.
+    if (changed) redo::StampPageLsn(frame, snippet.end_lsn);
     result->freed = freed;
     ++result->applied;
   }

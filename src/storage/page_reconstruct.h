@@ -3,8 +3,9 @@
 //   - snippets are applied in LSN order; one whose page already carries a newer FIL_PAGE_LSN is
 //     skipped unless it starts with INIT_PAGE or FREE_PAGE;
 //   - after a snippet that changed bytes, FIL_PAGE_LSN = the snippet's end LSN;
-//   - FREE_PAGE leaves the page free (its bytes are undefined; MariaDB never writes it) until a
-//     later INIT_PAGE.
+//   - FREE_PAGE leaves the page free until a later INIT_PAGE. MariaDB never writes a free page,
+//     so its file keeps an older image; the frame keeps the last image before the free (stamped
+//     like any other), which is what the server hands out, flagged free.
 // The result is the in-memory frame; turning it into the file image (checksum) is the caller's,
 // who knows the tablespace's format. Pure function.
 #pragma once

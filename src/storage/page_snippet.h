@@ -32,8 +32,9 @@ void EncodeSnippetRecords(const wal::Mtr& mtr, PageId page, std::span<const uint
 absl::StatusOr<wal::Mtr> DecodeSnippet(std::span<const uint8_t> bytes, PageId page,
                                        uint32_t page_size = 16384);
 
-// Whether the snippet makes the page's earlier history irrelevant: it starts with INIT_PAGE or
-// FREE_PAGE (MariaDB's recovery does not even read the page then).
+// Whether the snippet is exempt from the FIL_PAGE_LSN skip rule: it starts with INIT_PAGE or
+// FREE_PAGE (MariaDB's recovery does not even read the page then). Only INIT_PAGE makes the
+// earlier history irrelevant: a freed page is still served as its last image before the free.
 bool SnippetStartsFresh(const wal::Mtr& snippet);
 
 }  // namespace pageserver::storage

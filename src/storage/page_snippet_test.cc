@@ -90,6 +90,24 @@ TEST(PageSnippetTest, FreePageLeavesThePageFree) {
   ReconstructResult result;
   ASSERT_TRUE(ReconstructPage(kPage, frame, snippets, &result).ok());
   EXPECT_TRUE(result.freed);
+  EXPECT_EQ(frame, std::vector<uint8_t>(16384, 0)) << "a never-written page stays zero";
+}
+
+TEST(PageSnippetTest, FreedPageKeepsItsLastImageStamped) {
+  // The mini-transaction that frees the page changed it first: the image before the free carries
+  // that mini-transaction's end LSN, as any changed page does.
+  const wal::Mtr first = Decode(MtrBuilder().InitPage(kPage).Write(kPage, 100, Bytes{1}));
+  const wal::Mtr last =
+      Decode(MtrBuilder().Write(kPage, 200, Bytes{2, 2}).FreePage(kPage), Lsn(2000));
+  std::vector<std::vector<uint8_t>> snippets = {EncodeSnippet(first, kPage),
+                                                EncodeSnippet(last, kPage)};
+  std::vector<uint8_t> frame(16384, 0);
+  ReconstructResult result;
+  ASSERT_TRUE(ReconstructPage(kPage, frame, snippets, &result).ok());
+  EXPECT_TRUE(result.freed);
+  EXPECT_EQ(frame[100], 1);
+  EXPECT_EQ(frame[201], 2);
+  EXPECT_EQ(ReadBe64(&frame[16]), last.end_lsn.value());
 }
 
 std::vector<uint8_t> ValidSnippet() {

@@ -71,6 +71,7 @@ class ImportSessionImpl : public ImportSession {
   uint32_t page_size_;
   std::vector<TablespaceInfo> catalog_;
   absl::flat_hash_map<uint32_t, uint32_t> sizes_;
+  std::map<uint32_t, uint32_t> fsp_sizes_;  // FSP_SIZE of each imported page 0
   std::unique_ptr<ImageLayerWriter> writer_;
   uint64_t pages_ = 0;
   bool finished_ = false;
@@ -88,6 +89,7 @@ class TimelineImpl : public Timeline {
   absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(
       Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) override;
   absl::StatusOr<IngestResult> IngestWal(Lsn start, std::span<const uint8_t> bytes) override;
+  absl::StatusOr<Lsn> TruncateWal(Lsn lsn) override;
   absl::StatusOr<PageVersion> GetPage(PageId id, Lsn lsn, absl::Time deadline) override;
   absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
                                                absl::Time deadline) override;
@@ -98,7 +100,8 @@ class TimelineImpl : public Timeline {
 
   // Called by ImportSessionImpl::Finish with the ingest lock held.
   absl::Status CompleteImport(Lsn lsn, uint32_t page_size,
-                              const std::vector<TablespaceInfo>& catalog);
+                              const std::vector<TablespaceInfo>& catalog,
+                              const std::map<uint32_t, uint32_t>& fsp_sizes);
   std::string LayerPath(const std::string& name) const { return dir_ + "/layers/" + name; }
 
  private:
@@ -177,6 +180,11 @@ absl::Status ImportSessionImpl::AddPage(PageId id, std::span<const uint8_t> imag
     return absl::InvalidArgumentError(absl::StrFormat(
         "import: %s has %d bytes, the page size is %d", ToString(id), image.size(), page_size_));
   }
+  // The size of the space is FSP_SIZE, which the catalog follows from here (it may exceed the
+  // file: the pages past its end are zero). A page 0 naming another space is no header of this.
+  if (id.page.value() == 0 && ReadBe32(image.data() + redo::kFspSpaceId) == id.space.value()) {
+    fsp_sizes_[id.space.value()] = ReadBe32(image.data() + redo::kFspSize);
+  }
   ++pages_;
   return writer_->Add(id, image);
 }
@@ -185,7 +193,7 @@ absl::Status ImportSessionImpl::Finish() {
   if (finished_) return absl::FailedPreconditionError("import already finished");
   finished_ = true;
   RETURN_IF_ERROR(writer_->Finish());
-  const absl::Status s = timeline_->CompleteImport(lsn_, page_size_, catalog_);
+  const absl::Status s = timeline_->CompleteImport(lsn_, page_size_, catalog_, fsp_sizes_);
   lock_.unlock();  // the timeline takes redo from here on
   return s;
 }
@@ -294,7 +302,8 @@ absl::StatusOr<std::unique_ptr<ImportSession>> TimelineImpl::BeginImport(
 }
 
 absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
-                                          const std::vector<TablespaceInfo>& catalog) {
+                                          const std::vector<TablespaceInfo>& catalog,
+                                          const std::map<uint32_t, uint32_t>& fsp_sizes) {
   const std::string name = ImageLayerName(lsn);
   ASSIGN_OR_RETURN(std::shared_ptr<ImageLayer> image, ImageLayer::Open(LayerPath(name)));
   Manifest m;
@@ -302,7 +311,7 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   m.page_size = page_size;
   m.disk_consistent_lsn = lsn;
   m.layers = {name};
-  m.catalog.AddBase(lsn, catalog);
+  m.catalog.AddBase(lsn, catalog, fsp_sizes);
   WalLogOptions wal_options;
   wal_options.segment_bytes = options_.wal_segment_bytes;
   wal_options.sync = options_.sync;
@@ -464,6 +473,68 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const 
     }
   }
   return result;
+}
+
+absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn) {
+  std::lock_guard<std::mutex> lock(ingest_mu_);
+  if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
+  // No layer may be half written: a frozen layer absorbs the WAL below its end.
+  RETURN_IF_ERROR(WaitForFlush());
+  const Lsn floor = disk_consistent_lsn_;  // ingest_mu_ held and no flush running: stable
+  const Lsn end = wal_->end_lsn();
+  if (lsn > end) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "cannot truncate the WAL at LSN %d: it ends at LSN %d", lsn.value(), end.value()));
+  }
+  if (lsn < floor) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot truncate the WAL at LSN %d: layer files hold its redo up to LSN %d "
+        "(disk_consistent_lsn); only a tail above that can be dropped",
+        lsn.value(), floor.value()));
+  }
+  // The LSN must be a boundary of the stored mini-transactions.
+  Lsn below = floor, above = end;
+  {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    absl::Status scan = wal_->Scan(floor, [&](wal::Mtr& mtr) {
+      if (mtr.end_lsn <= lsn) below = mtr.end_lsn;
+      if (mtr.end_lsn >= lsn) {
+        above = mtr.end_lsn;
+        return absl::CancelledError("past the LSN");
+      }
+      return absl::OkStatus();
+    });
+    if (!scan.ok() && !absl::IsCancelled(scan)) return scan;
+  }
+  if (below != lsn) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cannot truncate the WAL at LSN %d: it lies inside the stored mini-transaction %d..%d; "
+        "truncate at LSN %d or %d",
+        lsn.value(), below.value(), above.value(), below.value(), above.value()));
+  }
+  ASSIGN_OR_RETURN(std::optional<Manifest> manifest, ReadManifest(dir_));
+  if (!manifest) return absl::DataLossError(absl::StrFormat("%s: the manifest is gone", dir_));
+  {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    RETURN_IF_ERROR(wal_->TruncateAfter(lsn));
+  }
+  pending_.clear();
+  {
+    // The in-memory layer and the catalog as a restart would rebuild them: the manifest's
+    // catalog (as of disk_consistent_lsn) and the WAL after it. Readers wait meanwhile.
+    std::unique_lock<std::shared_mutex> write(mu_);
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    catalog_ = std::move(manifest->catalog);
+    open_ = std::make_shared<InMemoryLayer>(floor);
+    RETURN_IF_ERROR(wal_->Scan(floor, [&](wal::Mtr& mtr) {
+      Index(mtr);
+      return absl::OkStatus();
+    }));
+  }
+  absl::MutexLock wake(&wait_mu_);
+  last_record_lsn_ = lsn.value();
+  received_lsn_ = lsn.value();
+  return lsn;
 }
 
 TimelineImpl::~TimelineImpl() {
@@ -732,7 +803,9 @@ absl::StatusOr<PageVersion> TimelineImpl::ReadPage(PageId id, Lsn lsn) {
   out.lsn = lsn;
   out.freed = raw.freed;
   out.records_applied = raw.applied;
-  if (raw.applied > 0 && !raw.freed) {
+  if (raw.applied > 0) {
+    // Freed pages too: a page handed out must be valid, and a freed one is its last image before
+    // the free, as MariaDB would have flushed it. A never-written (zero) frame stays zero.
     // Page 0 carries its own flags; other pages take them from the catalog (or page 0).
     uint32_t flags = ReadBe32(raw.frame.data() + redo::kFspSpaceFlags);
     if (id.page.value() != 0) {

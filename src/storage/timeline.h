@@ -124,6 +124,16 @@ class Timeline {
   virtual absl::StatusOr<std::vector<TablespaceInfo>> ListTablespaces(Lsn lsn,
                                                                       absl::Time deadline) = 0;
 
+  // Drops the stored redo after `lsn`, which must be a mini-transaction boundary that no layer
+  // file has absorbed (at or above disk_consistent_lsn; a flush in progress is waited for):
+  // for a tail found not to be the source's redo (issue 8: a follower that stored stale bytes
+  // MariaDB never wrote at that LSN). Readers then see the timeline as it was at `lsn`; pages
+  // already served above it are not recalled. Refused, with nothing changed:
+  // FailedPrecondition below disk_consistent_lsn or without a base, OutOfRange past the end,
+  // InvalidArgument for an LSN inside a stored mini-transaction (naming its boundaries).
+  // Returns the new last_record_lsn (== lsn).
+  virtual absl::StatusOr<Lsn> TruncateWal(Lsn lsn) = 0;
+
   virtual TimelineStatus Status() const = 0;
 
   // Writes the in-memory layer out as a delta layer now (also done at the size threshold).

@@ -5,7 +5,11 @@
 #include "storage/timeline.h"
 
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -332,16 +336,59 @@ TEST_F(TimelineTest, IngestBeforeImportIsRefused) {
   EXPECT_TRUE(MessageHas(r.status(), "import first"));
 }
 
+// The scheduler state of thread `tid` of this process ('R' running, 'S' asleep, ...), or 0.
+char ThreadState(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');  // the thread's name may hold spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= text.size() ? 0 : text[paren + 2];
+}
+
+// Waits until the thread whose id `tid` will hold is asleep or `done` is set; false after a
+// minute. A reader that is asleep in GetPage waits for its LSN: it blocks nowhere else.
+bool AsleepOrDone(const std::atomic<pid_t>& tid, const std::atomic<bool>& done) {
+  for (int i = 0; i < 60'000; ++i) {
+    if (done) return true;
+    if (const pid_t t = tid.load(); t != 0 && ThreadState(t) == 'S') return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 TEST_F(TimelineTest, ReaderWaitsForTheLsnThenGetsThePage) {
   auto t = OpenWithBase();
   const Stream s = MakeStream(5, 2);
   const Lsn end = kBase + s.bytes.size();
-  std::thread writer([&] {
-    absl::SleepFor(absl::Milliseconds(30));
-    ASSERT_TRUE(t->IngestWal(kBase, s.bytes).ok());
+  const Lsn before_end = s.mtrs[3].end_lsn;
+  ASSERT_LT(before_end, end);
+  std::atomic<pid_t> reader_tid{0};
+  std::atomic<bool> returned{false};
+  absl::StatusOr<PageVersion> page = absl::UnknownError("never read");
+  std::thread reader([&] {
+    reader_tid = static_cast<pid_t>(syscall(SYS_gettid));
+    page = t->GetPage(PageId{kSpace, PageNo(1)}, end, absl::Now() + absl::Seconds(60));
+    returned = true;
   });
-  auto page = t->GetPage(PageId{kSpace, PageNo(1)}, end, absl::Now() + absl::Seconds(30));
-  writer.join();
+  struct JoinAtExit {  // also when an assertion below returns early
+    std::thread& thread;
+    ~JoinAtExit() {
+      if (thread.joinable()) thread.join();
+    }
+  } join_reader{reader};
+  // Ingest once the reader is asleep waiting, not after a fixed delay: on a loaded machine
+  // the ingest would often run first and the reader would never wait.
+  ASSERT_TRUE(AsleepOrDone(reader_tid, returned)) << "the reader thread never blocked";
+  ASSERT_FALSE(returned) << "GetPage at LSN " << end
+                         << " returned before it was ingested: " << page.status();
+  // Up to an LSN below the reader's: last_record_lsn advances, the reader must keep waiting.
+  ASSERT_TRUE(
+      t->IngestWal(kBase, std::span<const uint8_t>(s.bytes).first(before_end - kBase)).ok());
+  ASSERT_TRUE(AsleepOrDone(reader_tid, returned)) << "the reader thread never blocked again";
+  EXPECT_FALSE(returned) << "GetPage at LSN " << end << " returned at LSN " << before_end << ": "
+                         << page.status();
+  ASSERT_TRUE(
+      t->IngestWal(before_end, std::span<const uint8_t>(s.bytes).subspan(before_end - kBase)).ok());
+  reader.join();  // GetPage's own deadline bounds this
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->image, ModelPage(s, PageId{kSpace, PageNo(1)}, end));
 }
@@ -388,6 +435,60 @@ TEST_F(TimelineTest, CorruptManifestIsRefused) {
   auto t = Timeline::Open(dir_.path().string(), options_);
   EXPECT_TRUE(absl::IsDataLoss(t.status())) << t.status();
   EXPECT_TRUE(MessageHas(t.status(), "timeline.json"));
+}
+
+// Issue 8: a tail of redo found not to be the source's is dropped; what stays is exact, the
+// right redo can follow, and a restart sees the truncated log.
+TEST_F(TimelineTest, TruncateWalDropsTheTailThatNoLayerHolds) {
+  options_.in_memory_layer_bytes = 1ull << 30;  // flushes only when asked
+  const Stream s = MakeStream(300, 81);
+  const size_t half = 150;
+  const size_t half_bytes = s.mtrs[half - 1].end_lsn - kBase;
+  auto t = OpenWithBase();
+  ASSERT_TRUE(t->IngestWal(kBase, std::span<const uint8_t>(s.bytes).first(half_bytes)).ok());
+  ASSERT_TRUE(t->Flush().ok());  // layers hold the first half
+  ASSERT_TRUE(t->IngestWal(kBase + half_bytes,
+                           std::span<const uint8_t>(s.bytes).subspan(half_bytes))
+                  .ok());
+  const Lsn flushed = s.mtrs[half - 1].end_lsn;
+  ASSERT_EQ(t->Status().disk_consistent_lsn, flushed);
+  const Lsn end = s.mtrs.back().end_lsn;
+
+  auto below = t->TruncateWal(s.mtrs[half - 2].end_lsn);
+  EXPECT_TRUE(absl::IsFailedPrecondition(below.status())) << below.status();
+  auto past = t->TruncateWal(end + 1);
+  EXPECT_TRUE(absl::IsOutOfRange(past.status())) << past.status();
+  const wal::Mtr& cut_at = s.mtrs[220];
+  auto inside = t->TruncateWal(cut_at.start_lsn + 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(inside.status())) << inside.status();
+  EXPECT_TRUE(MessageHas(inside.status(), absl::StrCat("mini-transaction ", cut_at.start_lsn.value(),
+                                                       "..", cut_at.end_lsn.value())))
+      << inside.status();
+  EXPECT_EQ(t->Status().last_record_lsn, end) << "a refused truncation changed the timeline";
+
+  const Lsn keep = cut_at.start_lsn;  // the end of mtrs[219]
+  auto cut = t->TruncateWal(keep);
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_EQ(*cut, keep);
+  EXPECT_EQ(t->Status().last_record_lsn, keep);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(t->GetPage(PageId{kSpace, PageNo(1)}, end, kSoon).status()));
+  Stream kept = s;
+  kept.mtrs.resize(220);
+  ExpectMatchesModel(*t, kept, 7);
+
+  // Other redo at `keep` is taken (it is not compared with the dropped bytes), then the rest.
+  const size_t keep_bytes = keep - kBase;
+  auto again = t->IngestWal(keep, std::span<const uint8_t>(s.bytes).subspan(keep_bytes));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->last_record_lsn, end);
+  ExpectMatchesModel(*t, s, 13);
+
+  // A restart after a truncation sees the truncated log.
+  ASSERT_TRUE(t->TruncateWal(keep).ok());
+  t.reset();
+  t = Open();
+  EXPECT_EQ(t->Status().last_record_lsn, keep);
+  ExpectMatchesModel(*t, kept, 11);
 }
 
 }  // namespace

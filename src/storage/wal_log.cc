@@ -258,6 +258,46 @@ absl::Status WalLog::Read(Lsn lsn, std::span<uint8_t> out) const {
   return absl::OkStatus();
 }
 
+absl::Status WalLog::TruncateAfter(Lsn lsn) {
+  RETURN_IF_ERROR(failed_);
+  if (lsn < start_lsn() || lsn > end_lsn_) {
+    return absl::OutOfRangeError(absl::StrFormat("LSN %d is outside the log (%d..%d)", lsn.value(),
+                                                 start_lsn().value(), end_lsn_.value()));
+  }
+  while (segments_.size() > 1 && segments_.back().start >= lsn) {
+    const Segment gone = segments_.back();
+    close(tail_fd_);
+    tail_fd_ = -1;
+    segments_.pop_back();
+    if (unlink(gone.path.c_str()) != 0 && errno != ENOENT) {
+      failed_ = ErrnoError("remove", gone.path);
+      return failed_;
+    }
+    if (absl::Status s = SyncDir(); !s.ok()) {
+      failed_ = s;
+      return s;
+    }
+    const Segment& last = segments_.back();
+    tail_fd_ = open(last.path.c_str(), O_RDWR | O_CLOEXEC);
+    if (tail_fd_ < 0) {
+      failed_ = ErrnoError("open", last.path);
+      return failed_;
+    }
+    tail_bytes_ = gone.start - last.start;
+    end_lsn_ = gone.start;
+  }
+  const Segment& last = segments_.back();
+  const uint64_t keep = lsn - last.start;
+  if (ftruncate(tail_fd_, static_cast<off_t>(keep)) != 0 ||
+      (options_.sync && fdatasync(tail_fd_) != 0)) {
+    failed_ = ErrnoError(absl::StrFormat("truncate at LSN %d", lsn.value()), last.path);
+    return failed_;
+  }
+  tail_bytes_ = keep;
+  end_lsn_ = lsn;
+  return absl::OkStatus();
+}
+
 absl::Status WalLog::RemoveSegmentsBefore(Lsn lsn) {
   size_t remove = 0;
   while (remove + 1 < segments_.size() && segments_[remove + 1].start <= lsn) ++remove;

@@ -62,6 +62,11 @@ class WalLog {
   // the end, in order.
   absl::Status Scan(Lsn from, const std::function<absl::Status(wal::Mtr&)>& on_mtr) const;
 
+  // Drops every byte from `lsn` (a mini-transaction boundary, checked by the caller) to the end:
+  // later segments are removed newest first, then the one holding `lsn` is cut, each step
+  // durable before the next, so that a crash in between leaves a prefix of the log.
+  absl::Status TruncateAfter(Lsn lsn);
+
   // Removes whole segments that end at or before `lsn` (their changes are in layer files).
   absl::Status RemoveSegmentsBefore(Lsn lsn);
 

@@ -202,6 +202,33 @@ TEST_F(WalLogTest, RemoveSegmentsBeforeKeepsTheRest) {
   EXPECT_TRUE(log->Scan(log->start_lsn(), [](wal::Mtr&) { return absl::OkStatus(); }).ok());
 }
 
+TEST_F(WalLogTest, TruncateAfterDropsLaterSegmentsAndCutsTheOneHoldingTheLsn) {
+  auto log = OpenLog(512);
+  std::vector<Lsn> ends = AppendSome(*log, 200);
+  const size_t before = log->segment_count();
+  ASSERT_GT(before, 4u);
+  const Lsn keep = ends[40];
+  ASSERT_TRUE(log->TruncateAfter(keep).ok());
+  EXPECT_EQ(log->end_lsn(), keep);
+  EXPECT_LT(log->segment_count(), before);
+  ends.resize(41);
+  EXPECT_EQ(ScanEnds(*log, kBase), ends);
+  // Appends continue at the cut, and a reopened log ends there too.
+  const Bytes more = MakeMtr(9, 2, 77);
+  ASSERT_TRUE(log->Append(keep, more).ok());
+  EXPECT_TRUE(absl::IsOutOfRange(log->TruncateAfter(log->end_lsn() + 1)));
+  log.reset();
+  log = OpenLog(512);
+  EXPECT_EQ(log->end_lsn(), keep + more.size());
+  EXPECT_EQ(log->truncated_bytes(), 0u);
+  // Back to the very start: one empty segment remains.
+  ASSERT_TRUE(log->TruncateAfter(kBase).ok());
+  EXPECT_EQ(log->segment_count(), 1u);
+  log.reset();
+  log = OpenLog(512);
+  EXPECT_EQ(log->end_lsn(), kBase);
+}
+
 TEST_F(WalLogTest, ScanOutsideTheLogIsOutOfRange) {
   auto log = OpenLog();
   AppendSome(*log, 3);

@@ -73,6 +73,7 @@ start_pageserver() {  # start_pageserver [CONFIG_FILE]
   done
   die "the pageserver did not answer within 60 s"
 }
+started_lines() { local n; n=$(grep -c "from LSN" "$1" 2>/dev/null) || true; echo "${n:-0}"; }
 # start_follower OUT ERR ARGS...: pagectl follow in the background, returns once it follows.
 start_follower() {
   local out=$1 err=$2; shift 2
@@ -80,9 +81,9 @@ start_follower() {
   FOLLOW_PID=$!
   FOLLOW_ERR=$err
   local seen
-  seen=$(grep -c "from LSN" "$err" 2>/dev/null || true)
+  seen=$(started_lines "$err")
   for _ in $(seq 3000); do
-    (($(grep -c "from LSN" "$err" 2>/dev/null || echo 0) > ${seen:-0})) && return 0
+    (($(started_lines "$err") > seen)) && return 0
     kill -0 "$FOLLOW_PID" 2>/dev/null || die "the follower exited: $(tail -5 "$err" | tr '\r' '\n' | tail -5)"
     sleep 0.1
   done

@@ -15,6 +15,7 @@ void RegisterPush(CLI::App& app, int& exit_code);
 void RegisterGetpage(CLI::App& app, int& exit_code);
 void RegisterVerify(CLI::App& app, int& exit_code);
 void RegisterFollow(CLI::App& app, int& exit_code);
+void RegisterTruncateWal(CLI::App& app, int& exit_code);
 
 struct ServerFlags;
 // pagectl import's work, for follow --bootstrap: 0 on success, 1 after reporting an error.

@@ -5,10 +5,15 @@
 // the server at L, in batches, and compared byte for byte. With --http-server the pages come
 // through the HTTP JSON API instead (sizes and the catalog still over gRPC).
 //
-// Not compared: the doublewrite buffer of ibdata1 (written without redo, as in pagectl
-// compare), pages listed in --skip-pages, pages the server reports free at L (their bytes are
-// whatever MariaDB last wrote). A page of the file beyond the server's size of its tablespace
-// counts as "zero, not stored" when it is all zero, as a difference otherwise.
+// Every page of every file is compared, except the doublewrite buffer of ibdata1 (written
+// without redo, as in pagectl compare) and pages listed in --skip-pages. A page of the file
+// beyond the server's size of its tablespace is a difference.
+//
+// A page the server reports free at L must carry a valid checksum and equal the file, except
+// that MariaDB never writes a freed page, so its file may hold an older image: then the file's
+// page must equal the server's page read at the file page's FIL_PAGE_LSN (at the server's base
+// LSN when that is older), or be all zero (MariaDB never flushed it before the free, or punched
+// or scrubbed it; counted apart).
 // Exit 0 when at least one page was compared and none differs, 1 otherwise, 2 on error.
 #include <cstring>
 #include <iostream>
@@ -17,7 +22,9 @@
 #include "absl/strings/str_format.h"
 #include "client/http_page_client.h"
 #include "common/byte_order.h"
+#include "redo/page_checksum.h"
 #include "redo/page_format.h"
+#include "redo/tablespace_format.h"
 #include "replay/datadir.h"
 #include "replay/progress.h"
 #include "tools/pagectl/commands.h"
@@ -38,17 +45,20 @@ struct Options {
 };
 
 struct Counts {
-  uint64_t compared = 0;
+  uint64_t compared = 0;  // every page read from the server and compared, freed ones included
   uint64_t differ = 0;
-  uint64_t freed = 0;
-  uint64_t zero = 0;
+  uint64_t freed = 0;        // of those compared, free at L on the server
+  uint64_t freed_equal = 0;  // ... and equal to the file
+  uint64_t freed_older = 0;  // ... the file holding an image the server had at its FIL_PAGE_LSN
+  uint64_t freed_zero = 0;   // ... the file holding zeros (never flushed before the free)
   uint64_t skipped = 0;
 };
 
 class Verifier {
  public:
-  Verifier(const Options& o, client::PageServerClient& client, client::HttpPageClient* http)
-      : o_(o), lsn_(o.lsn), client_(client), http_(http) {}
+  Verifier(const Options& o, Lsn base_lsn, client::PageServerClient& client,
+           client::HttpPageClient* http)
+      : o_(o), lsn_(o.lsn), base_lsn_(base_lsn), client_(client), http_(http) {}
 
   const Counts& counts() const { return counts_; }
 
@@ -68,6 +78,7 @@ class Verifier {
     } else {
       return Context(size.status(), "GetTablespaceSize", file);
     }
+    format_ = redo::ReadTablespaceFormat(reader.Page(0), file.space_id);
     const std::set<uint32_t> doublewrite =
         file.relative_path == "ibdata1" ? DoublewritePages(reader) : std::set<uint32_t>{};
     const uint64_t pages = std::max<uint64_t>(reader.pages(), server_pages);
@@ -80,14 +91,14 @@ class Verifier {
       }
       if (p >= server_pages) {
         const std::vector<uint8_t>& bytes = reader.Page(p);
-        if (IsZeroPage(bytes)) {
-          ++counts_.zero;
-        } else {
-          Differ(file, page_no,
-                 absl::StrFormat("the file has it, beyond the server's size of %d pages; file "
-                                 "FIL_PAGE_LSN %d",
-                                 server_pages, ReadBe64(bytes.data() + redo::kFilPageLsn)));
-        }
+        Differ(file, page_no,
+               absl::StrFormat("the file has it, beyond the server's size of %d pages; file page "
+                               "%s",
+                               server_pages,
+                               IsZeroPage(bytes)
+                                   ? std::string("all zero")
+                                   : absl::StrFormat("FIL_PAGE_LSN %d",
+                                                     ReadBe64(bytes.data() + redo::kFilPageLsn))));
         continue;
       }
       batch.push_back({{file.space_id, PageNo(page_no)}, lsn_});
@@ -136,7 +147,7 @@ class Verifier {
                             const std::vector<client::PageRequest>& batch) {
     std::vector<client::PageOrError> answers;
     if (http_ != nullptr) {
-      for (const client::PageRequest& r : batch) answers.push_back(http_->GetPage(r.id, r.lsn));
+      for (const client::PageRequest& r : batch) answers.push_back(Fetch(r));
     } else {
       auto got = client_.GetPages(batch);
       if (!got.ok()) return Context(got.status(), "GetPages", file);
@@ -150,25 +161,91 @@ class Verifier {
         continue;
       }
       const client::Page& page = *answers[i];
-      if (page.freed) {
-        ++counts_.freed;
-        continue;
-      }
       const std::vector<uint8_t>& expected = reader.Page(page_no);
       ++counts_.compared;
-      if (page.data.size() == expected.size() &&
-          std::memcmp(page.data.data(), expected.data(), expected.size()) == 0) {
-        continue;
+      if (page.freed) {
+        CompareFreed(file, batch[i].id, page.data, expected);
+      } else if (!SamePage(page.data, expected)) {
+        Differ(file, page_no, Mismatch(page.data, expected));
       }
-      size_t first = 0;
-      while (first < page.data.size() && page.data[first] == expected[first]) ++first;
-      Differ(file, page_no,
-             absl::StrFormat("server FIL_PAGE_LSN %d, file FIL_PAGE_LSN %d, first difference at "
-                             "byte %d",
-                             ReadBe64(page.data.data() + redo::kFilPageLsn),
-                             ReadBe64(expected.data() + redo::kFilPageLsn), first));
     }
     return absl::OkStatus();
+  }
+
+  // A page free at L on the server. See the rule at the top of this file.
+  void CompareFreed(const replay::InnodbFile& file, PageId id, std::span<const uint8_t> served,
+                    std::span<const uint8_t> expected) {
+    ++counts_.freed;
+    const uint32_t page_no = id.page.value();
+    if (!format_.ok()) {
+      Differ(file, page_no,
+             absl::StrFormat("freed at LSN %d; its checksum cannot be checked: %s", lsn_.value(),
+                             format_.status().message()));
+      return;
+    }
+    if (served.size() != kPageSize || !redo::PageChecksumValid(served, format_->full_crc32)) {
+      Differ(file, page_no,
+             absl::StrFormat("freed at LSN %d; the server's page (%d bytes) is not a valid page",
+                             lsn_.value(), served.size()));
+      return;
+    }
+    if (SamePage(served, expected)) {
+      ++counts_.freed_equal;
+      return;
+    }
+    const Lsn file_lsn(ReadBe64(expected.data() + redo::kFilPageLsn));
+    if (file_lsn > lsn_) {
+      Differ(file, page_no,
+             absl::StrFormat("freed at LSN %d, but the file's FIL_PAGE_LSN is %d", lsn_.value(),
+                             file_lsn.value()));
+      return;
+    }
+    if (IsZeroPage(expected)) {
+      // MariaDB never flushed the page between its first initialisation and the free (a base
+      // from mariadb-backup --prepare can hold it: prepare applies the redo), or it punched or
+      // scrubbed the freed range (innodb_immediate_scrub_data_uncompressed): the file keeps or
+      // gets zeros, the state before the page was ever written.
+      ++counts_.freed_zero;
+      return;
+    }
+    const Lsn at = std::max(file_lsn, base_lsn_);
+    client::PageOrError older = Fetch({id, at});
+    if (!older.ok()) {
+      Differ(file, page_no,
+             absl::StrFormat("freed at LSN %d; the file holds an older image (FIL_PAGE_LSN %d); "
+                             "reading it at LSN %d: %s",
+                             lsn_.value(), file_lsn.value(), at.value(), older.status().message()));
+      return;
+    }
+    if (SamePage(older->data, expected)) {
+      ++counts_.freed_older;
+      return;
+    }
+    Differ(
+        file, page_no,
+        absl::StrFormat("freed at LSN %d: %s; at LSN %d: %s", lsn_.value(),
+                        Mismatch(served, expected), at.value(), Mismatch(older->data, expected)));
+  }
+
+  client::PageOrError Fetch(const client::PageRequest& r) {
+    if (http_ != nullptr) return http_->GetPage(r.id, r.lsn);
+    return client_.GetPage(r.id, r.lsn);
+  }
+
+  static bool SamePage(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  }
+
+  static std::string Mismatch(std::span<const uint8_t> served, std::span<const uint8_t> expected) {
+    if (served.size() != expected.size()) {
+      return absl::StrFormat("the server's page has %d bytes", served.size());
+    }
+    size_t first = 0;
+    while (first < served.size() && served[first] == expected[first]) ++first;
+    return absl::StrFormat(
+        "server FIL_PAGE_LSN %d, file FIL_PAGE_LSN %d, first difference at byte %d",
+        ReadBe64(served.data() + redo::kFilPageLsn), ReadBe64(expected.data() + redo::kFilPageLsn),
+        first);
   }
 
   void Differ(const replay::InnodbFile& file, uint32_t page_no, const std::string& what) {
@@ -187,9 +264,11 @@ class Verifier {
 
   const Options& o_;
   const Lsn lsn_;
+  const Lsn base_lsn_;  // the server's: no older page can be read
   client::PageServerClient& client_;
   client::HttpPageClient* http_;
   Counts counts_;
+  absl::StatusOr<redo::TablespaceFormat> format_;  // of the file being verified, from its page 0
   replay::Progress progress_;
 };
 
@@ -217,7 +296,9 @@ int Run(const Options& o) {
     if (!created.ok()) return fail(created.status());
     http = std::move(*created);
   }
-  Verifier verifier(o, **client, http.get());
+  auto status = (*client)->GetStatus();
+  if (!status.ok()) return fail(status.status());
+  Verifier verifier(o, status->base_lsn, **client, http.get());
   for (const replay::InnodbFile& file : *files) {
     if (auto s = verifier.VerifyFile(file, *skip); !s.ok()) {
       verifier.Done();
@@ -232,8 +313,10 @@ int Run(const Options& o) {
       "--skip-pages)%s\n",
       files->size(), o.lsn, http ? "HTTP" : "gRPC", c.skipped,
       extra ? absl::StrFormat("; %d tablespaces only on the server", extra) : "");
-  std::cout << absl::StrFormat("verify: %d pages compared, %d differ, %d free, %d zero\n",
-                               c.compared, c.differ, c.freed, c.zero);
+  std::cout << absl::StrFormat(
+      "verify: %d pages compared, %d differ; %d freed: %d equal to the file, %d equal to the "
+      "file's older image at its FIL_PAGE_LSN, %d zero in the file\n",
+      c.compared, c.differ, c.freed, c.freed_equal, c.freed_older, c.freed_zero);
   return c.differ == 0 && c.compared > 0 && extra == 0 ? 0 : 1;
 }
 

@@ -106,6 +106,13 @@ class FakeTimeline final : public storage::Timeline {
   }
 
   absl::Status Flush() override { return absl::OkStatus(); }
+  absl::StatusOr<Lsn> TruncateWal(Lsn lsn) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (lsn > status_.last_record_lsn) return absl::OutOfRangeError("past the end");
+    status_.last_record_lsn = lsn;
+    status_.received_lsn = lsn;
+    return lsn;
+  }
 
   // Test controls.
   void SetStatus(const storage::TimelineStatus& status) {
