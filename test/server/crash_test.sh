@@ -8,7 +8,8 @@
 #   - every page at that acknowledged LSN equals a datadir replayed independently to the same LSN
 #     with `pagectl replay --to-lsn` (what is served is exact, nothing half-written shows).
 # Then the push is completed and the final pages are checked against MariaDB's final/.
-# Environment: as server_test.sh; TEST_SEED seeds kill delays and chunk sizes.
+# Environment: as server_test.sh; TEST_SEED seeds the kill points and chunk sizes;
+# ACK_WAIT_LIMIT (300 s) bounds the wait for push's acknowledgements before a kill.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +29,24 @@ start_server first
 run_pagectl import import --server "$GRPC" --datadir "$FIXTURE/base" ||
   { cat "$WORK/import.err" >&2; exit 1; }
 
+# Seconds a push may take to print the acknowledgements a kill waits for (a loaded machine).
+ACK_WAIT_LIMIT=${ACK_WAIT_LIMIT:-300}
+ack_count() {  # "acked" lines in FILE so far (0 before push has created it)
+  local n
+  n=$(grep -c '^acked ' "$1" 2>/dev/null) || true
+  echo "${n:-0}"
+}
+# wait_for_acks FILE N PID LIMIT: until FILE holds N "acked" lines, or PID has exited (a push
+# that reached the end of the log); fails only when LIMIT seconds pass first.
+wait_for_acks() {
+  local deadline=$((SECONDS + $4))
+  while (($(ack_count "$1") < $2)); do
+    kill -0 "$3" 2>/dev/null || return 0
+    ((SECONDS < deadline)) || return 1
+    sleep 0.02
+  done
+}
+
 failures=0
 in_flight=0  # kills that hit the server while push was still streaming
 last_acked=$BASE_CHECKPOINT_LSN
@@ -37,10 +56,32 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
   "$PAGECTL" push --server "$GRPC" --log "$LOG" --seed "$((SEED + cycle))" --max-chunk 32768 \
     --batch-bytes 262144 >"$WORK/push.$cycle.out" 2>"$WORK/push.$cycle.err" &
   push_pid=$!
-  sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
-  kill -0 "$push_pid" 2>/dev/null && in_flight=$((in_flight + 1))
-  kill_server
-  wait "$push_pid" 2>/dev/null || true
+  # Kill after push has printed `want` acknowledgements, not after a fixed delay: on a loaded
+  # machine a delay can run out before push has even connected, and the cycle tests nothing.
+  # Half the kills come within a few batches of the restart, the rest up to 32 MB later (the
+  # cycles walk through the whole log, ~8 MB a cycle). Push sends its next batch as soon as an
+  # acknowledgement arrives, so the kill lands inside an ingest; the polling adds jitter.
+  if ((RANDOM % 2)); then want=$((1 + RANDOM % 4)); else want=$((1 + RANDOM % 128)); fi
+  if ! wait_for_acks "$WORK/push.$cycle.out" "$want" "$push_pid" "$ACK_WAIT_LIMIT"; then
+    log "cycle $cycle: push printed $(ack_count "$WORK/push.$cycle.out") of $want" \
+      "acknowledgements in ${ACK_WAIT_LIMIT}s: $(tail -2 "$WORK/push.$cycle.err")"
+    failures=$((failures + 1))
+  fi
+  if kill -0 "$push_pid" 2>/dev/null; then
+    in_flight=$((in_flight + 1))
+    kill_server
+    wait "$push_pid" 2>/dev/null || true  # fails: its server is gone
+  else
+    # Push ended before the kill: it reached the end of the log, or it failed.
+    push_rc=0
+    wait "$push_pid" 2>/dev/null || push_rc=$?
+    if ((push_rc != 0)); then
+      log "cycle $cycle: push failed before the kill (exit $push_rc):" \
+        "$(tail -2 "$WORK/push.$cycle.err")"
+      failures=$((failures + 1))
+    fi
+    kill_server
+  fi
   acked=$(awk '$1 == "acked" { v = $2 } END { print v }' "$WORK/push.$cycle.out")
   [[ -n $acked ]] && ((acked > last_acked)) && last_acked=$acked
   start_server "cycle$cycle"

@@ -41,16 +41,17 @@ start_server() {
   "$PAGESERVER" --data-dir "$DATA_DIR" --grpc-addr "$GRPC" --http-addr "$HTTP" \
     --config "$WORK/server.json" "$@" >>"$WORK/server.$name.log" 2>&1 &
   SERVER_PID=$!
-  local i
-  for ((i = 0; i < 300; i++)); do
-    if curl -sf "http://$HTTP/api/v1/ping" >/dev/null 2>&1; then
+  # A restart replays the WAL tail before it listens: give a loaded machine time.
+  local deadline=$((SECONDS + ${SERVER_START_LIMIT:-180}))
+  while ((SECONDS < deadline)); do
+    if curl -sf --max-time 10 "http://$HTTP/api/v1/ping" >/dev/null 2>&1; then
       log "pageserver $SERVER_PID up (gRPC $GRPC, HTTP $HTTP)"
       return 0
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done
-  log "pageserver did not come up; its log:"
+  log "pageserver did not answer /ping within ${SERVER_START_LIMIT:-180}s (or exited); its log:"
   cat "$WORK/server.$name.log" >&2
   exit 1
 }
