@@ -16,7 +16,8 @@ absl::StatusOr<Page> CheckPage(const PageRequest& request, Page page, uint32_t p
                                                ToString(request.id), request.lsn.value(),
                                                page.lsn.value()));
   }
-  if (page.data.size() != page_size && !(page.freed && page.data.empty())) {
+  // A freed page too: the server sends its last image, stamped and checksummed.
+  if (page.data.size() != page_size) {
     return absl::DataLossError(
         absl::StrFormat("%s at LSN %d: the server sent %d bytes, not a page of %d",
                         ToString(page.id), page.lsn.value(), page.data.size(), page_size));

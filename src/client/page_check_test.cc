@@ -68,8 +68,11 @@ TEST(CheckPage, WrongSizeIsDataLoss) {
   }
 }
 
-TEST(CheckPage, FreedPageMayBeEmpty) {
+TEST(CheckPage, FreedPageMustBeAWholePageToo) {
   Page freed = MakePage(kRequest.id, Lsn(1000), 0);
+  freed.freed = true;
+  EXPECT_TRUE(absl::IsDataLoss(CheckPage(kRequest, freed, kPageSize).status()));
+  freed = MakePage(kRequest.id, Lsn(1000), kPageSize);
   freed.freed = true;
   EXPECT_TRUE(CheckPage(kRequest, freed, kPageSize).ok());
 }

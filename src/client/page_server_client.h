@@ -57,8 +57,8 @@ struct PageRequest {
 struct Page {
   PageId id;
   Lsn lsn;  // the LSN the page was read at
-  // The page as MariaDB writes it, `page_size` bytes. Empty only for a freed page the server
-  // holds no image of.
+  // The page as MariaDB writes it, `page_size` bytes (a freed page included: its last image,
+  // stamped and checksummed).
   std::vector<uint8_t> data;
   bool freed = false;  // free at `lsn`: `data` is the last image before it was freed
   uint32_t records_applied = 0;

@@ -11,7 +11,7 @@
 #     with the C++) from the base LSN: every LSN the server acknowledged is a mini-transaction
 #     boundary of it, and the server's stored WAL holds exactly the log's bytes;
 #   - every page of every InnoDB file of the datadir equals the server's at the final LSN.
-# Environment: PAGESERVER, PAGECTL; FOLLOW_SECONDS [30] of workload; FOLLOW_SOAK [1] runs, each
+# Environment: PAGESERVER, PAGECTL; FOLLOW_SECONDS [20] of workload; FOLLOW_SOAK [1] runs, each
 # on a fresh datadir (the soak of issue 8 is FOLLOW_SOAK=20).
 # Exit status: 0 passed, 1 failed, 77 skipped (no MariaDB/sysbench).
 set -euo pipefail
@@ -19,7 +19,7 @@ set -euo pipefail
 TEST_NAME=follow_boundary_test
 # shellcheck source=test/follow/follow_lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/follow_lib.sh"
-SECONDS_OF_LOAD=${FOLLOW_SECONDS:-30}
+SECONDS_OF_LOAD=${FOLLOW_SECONDS:-20}
 RUNS=${FOLLOW_SOAK:-1}
 SCAN=$REPO_ROOT/test/integration/redo_scan.py
 trap cleanup EXIT

@@ -63,14 +63,14 @@ snapshot() {  # snapshot N: a mariadb-backup of the running server, prepared
 }
 
 workload 1 & W=$!
-sleep $((SECONDS_PER_PHASE / 3)); snapshot 1
+wait_mariadb_wrote $((4 << 20)); snapshot 1  # a snapshot in the middle of the load
 wait "$W"
 log "restart mariadbd (same log size)"
 stop_mariadbd
 wait_server_at "$(log_end)"
 start_mariadbd 32M
 workload 2 & W=$!
-sleep $((SECONDS_PER_PHASE / 3)); snapshot 2
+wait_mariadb_wrote $((4 << 20)); snapshot 2
 log "restart the follower itself under load (it resumes from the server's LSN)"
 kill -TERM "$FOLLOW_PID"; wait "$FOLLOW_PID" 2>/dev/null || true
 start_follower "$WORK/follow.out" "$WORK/follow.err"
@@ -111,10 +111,13 @@ held=$(server_lsn)
 target=$((held + 80 * 1024 * 1024))
 sysbench oltp_read_write "${SB[@]}" --threads=2 --time=300 run >>"$WORK/sb-run.log" 2>&1 &
 SB_PID=$!
+checkpoint() { "$PAGECTL" logdump "$DATA/ib_logfile0" --json | sed -n 's/^  "checkpoint_lsn": \([0-9]*\),$/\1/p'; }
 for _ in $(seq 3000); do
-  (($(sql -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='INNODB_CHECKPOINT_AGE'" >/dev/null; "$PAGECTL" logdump "$DATA/ib_logfile0" --json | sed -n 's/^  "checkpoint_lsn": \([0-9]*\),$/\1/p') > target)) && break
+  (($(checkpoint) > target)) && break
+  kill -0 "$SB_PID" 2>/dev/null || die "sysbench ended before MariaDB's checkpoint passed LSN $target"
   sleep 0.2
 done
+(($(checkpoint) > target)) || die "MariaDB's checkpoint did not pass LSN $target within 600 s"
 kill "$SB_PID"; wait "$SB_PID" 2>/dev/null || true
 kill -CONT "$FOLLOW_PID"
 rc=0; wait "$FOLLOW_PID" || rc=$?; FOLLOW_PID=""
