@@ -21,13 +21,7 @@ THREADS=${BENCH_THREADS:-2}
 INNODB_OPTS+=(--innodb-flush-log-at-trx-commit="${BENCH_TRX_COMMIT:-1}")
 new_work_dir "${1:-}"
 trap cleanup EXIT
-SB=(--db-driver=mysql --mysql-socket="$SOCK" --mysql-user=root --mysql-db=sbtest --tables=4
-    --table-size=20000)
-
-install_db 1G
-start_mariadbd 1G
-sql -e "CREATE DATABASE sbtest"
-sysbench oltp_write_only "${SB[@]}" prepare >"$WORK/sb-prepare.log"
+new_sysbench_db 1G oltp_write_only 4 20000
 tps() {  # tps NAME: one sysbench run; prints its transactions/s
   sysbench oltp_write_only "${SB[@]}" --threads="$THREADS" --time="$SECONDS_OF_LOAD" run >"$WORK/sb-$1.log" 2>&1
   sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)$/\1/p' "$WORK/sb-$1.log"

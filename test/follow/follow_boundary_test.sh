@@ -26,12 +26,7 @@ trap cleanup EXIT
 
 one_run() {  # one_run N
   new_work_dir "${BASE_WORK:+$BASE_WORK/run$1}"
-  SB=(--db-driver=mysql --mysql-socket="$SOCK" --mysql-user=root --mysql-db=sbtest --tables=2
-      --table-size=10000)
-  install_db 1G
-  start_mariadbd 1G
-  sql -e "CREATE DATABASE sbtest"
-  sysbench oltp_write_only "${SB[@]}" prepare >"$WORK/sb-prepare.log"
+  new_sysbench_db 1G oltp_write_only 2 10000
   # The server keeps every byte of WAL (no layer flush), for the byte comparison below.
   printf 'in_memory_layer_bytes=4294967296\nwal_segment_bytes=67108864\n' >"$WORK/pageserver.conf"
   start_pageserver "$WORK/pageserver.conf"

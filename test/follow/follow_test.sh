@@ -21,13 +21,7 @@ SECONDS_PER_PHASE=${FOLLOW_SECONDS:-20}
 INNODB_OPTS+=(--innodb-flush-log-at-trx-commit=2)
 new_work_dir "${1:-}"
 trap cleanup EXIT
-SB=(--db-driver=mysql --mysql-socket="$SOCK" --mysql-user=root --mysql-db=sbtest --tables=4
-    --table-size=20000)
-
-install_db 32M
-start_mariadbd 32M
-sql -e "CREATE DATABASE sbtest"
-sysbench oltp_read_write "${SB[@]}" prepare >"$WORK/sb-prepare.log"
+new_sysbench_db 32M oltp_read_write 4 20000
 start_pageserver
 
 # One command: backup + prepare + import + follow.
