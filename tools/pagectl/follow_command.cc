@@ -5,7 +5,7 @@
 // server: mariadb-backup --backup, --prepare, pagectl import, then follows from the backup's LSN.
 //
 // The rules (what may be read, when the position is checked, overwrite and rebuilt-log
-// detection) are LogFollower's (log_follower.h). This file is the loop around it: bootstrap,
+// detection) are LogFollower's (src/logship/log_follower.h). This file is the loop around it: bootstrap,
 // retries of rounds that raced MariaDB's writes, lag and progress, stop conditions.
 // Lag: bytes = MariaDB's log end - the server's LSN; seconds = how long the oldest byte not yet
 // acknowledged has waited. Shown once a second on stderr and sent to the server with each call
@@ -24,13 +24,19 @@
 #include "absl/strings/str_format.h"
 #include "replay/progress.h"
 #include "tools/pagectl/commands.h"
-#include "tools/pagectl/log_follower.h"
-#include "tools/pagectl/mariadb_log_position.h"
+#include "logship/log_follower.h"
+#include "logship/mariadb_log_position.h"
 #include "tools/pagectl/server_flags.h"
 #include "wal/log_file.h"
 
 namespace pageserver::pagectl {
 namespace {
+
+using logship::ConnectToMariadb;
+using logship::FollowerOptions;
+using logship::FollowStep;
+using logship::LogFollower;
+using logship::LogPositionSource;
 
 using Clock = std::chrono::steady_clock;
 

@@ -21,12 +21,15 @@
 
 #include "absl/strings/str_format.h"
 #include "tools/pagectl/commands.h"
-#include "tools/pagectl/log_sender.h"
+#include "logship/log_sender.h"
 #include "tools/pagectl/server_flags.h"
 #include "wal/log_file.h"
 
 namespace pageserver::pagectl {
 namespace {
+
+using logship::FindRange;
+using logship::LogSender;
 
 struct Options {
   ServerFlags server;

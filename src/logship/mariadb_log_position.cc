@@ -1,4 +1,4 @@
-#include "tools/pagectl/mariadb_log_position.h"
+#include "logship/mariadb_log_position.h"
 
 #include <mysql.h>
 
@@ -8,7 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 
-namespace pageserver::pagectl {
+namespace pageserver::logship {
 namespace {
 
 std::string Canonical(const std::string& path) {
@@ -131,4 +131,4 @@ std::unique_ptr<LogPositionSource> ConnectToMariadb(MariadbConnectOptions option
   return std::make_unique<MariadbSource>(std::move(options));
 }
 
-}  // namespace pageserver::pagectl
+}  // namespace pageserver::logship

@@ -1,11 +1,11 @@
-#include "tools/pagectl/log_follower.h"
+#include "logship/log_follower.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 
-namespace pageserver::pagectl {
+namespace pageserver::logship {
 namespace {
 
 // How far past a checkpoint's end_lsn its FILE_CHECKPOINT mini-transaction is looked for (its
@@ -222,4 +222,4 @@ absl::StatusOr<FollowStep> LogFollower::Step(double lag_seconds) {
   return step;
 }
 
-}  // namespace pageserver::pagectl
+}  // namespace pageserver::logship

@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "common/types.h"
 
-namespace pageserver::pagectl {
+namespace pageserver::logship {
 
 struct MariadbLogPosition {
   Lsn flushed;  // Innodb_lsn_flushed: the log up to here is in the file, final
@@ -44,4 +44,4 @@ struct MariadbConnectOptions {
 // A LogPositionSource over a real mariadbd's socket (libmariadb).
 std::unique_ptr<LogPositionSource> ConnectToMariadb(MariadbConnectOptions options);
 
-}  // namespace pageserver::pagectl
+}  // namespace pageserver::logship

@@ -3,15 +3,15 @@
 // from CI: a scan saw one more mini-transaction after B (a torn read of the block MariaDB was
 // rewriting); read again for sending, B is followed by a different one. Nothing of it may reach
 // the server, and the error must be Aborted (the follower looks again), not a stop.
-#include "tools/pagectl/log_sender.h"
+#include "logship/log_sender.h"
 
-#include "tools/pagectl/testing/page_server_fixture.h"
+#include "logship/testing/page_server_fixture.h"
 
-namespace pageserver::pagectl {
+namespace pageserver::logship {
 namespace {
 
 using pageserver::testing::MessageHas;
-using namespace pageserver::pagectl::testing;  // NOLINT: the fixture's helpers
+using namespace pageserver::logship::testing;  // NOLINT: the fixture's helpers
 
 class LogSenderTest : public PageServerFixture {};
 
@@ -75,4 +75,4 @@ TEST_F(LogSenderTest, AMiniTransactionThatChangedAfterTheScanIsNotSent) {
 }
 
 }  // namespace
-}  // namespace pageserver::pagectl
+}  // namespace pageserver::logship

@@ -16,11 +16,11 @@
 #include "service/metrics.h"
 #include "service/page_service.h"
 #include "storage/timeline.h"
-#include "tools/pagectl/log_sender.h"
+#include "logship/log_sender.h"
 #include "wal/log_file.h"
 #include "wal/testing/log_image.h"
 
-namespace pageserver::pagectl::testing {
+namespace pageserver::logship::testing {
 
 using wal::testing::Bytes;
 using wal::testing::LogImage;
@@ -104,7 +104,7 @@ class PageServerFixture : public ::testing::Test {
     return s.ok() ? s->last_record_lsn : Lsn(0);
   }
 
-  pageserver::testing::TempDir dir_{"pagectl_test"};
+  pageserver::testing::TempDir dir_{"logship_test"};
   std::unique_ptr<storage::Timeline> timeline_;
   service::PageServerMetrics metrics_;
   std::unique_ptr<service::PageService> service_;
@@ -112,4 +112,4 @@ class PageServerFixture : public ::testing::Test {
   std::unique_ptr<client::PageServerClient> client_;
 };
 
-}  // namespace pageserver::pagectl::testing
+}  // namespace pageserver::logship::testing

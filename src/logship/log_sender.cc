@@ -1,4 +1,4 @@
-#include "tools/pagectl/log_sender.h"
+#include "logship/log_sender.h"
 
 #include <cstdio>
 #include <functional>
@@ -7,7 +7,7 @@
 #include "common/status_macros.h"
 #include "wal/mtr_decoder.h"
 
-namespace pageserver::pagectl {
+namespace pageserver::logship {
 namespace {
 
 // Follows a scan of the log: whether a mini-transaction ends at `server_lsn` (or the scan
@@ -162,4 +162,4 @@ absl::StatusOr<Lsn> LogSender::Send(const wal::LogFile& log, Lsn from, Lsn to,
   return acked;
 }
 
-}  // namespace pageserver::pagectl
+}  // namespace pageserver::logship

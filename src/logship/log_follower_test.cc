@@ -2,19 +2,19 @@
 // ib_logfile0 files, with a stand-in for mariadbd's SHOW GLOBAL STATUS. The cases of issue 8:
 // MariaDB pads the block after its written LSN with stale, CRC-valid mini-transactions, which a
 // follower that reads to the end of the valid log sends as if MariaDB had written them there.
-#include "tools/pagectl/log_follower.h"
+#include "logship/log_follower.h"
 
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_format.h"
 
-#include "tools/pagectl/testing/page_server_fixture.h"
+#include "logship/testing/page_server_fixture.h"
 
-namespace pageserver::pagectl {
+namespace pageserver::logship {
 namespace {
 
 using pageserver::testing::MessageHas;
-using namespace pageserver::pagectl::testing;  // NOLINT: the fixture's helpers
+using namespace pageserver::logship::testing;  // NOLINT: the fixture's helpers
 
 // What mariadbd would answer; shared with the test, which moves it along.
 struct FakeMariadbState {
@@ -203,4 +203,4 @@ TEST_F(LogFollowerTest, BelowTheCheckpointButNotWrappedFollowsOn) {
 }
 
 }  // namespace
-}  // namespace pageserver::pagectl
+}  // namespace pageserver::logship

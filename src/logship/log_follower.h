@@ -34,11 +34,11 @@
 #include "absl/status/statusor.h"
 #include "client/page_server_client.h"
 #include "common/types.h"
-#include "tools/pagectl/log_sender.h"
-#include "tools/pagectl/mariadb_log_position.h"
+#include "logship/log_sender.h"
+#include "logship/mariadb_log_position.h"
 #include "wal/log_file.h"
 
-namespace pageserver::pagectl {
+namespace pageserver::logship {
 
 struct FollowStep {
   bool log_missing = false;  // ib_logfile0 is absent (mariadbd restarting): nothing read
@@ -96,4 +96,4 @@ class LogFollower {
 // latest checkpoint (found from its end_lsn), or end_lsn itself when it cannot be decoded.
 absl::StatusOr<Lsn> CheckpointBound(const wal::LogFile& log);
 
-}  // namespace pageserver::pagectl
+}  // namespace pageserver::logship

@@ -13,7 +13,7 @@
 #include "common/types.h"
 #include "wal/log_file.h"
 
-namespace pageserver::pagectl {
+namespace pageserver::logship {
 
 // The redo to send: [from, to) of a log, both mini-transaction boundaries.
 struct PushRange {
@@ -68,4 +68,4 @@ class LogSender {
   uint64_t calls_ = 0;
 };
 
-}  // namespace pageserver::pagectl
+}  // namespace pageserver::logship
