@@ -359,6 +359,7 @@ absl::StatusOr<WalAck> PageServerClient::StreamWal(std::span<const WalChunkRef> 
     response.Clear();
     auto writer = stub.StreamWAL(&context, &response);
     proto::WalChunk message;
+    message.set_writer_generation(writer_generation_.load());
     if (source) {
       message.set_source_end_lsn(source->end_lsn.value());
       message.set_source_lag_seconds(source->lag_seconds);
@@ -436,7 +437,9 @@ absl::StatusOr<ServerStatus> PageServerClient::GetStatus() {
                       response.image_layers(),
                       response.delta_layers(),
                       response.in_memory_bytes(),
-                      response.tablespaces()};
+                      response.tablespaces(),
+                      response.writer_generation(),
+                      response.writer_holder()};
 }
 
 absl::StatusOr<Lsn> PageServerClient::TruncateWal(Lsn lsn) {
@@ -448,6 +451,20 @@ absl::StatusOr<Lsn> PageServerClient::TruncateWal(Lsn lsn) {
     return FromGrpcStatus(stub.TruncateWal(&context, request, &response));
   }));
   return Lsn(response.last_record_lsn());
+}
+
+absl::StatusOr<WriterGrant> PageServerClient::AcquireWriter(const std::string& holder) {
+  proto::AcquireWriterRequest request;
+  request.set_holder(holder);
+  proto::AcquireWriterResponse response;
+  // Retried like every call: a retry after a lost answer takes one more generation, which fences
+  // the lost one; the client keeps the last generation it was granted.
+  RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {
+    response.Clear();
+    return FromGrpcStatus(stub.AcquireWriter(&context, request, &response));
+  }));
+  writer_generation_.store(response.generation());
+  return WriterGrant{response.generation(), Lsn(response.last_record_lsn())};
 }
 
 absl::StatusOr<Lsn> PageServerClient::Ping() {

@@ -78,6 +78,12 @@ struct SourcePosition {
   double lag_seconds = 0;  // how long its oldest unacknowledged byte has waited
 };
 
+// AcquireWriter's answer.
+struct WriterGrant {
+  uint64_t generation = 0;
+  Lsn last_record_lsn;  // where the new writer's redo continues
+};
+
 // StreamWAL's acknowledgement.
 struct WalAck {
   Lsn last_record_lsn;  // end of the last complete mini-transaction stored (durable)
@@ -107,6 +113,8 @@ struct ServerStatus {
   uint32_t delta_layers = 0;
   uint64_t in_memory_bytes = 0;
   uint32_t tablespaces = 0;
+  uint64_t writer_generation = 0;  // 0: no writer lease was ever granted
+  std::string writer_holder;
 };
 
 struct ImportCatalog {
@@ -181,6 +189,10 @@ class PageServerClient {
   absl::StatusOr<Lsn> Ping();
   // Drops the server's stored redo after `lsn` (see proto TruncateWal); returns its new LSN.
   absl::StatusOr<Lsn> TruncateWal(Lsn lsn);
+  // Takes the database's writer lease for `holder`; this client's StreamWal calls carry the
+  // new generation from then on, and those of any earlier holder are refused by the server.
+  absl::StatusOr<WriterGrant> AcquireWriter(const std::string& holder);
+  uint64_t writer_generation() const { return writer_generation_.load(); }
 
   // Opens an Import session and sends `catalog` as its first message.
   absl::StatusOr<std::unique_ptr<ImportWriter>> Import(const ImportCatalog& catalog);
@@ -197,6 +209,7 @@ class PageServerClient {
   Options options_;
   std::vector<std::unique_ptr<Channel>> channels_;
   std::atomic<uint64_t> next_channel_{0};
+  std::atomic<uint64_t> writer_generation_{0};  // 0: no lease (see AcquireWriter)
 };
 
 }  // namespace pageserver::client

@@ -81,6 +81,19 @@ absl::Status SyncAndPublish(int fd, const std::string& tmp_path, const std::stri
   return SyncDirectory(std::filesystem::path(path).parent_path().string());
 }
 
+absl::Status WriteFileAtomically(const std::string& path, std::string_view text) {
+  const std::string tmp = path + ".tmp";
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return ErrnoError("create", tmp);
+  if (absl::Status s =
+          WriteFully(fd, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size(), tmp);
+      !s.ok()) {
+    close(fd);
+    return s;
+  }
+  return SyncAndPublish(fd, tmp, path);
+}
+
 absl::StatusOr<std::unique_ptr<PendingFile>> PendingFile::Create(const std::string& path) {
   std::unique_ptr<PendingFile> f(new PendingFile());
   f->path_ = path;

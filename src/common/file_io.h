@@ -33,6 +33,10 @@ absl::Status SyncDirectory(const std::string& dir);
 // before it, a crash leaves at most the temporary file.
 absl::Status SyncAndPublish(int fd, const std::string& tmp_path, const std::string& path);
 
+// Replaces `path` with `text` atomically and durably: written to `path`.tmp, fsynced, renamed,
+// the directory fsynced. A crash leaves the old file or the new one, never a mix.
+absl::Status WriteFileAtomically(const std::string& path, std::string_view text);
+
 // An immutable file being written: it lives as `path` + ".tmp" until Publish (SyncAndPublish)
 // gives it its name; destroyed before that, it is removed. Owns its descriptor.
 class PendingFile {

@@ -235,7 +235,7 @@ void HttpApi::Route() {
         metrics_.wal_received_bytes().Increment(wal.size());
         ASSIGN_OR_RETURN(
             storage::IngestResult result,
-            IngestWalMeasured(timeline_, metrics_, Lsn(lsn),
+            IngestWalMeasured(timeline_, metrics_, storage::kNoWriterLease, Lsn(lsn),
                               std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wal.data()),
                                                        wal.size())));
         return json{{"last_record_lsn", result.last_record_lsn.value()},
@@ -265,6 +265,11 @@ void HttpApi::Route() {
                              {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes},
                              {"in_memory_bytes", s.in_memory_bytes},
                              {"tablespaces", s.tablespaces},
+                             {"writer", s.writer ? json{{"generation", s.writer->generation},
+                                                        {"holder", s.writer->holder},
+                                                        {"granted_at_lsn",
+                                                         s.writer->granted_at.value()}}
+                                                 : json(nullptr)},
                              {"source", SourceJson(s)}};
                }));
 

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 
 namespace pageserver::service {
@@ -64,9 +65,11 @@ absl::StatusOr<storage::PageVersion> ReadPageMeasured(storage::Timeline& timelin
 }
 
 absl::StatusOr<storage::IngestResult> IngestWalMeasured(storage::Timeline& timeline,
-                                                        PageServerMetrics& metrics, Lsn start,
+                                                        PageServerMetrics& metrics,
+                                                        uint64_t writer_generation, Lsn start,
                                                         std::span<const uint8_t> bytes) {
-  absl::StatusOr<storage::IngestResult> result = timeline.IngestWal(start, bytes);
+  absl::StatusOr<storage::IngestResult> result =
+      timeline.IngestWalAs(writer_generation, start, bytes);
   if (result.ok()) {
     metrics.wal_ingested_bytes().Increment(result->bytes_stored);
     metrics.wal_ingested_records().Increment(result->records_stored);
@@ -151,17 +154,22 @@ grpc::Status PageService::StreamGetPages(
 }
 
 absl::StatusOr<storage::IngestResult> PageService::IngestBatch(
-    Lsn start, std::span<const uint8_t> bytes, std::span<const size_t> chunk_sizes) {
+    uint64_t writer_generation, Lsn start, std::span<const uint8_t> bytes,
+    std::span<const size_t> chunk_sizes) {
   absl::StatusOr<storage::IngestResult> whole =
-      IngestWalMeasured(timeline_, metrics_, start, bytes);
-  if (whole.ok() || chunk_sizes.size() <= 1) return whole;
+      IngestWalMeasured(timeline_, metrics_, writer_generation, start, bytes);
+  // A fenced writer stores nothing, chunk by chunk neither.
+  if (whole.ok() || chunk_sizes.size() <= 1 || absl::IsFailedPrecondition(whole.status())) {
+    return whole;
+  }
   // The timeline stored nothing of the batch; store the chunks before the bad one.
   storage::IngestResult total;
   Lsn lsn = start;
   size_t offset = 0;
   for (size_t size : chunk_sizes) {
     ASSIGN_OR_RETURN(storage::IngestResult one,
-                     IngestWalMeasured(timeline_, metrics_, lsn, bytes.subspan(offset, size)));
+                     IngestWalMeasured(timeline_, metrics_, writer_generation, lsn,
+                                       bytes.subspan(offset, size)));
     total.last_record_lsn = one.last_record_lsn;
     total.received_lsn = one.received_lsn;
     total.bytes_stored += one.bytes_stored;
@@ -179,12 +187,14 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
     std::vector<uint8_t> batch;
     std::vector<size_t> chunk_sizes;
     Lsn batch_start;
+    std::optional<uint64_t> writer_generation;  // the call's, from its first chunk
     uint64_t bytes_stored = 0;
     bool ingested = false;
     storage::IngestResult last;
     auto flush = [&]() -> absl::Status {
       if (batch.empty()) return absl::OkStatus();
-      ASSIGN_OR_RETURN(last, IngestBatch(batch_start, batch, chunk_sizes));
+      ASSIGN_OR_RETURN(last, IngestBatch(writer_generation.value_or(storage::kNoWriterLease),
+                                         batch_start, batch, chunk_sizes));
       ingested = true;
       bytes_stored += last.bytes_stored;
       batch.clear();
@@ -199,6 +209,13 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
       if (chunk.source_end_lsn() != 0) {
         metrics_.source_end_lsn().Set(static_cast<double>(chunk.source_end_lsn()));
         metrics_.source_lag_seconds().Set(chunk.source_lag_seconds());
+      }
+      if (!writer_generation) writer_generation = chunk.writer_generation();
+      if (chunk.writer_generation() != *writer_generation) {
+        RETURN_IF_ERROR(flush());
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "StreamWAL: a chunk at LSN %d carries writer generation %d, the call's first %d",
+            chunk.start_lsn(), chunk.writer_generation(), *writer_generation));
       }
       if (data.empty()) continue;
       Lsn start(chunk.start_lsn());
@@ -309,6 +326,20 @@ grpc::Status PageService::TruncateWal(grpc::ServerContext* /*context*/,
   });
 }
 
+grpc::Status PageService::AcquireWriter(grpc::ServerContext* /*context*/,
+                                        const AcquireWriterRequest* request,
+                                        AcquireWriterResponse* response) {
+  return Measured(metrics_, "AcquireWriter", [&]() -> absl::Status {
+    if (request->holder().empty()) {
+      return absl::InvalidArgumentError("AcquireWriter: the holder must name the writer");
+    }
+    ASSIGN_OR_RETURN(storage::WriterLease lease, timeline_.AcquireWriter(request->holder()));
+    response->set_generation(lease.generation);
+    response->set_last_record_lsn(lease.granted_at.value());
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
                                     const StatusRequest* /*request*/, StatusResponse* response) {
   return Measured(metrics_, "GetStatus", [&]() -> absl::Status {
@@ -322,6 +353,10 @@ grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
     response->set_delta_layers(s.delta_layers);
     response->set_in_memory_bytes(s.in_memory_bytes);
     response->set_tablespaces(s.tablespaces);
+    if (s.writer) {
+      response->set_writer_generation(s.writer->generation);
+      response->set_writer_holder(s.writer->holder);
+    }
     return absl::OkStatus();
   });
 }

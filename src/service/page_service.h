@@ -53,7 +53,8 @@ absl::StatusOr<storage::PageVersion> ReadPageMeasured(storage::Timeline& timelin
                                                       Lsn lsn, absl::Time deadline);
 // An ingest; counts the bytes and records the timeline stored (not those received).
 absl::StatusOr<storage::IngestResult> IngestWalMeasured(storage::Timeline& timeline,
-                                                        PageServerMetrics& metrics, Lsn start,
+                                                        PageServerMetrics& metrics,
+                                                        uint64_t writer_generation, Lsn start,
                                                         std::span<const uint8_t> bytes);
 // `lsn`, or last_record_lsn when `lsn` is 0 (so that an answer can say which LSN it is for).
 Lsn ResolveLatest(const storage::Timeline& timeline, Lsn lsn);
@@ -79,6 +80,8 @@ class PageService final : public ::pageserver::PageServer::Service {
                       ImportResponse* response) override;
   grpc::Status TruncateWal(grpc::ServerContext* context, const TruncateWalRequest* request,
                            TruncateWalResponse* response) override;
+  grpc::Status AcquireWriter(grpc::ServerContext* context, const AcquireWriterRequest* request,
+                             AcquireWriterResponse* response) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const StatusRequest* request,
                          StatusResponse* response) override;
   grpc::Status Ping(grpc::ServerContext* context, const PingRequest* request,
@@ -91,7 +94,8 @@ class PageService final : public ::pageserver::PageServer::Service {
   GetPageResponse ReadOne(const GetPageRequest& request, absl::Time deadline);
   // Hands `bytes` (chunks of the sizes in `chunk_sizes`, in order) to the timeline; see the
   // batching rule above.
-  absl::StatusOr<storage::IngestResult> IngestBatch(Lsn start, std::span<const uint8_t> bytes,
+  absl::StatusOr<storage::IngestResult> IngestBatch(uint64_t writer_generation, Lsn start,
+                                                    std::span<const uint8_t> bytes,
                                                     std::span<const size_t> chunk_sizes);
 
   storage::Timeline& timeline_;

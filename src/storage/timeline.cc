@@ -88,7 +88,9 @@ class TimelineImpl : public Timeline {
 
   absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(
       Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) override;
-  absl::StatusOr<IngestResult> IngestWal(Lsn start, std::span<const uint8_t> bytes) override;
+  absl::StatusOr<IngestResult> IngestWalAs(uint64_t writer_generation, Lsn start,
+                                           std::span<const uint8_t> bytes) override;
+  absl::StatusOr<WriterLease> AcquireWriter(const std::string& holder) override;
   absl::StatusOr<Lsn> TruncateWal(Lsn lsn) override;
   absl::StatusOr<PageVersion> GetPage(PageId id, Lsn lsn, absl::Time deadline) override;
   absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
@@ -108,6 +110,7 @@ class TimelineImpl : public Timeline {
   absl::StatusOr<Lsn> WaitFor(Lsn lsn, absl::Time deadline);
   void Index(const wal::Mtr& mtr);  // exclusive lock held
   absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes);
+  absl::Status CheckWriter(uint64_t generation) const;  // ingest_mu_ held
   // Background flush: IngestWal freezes the open layer and hands it to the flusher thread.
   void FlusherLoop();
   bool Freeze();                // ingest_mu_ held; false when there is nothing to freeze
@@ -132,6 +135,8 @@ class TimelineImpl : public Timeline {
   std::mutex wal_mu_;
   std::unique_ptr<WalLog> wal_;
   std::vector<uint8_t> pending_;  // ingest_mu_: received bytes after the last whole mtr
+  // Written under ingest_mu_ and mu_ (exclusive); read under either.
+  std::optional<WriterLease> writer_;
 
   // Guards what readers share with ingest.
   mutable std::shared_mutex mu_;
@@ -219,6 +224,7 @@ absl::Status TimelineImpl::Load() {
     return absl::DataLossError(
         absl::StrFormat("%s/timeline.json: page size %d is not 16384", dir_, manifest->page_size));
   }
+  ASSIGN_OR_RETURN(writer_, ReadWriterLease(dir_));
   has_base_ = true;
   base_lsn_ = manifest->base_lsn;
   page_size_ = manifest->page_size;
@@ -390,9 +396,44 @@ absl::Status TimelineImpl::CheckOverlap(Lsn start, std::span<const uint8_t> byte
   return absl::OkStatus();
 }
 
-absl::StatusOr<IngestResult> TimelineImpl::IngestWal(Lsn start, std::span<const uint8_t> bytes) {
+absl::StatusOr<WriterLease> TimelineImpl::AcquireWriter(const std::string& holder) {
+  // Under the ingest lock: once the new generation is returned, no append of an older one is
+  // in progress or can start.
   std::lock_guard<std::mutex> lock(ingest_mu_);
   if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
+  WriterLease lease;
+  lease.generation = (writer_ ? writer_->generation : kNoWriterLease) + 1;
+  lease.holder = holder;
+  lease.granted_at = wal_->end_lsn();
+  RETURN_IF_ERROR(WriteWriterLease(dir_, lease));
+  std::unique_lock<std::shared_mutex> write(mu_);
+  writer_ = lease;
+  return lease;
+}
+
+absl::Status TimelineImpl::CheckWriter(uint64_t generation) const {
+  if (!writer_ || generation == writer_->generation) {
+    if (!writer_ && generation != kNoWriterLease) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "writer generation %d was never granted: the timeline has no writer lease; nothing "
+          "from this call was stored",
+          generation));
+    }
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "%s is fenced: the writer lease is generation %d, held by \"%s\" since LSN %d; nothing "
+      "from this call was stored",
+      generation == kNoWriterLease ? std::string("a writer without a lease")
+                                   : absl::StrFormat("writer generation %d", generation),
+      writer_->generation, writer_->holder, writer_->granted_at.value()));
+}
+
+absl::StatusOr<IngestResult> TimelineImpl::IngestWalAs(uint64_t writer_generation, Lsn start,
+                                                       std::span<const uint8_t> bytes) {
+  std::lock_guard<std::mutex> lock(ingest_mu_);
+  if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
+  RETURN_IF_ERROR(CheckWriter(writer_generation));
   RETURN_IF_ERROR(FlushError());
   const Lsn wal_end = wal_->end_lsn();  // only ingest moves it
   const Lsn received = wal_end + pending_.size();
@@ -863,6 +904,7 @@ TimelineStatus TimelineImpl::Status() const {
   s.durable_lsn = s.last_record_lsn;  // ingest acknowledges only after fdatasync
   s.received_lsn = Lsn(received_lsn_.load());
   s.disk_consistent_lsn = disk_consistent_lsn_;
+  s.writer = writer_;
   s.image_layers = static_cast<uint32_t>(layers_->images.size());
   s.delta_layers = static_cast<uint32_t>(layers_->deltas.size());
   for (const auto& l : layers_->images) s.image_layer_bytes += l->file_bytes();

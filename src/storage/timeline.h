@@ -42,6 +42,7 @@
 #include "absl/time/time.h"
 #include "common/types.h"
 #include "storage/catalog.h"
+#include "storage/writer_lease.h"
 
 namespace pageserver::storage {
 
@@ -82,6 +83,7 @@ struct TimelineStatus {
   uint64_t in_memory_bytes = 0;
   uint32_t tablespaces = 0;
   bool has_base = false;
+  std::optional<WriterLease> writer;  // the lease, once one was granted
 };
 
 class Timeline;
@@ -112,7 +114,19 @@ class Timeline {
   // differ from the stored ones or corrupt bytes (InvalidArgument, naming the LSN). Bytes after
   // last_record_lsn (an incomplete mini-transaction) are held in memory only, never acknowledged;
   // a call that overlaps them replaces them.
-  virtual absl::StatusOr<IngestResult> IngestWal(Lsn start, std::span<const uint8_t> bytes) = 0;
+  // As a writer without a lease (generation 0).
+  absl::StatusOr<IngestResult> IngestWal(Lsn start, std::span<const uint8_t> bytes) {
+    return IngestWalAs(kNoWriterLease, start, bytes);
+  }
+  // As the writer of `writer_generation`: refused (FailedPrecondition, nothing stored) unless it
+  // is the current lease's generation, or 0 while no lease was ever granted (writer_lease.h).
+  virtual absl::StatusOr<IngestResult> IngestWalAs(uint64_t writer_generation, Lsn start,
+                                                   std::span<const uint8_t> bytes) = 0;
+
+  // Grants the writer lease to `holder`: a new generation, durable before it is returned; the
+  // previous holder's appends are refused from then on (an append in progress finishes first).
+  // FailedPrecondition without a base.
+  virtual absl::StatusOr<WriterLease> AcquireWriter(const std::string& holder) = 0;
 
   // The page at `lsn` (0 = last_record_lsn). Waits for lsn until `deadline`
   // (DeadlineExceeded). OutOfRange below the base LSN or past the tablespace's end; NotFound

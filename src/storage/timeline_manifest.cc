@@ -76,18 +76,7 @@ absl::Status WriteManifest(const std::string& dir, const Manifest& m) {
   j["disk_consistent_lsn"] = m.disk_consistent_lsn.value();
   j["layers"] = m.layers;
   j["catalog"] = m.catalog.ToJson(m.disk_consistent_lsn);
-  const std::string text = j.dump(1) + "\n";
-  const std::string path = dir + "/" + kManifestName;
-  const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return ErrnoError("create", tmp);
-  if (absl::Status s =
-          WriteFully(fd, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size(), tmp);
-      !s.ok()) {
-    close(fd);
-    return s;
-  }
-  return SyncAndPublish(fd, tmp, path);
+  return WriteFileAtomically(dir + "/" + kManifestName, j.dump(1) + "\n");
 }
 
 }  // namespace pageserver::storage

@@ -491,5 +491,57 @@ TEST_F(TimelineTest, TruncateWalDropsTheTailThatNoLayerHolds) {
   ExpectMatchesModel(*t, kept, 11);
 }
 
+// One writer per database (issue 9): each AcquireWriter is a new generation, durable across a
+// restart; an append of any other generation is refused with nothing stored.
+TEST_F(TimelineTest, WriterLeaseFencesEveryOtherWriter) {
+  const Stream s = MakeStream(60, 91);
+  auto part = [&](size_t i) {  // the bytes of mini-transaction i
+    const Lsn from = i == 0 ? kBase : s.mtrs[i - 1].end_lsn;
+    return std::make_pair(from, std::span<const uint8_t>(s.bytes).subspan(
+                                    from - kBase, s.mtrs[i].end_lsn - from));
+  };
+  auto t = OpenWithBase();
+  EXPECT_FALSE(t->Status().writer.has_value());
+  auto [at0, bytes0] = part(0);
+  ASSERT_TRUE(t->IngestWal(at0, bytes0).ok()) << "before any lease, writers need none";
+  auto [at1, bytes1] = part(1);
+  auto never = t->IngestWalAs(5, at1, bytes1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(never.status())) << never.status();
+  EXPECT_TRUE(MessageHas(never.status(), "never granted"));
+
+  auto a = t->AcquireWriter("compute a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->generation, 1u);
+  EXPECT_EQ(a->granted_at, s.mtrs[0].end_lsn);
+  auto unleased = t->IngestWal(at1, bytes1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(unleased.status())) << unleased.status();
+  EXPECT_TRUE(MessageHas(unleased.status(), "a writer without a lease is fenced"));
+  ASSERT_TRUE(t->IngestWalAs(1, at1, bytes1).ok());
+
+  auto b = t->AcquireWriter("compute b");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->generation, 2u);
+  auto [at2, bytes2] = part(2);
+  auto fenced = t->IngestWalAs(1, at2, bytes2);
+  EXPECT_TRUE(absl::IsFailedPrecondition(fenced.status())) << fenced.status();
+  EXPECT_TRUE(MessageHas(fenced.status(), "writer generation 1 is fenced"));
+  EXPECT_TRUE(MessageHas(fenced.status(), "held by \"compute b\""));
+  EXPECT_EQ(t->Status().last_record_lsn, s.mtrs[1].end_lsn) << "a fenced writer stored redo";
+  EXPECT_EQ(t->Status().received_lsn, s.mtrs[1].end_lsn);
+  ASSERT_TRUE(t->IngestWalAs(2, at2, bytes2).ok());
+
+  t.reset();
+  t = Open();
+  ASSERT_TRUE(t->Status().writer.has_value());
+  EXPECT_EQ(t->Status().writer->generation, 2u);
+  EXPECT_EQ(t->Status().writer->holder, "compute b");
+  auto [at3, bytes3] = part(3);
+  EXPECT_TRUE(absl::IsFailedPrecondition(t->IngestWalAs(1, at3, bytes3).status()));
+  auto c = t->AcquireWriter("compute c");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->generation, 3u);
+  EXPECT_EQ(c->granted_at, s.mtrs[2].end_lsn);
+}
+
 }  // namespace
 }  // namespace pageserver::storage

@@ -55,9 +55,13 @@ class FakeTimeline final : public storage::Timeline {
     return std::unique_ptr<storage::ImportSession>(new Session(this, lsn, std::move(catalog)));
   }
 
-  absl::StatusOr<storage::IngestResult> IngestWal(Lsn start,
-                                                  std::span<const uint8_t> bytes) override {
+  absl::StatusOr<storage::IngestResult> IngestWalAs(uint64_t writer_generation, Lsn start,
+                                                    std::span<const uint8_t> bytes) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (status_.writer && writer_generation != status_.writer->generation) {
+      return absl::FailedPreconditionError("writer generation " +
+                                           std::to_string(writer_generation) + " is fenced");
+    }
     absl::Status refused = Judge(start, bytes);
     ingest_calls_.push_back({start, bytes.size(), refused.ok()});
     if (!refused.ok()) return refused;
@@ -106,6 +110,13 @@ class FakeTimeline final : public storage::Timeline {
   }
 
   absl::Status Flush() override { return absl::OkStatus(); }
+  absl::StatusOr<storage::WriterLease> AcquireWriter(const std::string& holder) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    storage::WriterLease lease{status_.writer ? status_.writer->generation + 1 : 1, holder,
+                               status_.last_record_lsn};
+    status_.writer = lease;
+    return lease;
+  }
   absl::StatusOr<Lsn> TruncateWal(Lsn lsn) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (lsn > status_.last_record_lsn) return absl::OutOfRangeError("past the end");
