@@ -467,6 +467,57 @@ absl::StatusOr<WriterGrant> PageServerClient::AcquireWriter(const std::string& h
   return WriterGrant{response.generation(), Lsn(response.last_record_lsn())};
 }
 
+absl::Status PageServerClient::PutAuxFile(const std::string& path, Lsn lsn,
+                                          std::span<const uint8_t> content) {
+  return PutAuxVersion(path, lsn, content, /*deleted=*/false);
+}
+
+absl::Status PageServerClient::DeleteAuxFile(const std::string& path, Lsn lsn) {
+  return PutAuxVersion(path, lsn, {}, /*deleted=*/true);
+}
+
+absl::Status PageServerClient::PutAuxVersion(const std::string& path, Lsn lsn,
+                                             std::span<const uint8_t> content, bool deleted) {
+  proto::PutAuxFileRequest request;
+  request.set_path(path);
+  request.set_lsn(lsn.value());
+  request.set_content(content.data(), content.size());
+  request.set_deleted(deleted);
+  proto::PutAuxFileResponse response;
+  return CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {
+    return FromGrpcStatus(stub.PutAuxFile(&context, request, &response));
+  });
+}
+
+absl::StatusOr<AuxFile> PageServerClient::GetAuxFile(const std::string& path, Lsn lsn) {
+  proto::GetAuxFileRequest request;
+  request.set_path(path);
+  request.set_lsn(lsn.value());
+  proto::GetAuxFileResponse response;
+  RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {
+    response.Clear();
+    return FromGrpcStatus(stub.GetAuxFile(&context, request, &response));
+  }));
+  const std::string& c = response.content();
+  return AuxFile{response.path(), Lsn(response.lsn()), c.size(),
+                 std::vector<uint8_t>(c.begin(), c.end())};
+}
+
+absl::StatusOr<std::vector<AuxFile>> PageServerClient::ListAuxFiles(Lsn lsn) {
+  proto::ListAuxFilesRequest request;
+  request.set_lsn(lsn.value());
+  proto::ListAuxFilesResponse response;
+  RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {
+    response.Clear();
+    return FromGrpcStatus(stub.ListAuxFiles(&context, request, &response));
+  }));
+  std::vector<AuxFile> out;
+  for (const proto::AuxFileEntry& e : response.files()) {
+    out.push_back(AuxFile{e.path(), Lsn(e.lsn()), e.size(), {}});
+  }
+  return out;
+}
+
 absl::StatusOr<Lsn> PageServerClient::Ping() {
   proto::PingResponse response;
   RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {

@@ -78,6 +78,14 @@ struct SourcePosition {
   double lag_seconds = 0;  // how long its oldest unacknowledged byte has waited
 };
 
+// An aux file version (content empty in a listing).
+struct AuxFile {
+  std::string path;
+  Lsn lsn;  // the version's
+  uint64_t size = 0;
+  std::vector<uint8_t> content;
+};
+
 // AcquireWriter's answer.
 struct WriterGrant {
   uint64_t generation = 0;
@@ -194,6 +202,13 @@ class PageServerClient {
   absl::StatusOr<WriterGrant> AcquireWriter(const std::string& holder);
   uint64_t writer_generation() const { return writer_generation_.load(); }
 
+  // Aux files (proto PutAuxFile / GetAuxFile / ListAuxFiles): whole files versioned by LSN.
+  absl::Status PutAuxFile(const std::string& path, Lsn lsn, std::span<const uint8_t> content);
+  absl::Status DeleteAuxFile(const std::string& path, Lsn lsn);
+  absl::StatusOr<AuxFile> GetAuxFile(const std::string& path, Lsn lsn);
+  // The files that exist at `lsn` (0: the latest), without their content.
+  absl::StatusOr<std::vector<AuxFile>> ListAuxFiles(Lsn lsn);
+
   // Opens an Import session and sends `catalog` as its first message.
   absl::StatusOr<std::unique_ptr<ImportWriter>> Import(const ImportCatalog& catalog);
 
@@ -201,6 +216,8 @@ class PageServerClient {
   struct Channel;
   explicit PageServerClient(const Options& options);
   Channel& NextChannel();
+  absl::Status PutAuxVersion(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
+                             bool deleted);
   // Runs `attempt` until it succeeds, fails with a code that is not retried, or the retries or
   // the deadline run out.
   template <typename Attempt>

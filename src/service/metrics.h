@@ -123,10 +123,10 @@ bool IsValidMetricName(const std::string& name);
 bool IsValidLabelName(const std::string& name);
 
 // The gRPC method names and HTTP handler names PageServerMetrics knows.
-inline constexpr std::array<std::string_view, 11> kGrpcMethods = {
-    "GetPage",         "GetPages", "StreamGetPages", "StreamWAL",     "GetTablespaceSize",
-    "ListTablespaces", "Import",   "TruncateWal",    "AcquireWriter", "GetStatus",
-    "Ping"};
+inline constexpr std::array<std::string_view, 14> kGrpcMethods = {
+    "GetPage",         "GetPages",   "StreamGetPages", "StreamWAL",    "GetTablespaceSize",
+    "ListTablespaces", "Import",     "TruncateWal",    "AcquireWriter", "PutAuxFile",
+    "GetAuxFile",      "ListAuxFiles", "GetStatus",    "Ping"};
 inline constexpr std::array<std::string_view, 7> kHttpHandlers = {
     "get_page", "stream_wal", "ping", "status", "tablespaces", "tablespace_size", "metrics"};
 

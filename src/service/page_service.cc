@@ -340,6 +340,51 @@ grpc::Status PageService::AcquireWriter(grpc::ServerContext* /*context*/,
   });
 }
 
+grpc::Status PageService::PutAuxFile(grpc::ServerContext* /*context*/,
+                                     const PutAuxFileRequest* request,
+                                     PutAuxFileResponse* /*response*/) {
+  return Measured(metrics_, "PutAuxFile", [&]() -> absl::Status {
+    const std::string& content = request->content();
+    return timeline_.PutAuxFile(
+        request->path(), Lsn(request->lsn()),
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()),
+        request->deleted());
+  });
+}
+
+grpc::Status PageService::GetAuxFile(grpc::ServerContext* context,
+                                     const GetAuxFileRequest* request,
+                                     GetAuxFileResponse* response) {
+  return Measured(metrics_, "GetAuxFile", [&]() -> absl::Status {
+    storage::AuxFileVersion version;
+    ASSIGN_OR_RETURN(std::vector<uint8_t> content,
+                     timeline_.GetAuxFile(request->path(), Lsn(request->lsn()),
+                                          ReadDeadline(*context), &version));
+    response->set_path(version.path);
+    response->set_lsn(version.lsn.value());
+    response->set_content(content.data(), content.size());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PageService::ListAuxFiles(grpc::ServerContext* context,
+                                       const ListAuxFilesRequest* request,
+                                       ListAuxFilesResponse* response) {
+  return Measured(metrics_, "ListAuxFiles", [&]() -> absl::Status {
+    const Lsn at = ResolveLatest(timeline_, Lsn(request->lsn()));
+    ASSIGN_OR_RETURN(std::vector<storage::AuxFileVersion> files,
+                     timeline_.ListAuxFiles(at, ReadDeadline(*context)));
+    response->set_lsn(at.value());
+    for (const storage::AuxFileVersion& f : files) {
+      AuxFileEntry* e = response->add_files();
+      e->set_path(f.path);
+      e->set_lsn(f.lsn.value());
+      e->set_size(f.size);
+    }
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
                                     const StatusRequest* /*request*/, StatusResponse* response) {
   return Measured(metrics_, "GetStatus", [&]() -> absl::Status {

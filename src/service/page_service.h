@@ -82,6 +82,12 @@ class PageService final : public ::pageserver::PageServer::Service {
                            TruncateWalResponse* response) override;
   grpc::Status AcquireWriter(grpc::ServerContext* context, const AcquireWriterRequest* request,
                              AcquireWriterResponse* response) override;
+  grpc::Status PutAuxFile(grpc::ServerContext* context, const PutAuxFileRequest* request,
+                          PutAuxFileResponse* response) override;
+  grpc::Status GetAuxFile(grpc::ServerContext* context, const GetAuxFileRequest* request,
+                          GetAuxFileResponse* response) override;
+  grpc::Status ListAuxFiles(grpc::ServerContext* context, const ListAuxFilesRequest* request,
+                            ListAuxFilesResponse* response) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const StatusRequest* request,
                          StatusResponse* response) override;
   grpc::Status Ping(grpc::ServerContext* context, const PingRequest* request,

@@ -91,6 +91,13 @@ class TimelineImpl : public Timeline {
   absl::StatusOr<IngestResult> IngestWalAs(uint64_t writer_generation, Lsn start,
                                            std::span<const uint8_t> bytes) override;
   absl::StatusOr<WriterLease> AcquireWriter(const std::string& holder) override;
+  absl::Status PutAuxFile(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
+                          bool deleted) override;
+  absl::StatusOr<std::vector<uint8_t>> GetAuxFile(const std::string& path, Lsn lsn,
+                                                  absl::Time deadline,
+                                                  AuxFileVersion* version) override;
+  absl::StatusOr<std::vector<AuxFileVersion>> ListAuxFiles(Lsn lsn,
+                                                           absl::Time deadline) override;
   absl::StatusOr<Lsn> TruncateWal(Lsn lsn) override;
   absl::StatusOr<PageVersion> GetPage(PageId id, Lsn lsn, absl::Time deadline) override;
   absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
@@ -137,6 +144,8 @@ class TimelineImpl : public Timeline {
   std::vector<uint8_t> pending_;  // ingest_mu_: received bytes after the last whole mtr
   // Written under ingest_mu_ and mu_ (exclusive); read under either.
   std::optional<WriterLease> writer_;
+  // Opened by Load before anything else; thread-safe itself.
+  std::unique_ptr<AuxFileStore> aux_;
 
   // Guards what readers share with ingest.
   mutable std::shared_mutex mu_;
@@ -207,6 +216,7 @@ absl::Status TimelineImpl::Load() {
   std::error_code ec;
   fs::create_directories(dir_ + "/layers", ec);
   if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", dir_, ec.message()));
+  ASSIGN_OR_RETURN(aux_, AuxFileStore::Open(dir_ + "/aux"));
   ASSIGN_OR_RETURN(std::optional<Manifest> manifest, ReadManifest(dir_));
   // Files the manifest does not name are what a crash left between writing a layer and the
   // manifest that would have named it: never part of the timeline.
@@ -409,6 +419,41 @@ absl::StatusOr<WriterLease> TimelineImpl::AcquireWriter(const std::string& holde
   std::unique_lock<std::shared_mutex> write(mu_);
   writer_ = lease;
   return lease;
+}
+
+absl::Status TimelineImpl::PutAuxFile(const std::string& path, Lsn lsn,
+                                      std::span<const uint8_t> content, bool deleted) {
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    if (!has_base_) {
+      return absl::FailedPreconditionError("the timeline has no base yet: import first");
+    }
+    if (lsn < base_lsn_) {
+      return absl::OutOfRangeError(
+          absl::StrFormat("aux file \"%s\" at LSN %d: below the timeline's base LSN %d", path,
+                          lsn.value(), base_lsn_.value()));
+    }
+  }
+  if (lsn.value() > last_record_lsn_.load()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "aux file \"%s\" at LSN %d: the timeline holds redo only up to LSN %d; send the redo "
+        "first",
+        path, lsn.value(), last_record_lsn_.load()));
+  }
+  return aux_->Put(path, lsn, content, deleted);
+}
+
+absl::StatusOr<std::vector<uint8_t>> TimelineImpl::GetAuxFile(const std::string& path, Lsn lsn,
+                                                              absl::Time deadline,
+                                                              AuxFileVersion* version) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  return aux_->Get(path, at, version);
+}
+
+absl::StatusOr<std::vector<AuxFileVersion>> TimelineImpl::ListAuxFiles(Lsn lsn,
+                                                                       absl::Time deadline) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  return aux_->List(at);
 }
 
 absl::Status TimelineImpl::CheckWriter(uint64_t generation) const {

@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/types.h"
+#include "storage/aux_file_store.h"
 #include "storage/catalog.h"
 #include "storage/writer_lease.h"
 
@@ -147,6 +148,18 @@ class Timeline {
   // InvalidArgument for an LSN inside a stored mini-transaction (naming its boundaries).
   // Returns the new last_record_lsn (== lsn).
   virtual absl::StatusOr<Lsn> TruncateWal(Lsn lsn) = 0;
+
+  // Aux files (aux_file_store.h): whole non-InnoDB files a compute needs, versioned by LSN.
+  // Put stamps a version at `lsn`, which must lie between the base LSN and last_record_lsn (the
+  // redo up to it is stored first: FailedPrecondition otherwise); durable when OK.
+  virtual absl::Status PutAuxFile(const std::string& path, Lsn lsn,
+                                  std::span<const uint8_t> content, bool deleted) = 0;
+  // At `lsn` (0 = last_record_lsn; waited for until `deadline`, as GetPage).
+  virtual absl::StatusOr<std::vector<uint8_t>> GetAuxFile(const std::string& path, Lsn lsn,
+                                                          absl::Time deadline,
+                                                          AuxFileVersion* version) = 0;
+  virtual absl::StatusOr<std::vector<AuxFileVersion>> ListAuxFiles(Lsn lsn,
+                                                                   absl::Time deadline) = 0;
 
   virtual TimelineStatus Status() const = 0;
 

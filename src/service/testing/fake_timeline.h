@@ -110,6 +110,16 @@ class FakeTimeline final : public storage::Timeline {
   }
 
   absl::Status Flush() override { return absl::OkStatus(); }
+  absl::Status PutAuxFile(const std::string&, Lsn, std::span<const uint8_t>, bool) override {
+    return absl::UnimplementedError("FakeTimeline keeps no aux files");
+  }
+  absl::StatusOr<std::vector<uint8_t>> GetAuxFile(const std::string&, Lsn, absl::Time,
+                                                  storage::AuxFileVersion*) override {
+    return absl::UnimplementedError("FakeTimeline keeps no aux files");
+  }
+  absl::StatusOr<std::vector<storage::AuxFileVersion>> ListAuxFiles(Lsn, absl::Time) override {
+    return absl::UnimplementedError("FakeTimeline keeps no aux files");
+  }
   absl::StatusOr<storage::WriterLease> AcquireWriter(const std::string& holder) override {
     std::lock_guard<std::mutex> lock(mu_);
     storage::WriterLease lease{status_.writer ? status_.writer->generation + 1 : 1, holder,

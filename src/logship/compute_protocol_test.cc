@@ -1,0 +1,105 @@
+// What a compute needs from the page server besides pages (issue 9), through the real client,
+// service and timeline:
+//   - one writer per database: the client that took the writer lease last writes; the older
+//     one's redo is refused with an error naming the new holder, and nothing of it is stored;
+//   - aux files: whole files versioned by the LSN they were synced at.
+#include <gtest/gtest.h>
+
+#include "logship/log_sender.h"
+#include "logship/testing/page_server_fixture.h"
+
+namespace pageserver::logship {
+namespace {
+
+using pageserver::testing::MessageHas;
+using namespace pageserver::logship::testing;  // NOLINT: the fixture's helpers
+
+class ComputeProtocolTest : public PageServerFixture {
+ protected:
+  std::unique_ptr<client::PageServerClient> SecondClient() {
+    auto c = client::PageServerClient::Create(client_->options());
+    EXPECT_TRUE(c.ok()) << c.status();
+    return std::move(*c);
+  }
+};
+
+TEST_F(ComputeProtocolTest, TheOlderWriterIsFencedAndStoresNothing) {
+  LogImage image = NewLog();
+  const Lsn a = image.Append(kFirst, Write(1, 200, 0xaa, 40));
+  const Lsn b = image.Append(a, Write(2, 300, 0xbb, 40));
+  const Lsn c = image.Append(b, Write(3, 400, 0xcc, 40));
+  auto log = wal::LogFile::Open(Save(image));
+  ASSERT_TRUE(log.ok()) << log.status();
+
+  auto first = client_->AcquireWriter("compute one");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->generation, 1u);
+  EXPECT_EQ(first->last_record_lsn, kFirst);
+  LogSender old_writer(*client_, {});
+  ASSERT_TRUE(old_writer.Send(*log, kFirst, a).ok());
+
+  auto other = SecondClient();
+  auto second = other->AcquireWriter("compute two");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->generation, 2u);
+  EXPECT_EQ(second->last_record_lsn, a);
+
+  auto refused = old_writer.Send(*log, a, b);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_TRUE(MessageHas(refused.status(), "writer generation 1 is fenced"));
+  EXPECT_TRUE(MessageHas(refused.status(), "\"compute two\""));
+  EXPECT_EQ(ServerLsn(), a) << "the fenced writer's redo was stored";
+
+  LogSender new_writer(*other, {});
+  auto sent = new_writer.Send(*log, a, c);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(ServerLsn(), c);
+  auto status = client_->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->writer_generation, 2u);
+  EXPECT_EQ(status->writer_holder, "compute two");
+}
+
+TEST_F(ComputeProtocolTest, AHolderMustBeNamed) {
+  auto nameless = client_->AcquireWriter("");
+  EXPECT_TRUE(absl::IsInvalidArgument(nameless.status())) << nameless.status();
+}
+
+TEST_F(ComputeProtocolTest, AuxFilesAreVersionedByLsn) {
+  LogImage image = NewLog();
+  const Lsn a = image.Append(kFirst, Write(1, 200, 0xaa, 40));
+  const Lsn b = image.Append(a, Write(2, 300, 0xbb, 40));
+  auto log = wal::LogFile::Open(Save(image));
+  ASSERT_TRUE(log.ok()) << log.status();
+  const std::vector<uint8_t> v1 = {1, 2, 3}, v2(100000, 9);
+  ASSERT_TRUE(client_->PutAuxFile("db/t.frm", kFirst, v1).ok());
+  // Past the redo the server holds: the redo comes first.
+  absl::Status early = client_->PutAuxFile("db/t.frm", b, v2);
+  EXPECT_TRUE(absl::IsFailedPrecondition(early)) << early;
+  EXPECT_TRUE(MessageHas(early, "send the redo first"));
+  LogSender sender(*client_, {});
+  ASSERT_TRUE(sender.Send(*log, kFirst, b).ok());
+  ASSERT_TRUE(client_->PutAuxFile("db/t.frm", b, v2).ok());
+  ASSERT_TRUE(client_->PutAuxFile("db/db.opt", a, {}).ok());
+
+  auto then = client_->GetAuxFile("db/t.frm", a);
+  ASSERT_TRUE(then.ok()) << then.status();
+  EXPECT_EQ(then->content, v1);
+  EXPECT_EQ(then->lsn, kFirst);
+  auto now = client_->GetAuxFile("db/t.frm", Lsn(0));
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_EQ(now->content, v2);
+  auto list = client_->ListAuxFiles(Lsn(0));
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].path, "db/db.opt");
+  EXPECT_EQ((*list)[1].size, v2.size());
+
+  ASSERT_TRUE(client_->DeleteAuxFile("db/t.frm", b).ok());
+  EXPECT_TRUE(absl::IsNotFound(client_->GetAuxFile("db/t.frm", b).status()));
+  EXPECT_TRUE(client_->GetAuxFile("db/t.frm", a).ok()) << "history before the delete is kept";
+  EXPECT_TRUE(absl::IsInvalidArgument(client_->PutAuxFile("../escape", b, v1)));
+}
+
+}  // namespace
+}  // namespace pageserver::logship

@@ -1,0 +1,204 @@
+#include "storage/aux_file_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <regex>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/byte_order.h"
+#include "common/file_io.h"
+#include "common/status_macros.h"
+
+namespace pageserver::storage {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr size_t kMaxPathBytes = 4096;
+// u32 path length, path, u64 LSN, u8 deleted.
+constexpr size_t kFixedHeaderBytes = 4 + 8 + 1;
+
+}  // namespace
+
+absl::Status AuxFileStore::CheckPath(const std::string& path) {
+  auto bad = [&](const char* why) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("aux file path \"%s\": %s", path.substr(0, 200), why));
+  };
+  if (path.empty()) return bad("empty");
+  if (path.size() > kMaxPathBytes) return bad("longer than 4096 bytes");
+  if (path.find('\0') != std::string::npos) return bad("holds a NUL byte");
+  if (path.front() == '/') return bad("absolute; it must be relative to the datadir");
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part.empty() || part == "." || part == "..") {
+      return bad("has an empty, \".\" or \"..\" component");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<AuxFileStore>> AuxFileStore::Open(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", dir, ec.message()));
+  std::unique_ptr<AuxFileStore> store(new AuxFileStore(dir));
+  RETURN_IF_ERROR(store->Load());
+  return store;
+}
+
+std::string AuxFileStore::FilePath(uint64_t seq) const {
+  return absl::StrFormat("%s/%020d.aux", dir_, seq);
+}
+
+absl::Status AuxFileStore::Load() {
+  static const std::regex kName("([0-9]{20})\\.aux");
+  std::error_code ec;
+  std::vector<Entry> entries;
+  for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::smatch m;
+    if (!std::regex_match(name, m, kName)) {
+      // A version whose rename a crash prevented was never acknowledged.
+      if (name.ends_with(".tmp")) fs::remove(it->path(), ec);
+      continue;
+    }
+    Entry e;
+    const std::string digits = m[1].str();
+    std::from_chars(digits.data(), digits.data() + digits.size(), e.seq);
+    const std::string path = it->path().string();
+    int fd = -1;
+    ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(path, &fd));
+    uint8_t fixed[4];
+    absl::Status s = file_size < kFixedHeaderBytes
+                         ? absl::DataLossError(absl::StrFormat("%s: %d bytes, too short for a "
+                                                               "header",
+                                                               path, file_size))
+                         : ReadFully(fd, 0, 4, fixed, path);
+    const uint32_t path_len = s.ok() ? ReadBe32(fixed) : 0;
+    if (s.ok() && (path_len > kMaxPathBytes || kFixedHeaderBytes + path_len > file_size)) {
+      s = absl::DataLossError(absl::StrFormat("%s: path length %d does not fit", path, path_len));
+    }
+    std::vector<uint8_t> header(path_len + 9);
+    if (s.ok()) s = ReadFully(fd, 4, header.size(), header.data(), path);
+    close(fd);
+    RETURN_IF_ERROR(s);
+    e.version.path.assign(reinterpret_cast<const char*>(header.data()), path_len);
+    e.version.lsn = Lsn(ReadBe64(header.data() + path_len));
+    e.version.deleted = header[path_len + 8] != 0;
+    e.version.size = file_size - kFixedHeaderBytes - path_len;
+    if (absl::Status p = CheckPath(e.version.path); !p.ok()) {
+      return absl::DataLossError(absl::StrFormat("%s: %s", path, p.message()));
+    }
+    entries.push_back(std::move(e));
+  }
+  if (ec) return absl::InternalError(absl::StrFormat("listing %s: %s", dir_, ec.message()));
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.seq < b.seq; });
+  for (Entry& e : entries) {
+    next_seq_ = std::max(next_seq_, e.seq + 1);
+    std::vector<Entry>& v = versions_[e.version.path];
+    v.push_back(std::move(e));
+  }
+  for (auto& [path, v] : versions_) {
+    std::stable_sort(v.begin(), v.end(),
+                     [](const Entry& a, const Entry& b) { return a.version.lsn < b.version.lsn; });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuxFileStore::Put(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
+                               bool deleted) {
+  RETURN_IF_ERROR(CheckPath(path));
+  if (content.size() > kMaxAuxFileBytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "aux file \"%s\" at LSN %d: %d bytes, more than the %d an aux file may hold", path,
+        lsn.value(), content.size(), kMaxAuxFileBytes));
+  }
+  if (deleted && !content.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("aux file \"%s\" at LSN %d: a deletion carries no content", path,
+                        lsn.value()));
+  }
+  std::lock_guard<std::mutex> put(put_mu_);
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = versions_.find(path);
+    if (it != versions_.end() && !it->second.empty() && it->second.back().version.lsn > lsn) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "aux file \"%s\" at LSN %d: the server holds a newer version, at LSN %d", path,
+          lsn.value(), it->second.back().version.lsn.value()));
+    }
+    seq = next_seq_;
+  }
+  std::string bytes(kFixedHeaderBytes + path.size() + content.size(), '\0');
+  uint8_t* out = reinterpret_cast<uint8_t*>(bytes.data());
+  WriteBe32(out, static_cast<uint32_t>(path.size()));
+  std::copy(path.begin(), path.end(), bytes.begin() + 4);
+  WriteBe64(out + 4 + path.size(), lsn.value());
+  out[12 + path.size()] = deleted ? 1 : 0;
+  std::copy(content.begin(), content.end(), out + kFixedHeaderBytes + path.size());
+  RETURN_IF_ERROR(WriteFileAtomically(FilePath(seq), bytes));
+  std::lock_guard<std::mutex> lock(mu_);
+  next_seq_ = seq + 1;
+  versions_[path].push_back(Entry{{path, lsn, content.size(), deleted}, seq});
+  return absl::OkStatus();
+}
+
+const AuxFileStore::Entry* AuxFileStore::Find(const std::string& path, Lsn lsn) const {
+  auto it = versions_.find(path);
+  if (it == versions_.end()) return nullptr;
+  const Entry* found = nullptr;
+  for (const Entry& e : it->second) {
+    if (e.version.lsn > lsn) break;
+    found = &e;
+  }
+  return found;
+}
+
+absl::StatusOr<std::vector<uint8_t>> AuxFileStore::Get(const std::string& path, Lsn lsn,
+                                                       AuxFileVersion* version) const {
+  RETURN_IF_ERROR(CheckPath(path));
+  Entry e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const Entry* found = Find(path, lsn);
+    if (found == nullptr || found->version.deleted) {
+      return absl::NotFoundError(absl::StrFormat(
+          "aux file \"%s\" does not exist at LSN %d%s", path, lsn.value(),
+          found != nullptr ? absl::StrFormat(" (deleted at LSN %d)", found->version.lsn.value())
+                           : std::string()));
+    }
+    e = *found;
+  }
+  const std::string file = FilePath(e.seq);
+  int fd = -1;
+  ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(file, &fd));
+  const uint64_t offset = kFixedHeaderBytes + path.size();
+  std::vector<uint8_t> content(e.version.size);
+  absl::Status s = file_size != offset + e.version.size
+                       ? absl::DataLossError(absl::StrFormat("%s: %d bytes, expected %d", file,
+                                                             file_size, offset + e.version.size))
+                       : ReadFully(fd, offset, content.size(), content.data(), file);
+  close(fd);
+  RETURN_IF_ERROR(s);
+  if (version != nullptr) *version = e.version;
+  return content;
+}
+
+std::vector<AuxFileVersion> AuxFileStore::List(Lsn lsn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<AuxFileVersion> out;
+  for (const auto& [path, v] : versions_) {
+    const Entry* e = Find(path, lsn);
+    if (e != nullptr && !e->version.deleted) out.push_back(e->version);
+  }
+  return out;
+}
+
+}  // namespace pageserver::storage

@@ -1,0 +1,80 @@
+// AuxFileStore: the files a compute's mariadbd needs besides InnoDB's data files and log (.frm,
+// .par, db.opt, the Aria system tables and Aria's log, ddl_recovery.log, ...), kept whole and
+// versioned by LSN: a version is the file's content as the compute synced it at that LSN, or a
+// deletion. A read at LSN L sees, for each path, the newest version at or below L (for equal
+// LSNs, the one stored last).
+//
+// On disk, under DIR (a timeline's aux/): one immutable file per version, <seq, 20 digits>.aux,
+// where seq orders the versions as they were stored:
+//   u32 path length | path bytes | u64 LSN | u8 deleted | the content (absent when deleted)
+// big-endian. Each is written under a temporary name, fsynced, renamed, and the directory
+// fsynced before Put returns (docs/aux_files_format.md). Open reads every header back; a
+// temporary file is what a crash left before its rename, and is removed.
+//
+// Memory: one small index entry per version (path, LSN, size, file); contents stay on disk.
+// Thread-safety: all methods may be called from any thread (mu_ guards the index).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/types.h"
+
+namespace pageserver::storage {
+
+// Bytes of one aux file version, at most.
+inline constexpr uint64_t kMaxAuxFileBytes = 48ull << 20;
+
+struct AuxFileVersion {
+  std::string path;  // relative to the datadir, e.g. "mysql/db.frm"
+  Lsn lsn;
+  uint64_t size = 0;
+  bool deleted = false;
+};
+
+class AuxFileStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<AuxFileStore>> Open(const std::string& dir);
+
+  // Stores a version of `path` at `lsn` (its content, or a deletion); durable when OK.
+  // InvalidArgument for a path that is not a clean relative path or content over
+  // kMaxAuxFileBytes; FailedPrecondition for an LSN below the path's newest version.
+  absl::Status Put(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
+                   bool deleted);
+  // The content of `path` at `lsn`; NotFound when it has no version at or below `lsn`, or the
+  // newest one is a deletion.
+  absl::StatusOr<std::vector<uint8_t>> Get(const std::string& path, Lsn lsn,
+                                           AuxFileVersion* version = nullptr) const;
+  // Every path that exists at `lsn` (deleted ones left out), in path order, with its version.
+  std::vector<AuxFileVersion> List(Lsn lsn) const;
+
+  // Why `path` cannot name an aux file, or OK.
+  static absl::Status CheckPath(const std::string& path);
+
+ private:
+  struct Entry {
+    AuxFileVersion version;
+    uint64_t seq = 0;  // the file <seq>.aux
+  };
+  explicit AuxFileStore(std::string dir) : dir_(std::move(dir)) {}
+  absl::Status Load();
+  std::string FilePath(uint64_t seq) const;
+  const Entry* Find(const std::string& path, Lsn lsn) const;  // mu_ held
+
+  const std::string dir_;
+  mutable std::mutex mu_;  // guards versions_ and next_seq_
+  // Versions of each path in the order they apply: ascending LSN, then seq.
+  std::map<std::string, std::vector<Entry>> versions_;
+  uint64_t next_seq_ = 1;
+  // Serialises Put, so that seq order is the order versions become durable.
+  std::mutex put_mu_;
+};
+
+}  // namespace pageserver::storage
