@@ -25,12 +25,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/aux_file_limits.h"
 #include "common/types.h"
 
 namespace pageserver::storage {
-
-// Bytes of one aux file version, at most.
-inline constexpr uint64_t kMaxAuxFileBytes = 48ull << 20;
 
 struct AuxFileVersion {
   std::string path;  // relative to the datadir, e.g. "mysql/db.frm"

@@ -4,6 +4,7 @@
 # The page server against MariaDB, on a fixture made by test/integration/make_fixture.sh: a real
 # `pageserver` process, fed through `pagectl import` and `pagectl push`, read through gRPC and
 # HTTP with `pagectl verify`, compared byte for byte with the datadirs MariaDB wrote.
+# Always: the import of base/ is verified (every page and every aux file at the base LSN).
 # Cases (all by default, or the ones named, in this order):
 #   serve       import base/; push final/ib_logfile0 in seeded random chunk sizes; every page at
 #               the crash LSN == crash_recovered/ (gRPC), at the end == final/ (gRPC and HTTP)
@@ -58,6 +59,12 @@ if ! run_pagectl import import --server "$GRPC" --datadir "$FIXTURE/base"; then
   cat "$WORK/import.err" >&2
   log "import failed"
   exit 1
+fi
+# The base as imported: every page and every aux file (.frm, db.opt, Aria tables, ...) of base/.
+if verify import.base base "$(status_field base_lsn)" --aux; then
+  pass import
+else
+  fail import "the base's pages or aux files differ from base/ right after import"
 fi
 
 if wanted serve; then

@@ -19,6 +19,7 @@ void RegisterTruncateWal(CLI::App& app, int& exit_code);
 
 struct ServerFlags;
 // pagectl import's work, for follow --bootstrap: 0 on success, 1 after reporting an error.
-int RunImport(const ServerFlags& server, const std::string& datadir);
+// `with_aux_files`: also the datadir's non-InnoDB files (datadir_aux_files.h), at the base LSN.
+int RunImport(const ServerFlags& server, const std::string& datadir, bool with_aux_files);
 
 }  // namespace pageserver::pagectl

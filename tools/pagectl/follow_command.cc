@@ -80,7 +80,9 @@ absl::Status Bootstrap(const Options& o) {
   if (RunLogged(absl::StrFormat("mariadb-backup --prepare --target-dir=%s", dir), log) != 0) {
     return absl::FailedPreconditionError("mariadb-backup --prepare failed; see " + log);
   }
-  if (RunImport(o.server, dir) != 0) return absl::FailedPreconditionError("import failed");
+  if (RunImport(o.server, dir, /*with_aux_files=*/true) != 0) {
+    return absl::FailedPreconditionError("import failed");
+  }
   return absl::OkStatus();
 }
 

@@ -2,16 +2,22 @@
 // empty timeline. The datadir must be consistent at its checkpoint: a clean shutdown, or a
 // backup after mariadb-backup --prepare. Its base LSN is the checkpoint LSN of DIR/ib_logfile0;
 // the catalog lists every InnoDB file (space id, path, FSP_SPACE_FLAGS of page 0, size in
-// pages); then every page follows in ascending (space, page) order, ~64 pages a message.
+// pages); then every page follows in ascending (space, page) order, ~64 pages a message. Then
+// the datadir's aux files (datadir_aux_files.h: .frm, db.opt, the Aria system tables, ...) are
+// stored whole at the base LSN, so that a compute can start from the server alone. They are
+// listed (and their sizes checked) before anything is sent.
 //
 // Rule: a datadir is consistent at its checkpoint only if no page change follows the
 // checkpoint in its log: after a clean shutdown or a prepare the log holds nothing after the
 // checkpoint LSN but the checkpoint's own FILE_MODIFY / FILE_CHECKPOINT records. Anything else
 // means pages in the files may be older than the log says, and the import is refused.
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/byte_order.h"
 #include "redo/page_checksum.h"
@@ -20,6 +26,7 @@
 #include "replay/datadir.h"
 #include "replay/progress.h"
 #include "tools/pagectl/commands.h"
+#include "tools/pagectl/datadir_aux_files.h"
 #include "tools/pagectl/datadir_pages.h"
 #include "tools/pagectl/server_flags.h"
 #include "wal/log_file.h"
@@ -32,6 +39,7 @@ constexpr size_t kPagesPerMessage = 64;
 struct Options {
   ServerFlags server;
   std::string datadir;
+  bool no_aux_files = false;  // pages only (a datadir whose other files a compute will not use)
 };
 
 struct ImportFile {
@@ -115,8 +123,8 @@ absl::StatusOr<std::vector<ImportFile>> Catalog(const std::string& datadir) {
 
 }  // namespace
 
-int RunImport(const ServerFlags& server, const std::string& datadir) {
-  const Options o{server, datadir};
+int RunImport(const ServerFlags& server, const std::string& datadir, bool with_aux_files) {
+  const Options o{server, datadir, !with_aux_files};
   auto fail = [](const absl::Status& s) {
     std::cerr << "pagectl import: " << s.message() << "\n";
     return 1;
@@ -127,9 +135,19 @@ int RunImport(const ServerFlags& server, const std::string& datadir) {
   if (!files.ok()) return fail(files.status());
   uint64_t total_pages = 0;
   client::ImportCatalog catalog{*lsn, kPageSize, {}};
+  std::set<std::string> innodb_paths;
   for (const ImportFile& f : *files) {
     catalog.tablespaces.push_back(f.tablespace);
     total_pages += f.tablespace.pages;
+    innodb_paths.insert(f.tablespace.path);
+  }
+  auto aux_files = o.no_aux_files ? std::vector<DatadirAuxFile>()
+                                  : ListDatadirAuxFiles(o.datadir, innodb_paths);
+  if (!aux_files.ok()) {
+    return fail(absl::Status(
+        aux_files.status().code(),
+        absl::StrCat(aux_files.status().message(), "; nothing was imported (--no-aux-files "
+                                                   "imports the InnoDB pages only)")));
   }
   auto client = ConnectToServer(o.server);
   if (!client.ok()) return fail(client.status());
@@ -173,13 +191,28 @@ int RunImport(const ServerFlags& server, const std::string& datadir) {
   auto result = (*writer)->Finish();
   progress.Done();
   if (!result.ok()) return fail(result.status());
+  uint64_t aux_bytes = 0;
+  for (const DatadirAuxFile& f : *aux_files) {
+    std::ifstream in(f.full_path, std::ios::binary);
+    std::vector<uint8_t> content(f.size);
+    in.read(reinterpret_cast<char*>(content.data()), static_cast<std::streamsize>(content.size()));
+    if (!in) return fail(absl::DataLossError(absl::StrFormat("%s: read error", f.full_path)));
+    if (absl::Status s = (*client)->PutAuxFile(f.relative_path, result->lsn, content); !s.ok()) {
+      return fail(absl::Status(s.code(), absl::StrFormat("storing %s: %s (the pages are "
+                                                         "imported; the aux files only in part)",
+                                                         f.relative_path, s.message())));
+    }
+    aux_bytes += content.size();
+  }
   if (bad_checksums > 0) {
     std::cerr << absl::StrFormat("pagectl import: warning: %d pages fail their checksum\n",
                                  bad_checksums);
   }
   std::cout << absl::StrFormat(
-      "imported %d pages (%d bytes) of %d tablespaces at LSN %d in %.3f s\n", result->pages,
-      result->pages * kPageSize, files->size(), result->lsn.value(), progress.Seconds());
+      "imported %d pages (%d bytes) of %d tablespaces and %d aux files (%d bytes) at LSN %d in "
+      "%.3f s\n",
+      result->pages, result->pages * kPageSize, files->size(), aux_files->size(), aux_bytes,
+      result->lsn.value(), progress.Seconds());
   return 0;
 }
 
@@ -190,7 +223,10 @@ void RegisterImport(CLI::App& app, int& exit_code) {
   AddServerFlags(cmd, o->server);
   cmd->add_option("--datadir", o->datadir, "datadir after a clean shutdown or a prepared backup")
       ->required();
-  cmd->callback([o, &exit_code] { exit_code = RunImport(o->server, o->datadir); });
+  cmd->add_flag("--no-aux-files", o->no_aux_files,
+                "import the InnoDB pages only, not the datadir's other files (.frm, Aria, ...)");
+  cmd->callback(
+      [o, &exit_code] { exit_code = RunImport(o->server, o->datadir, !o->no_aux_files); });
 }
 
 }  // namespace pageserver::pagectl

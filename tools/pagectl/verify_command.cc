@@ -16,18 +16,22 @@
 // or scrubbed it; counted apart).
 // Exit 0 when at least one page was compared and none differs, 1 otherwise, 2 on error.
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_format.h"
 #include "client/http_page_client.h"
 #include "common/byte_order.h"
+#include "common/status_macros.h"
 #include "redo/page_checksum.h"
 #include "redo/page_format.h"
 #include "redo/tablespace_format.h"
 #include "replay/datadir.h"
 #include "replay/progress.h"
 #include "tools/pagectl/commands.h"
+#include "tools/pagectl/datadir_aux_files.h"
 #include "tools/pagectl/datadir_pages.h"
 #include "tools/pagectl/server_flags.h"
 
@@ -42,6 +46,7 @@ struct Options {
   std::string http_server;
   size_t batch = 256;
   int max_report = 10;
+  bool aux = false;  // also the aux files
 };
 
 struct Counts {
@@ -272,6 +277,44 @@ class Verifier {
   replay::Progress progress_;
 };
 
+// --aux: every aux file of the datadir (datadir_aux_files.h) must be the server's at `lsn`, byte
+// for byte, and the server must have no other. Prints what differs; returns how many do.
+absl::StatusOr<uint64_t> VerifyAuxFiles(client::PageServerClient& client,
+                                        const std::string& datadir,
+                                        const std::vector<replay::InnodbFile>& innodb, Lsn lsn) {
+  std::set<std::string> innodb_paths;
+  for (const replay::InnodbFile& f : innodb) innodb_paths.insert(f.relative_path);
+  ASSIGN_OR_RETURN(std::vector<DatadirAuxFile> files, ListDatadirAuxFiles(datadir, innodb_paths));
+  ASSIGN_OR_RETURN(std::vector<client::AuxFile> listed, client.ListAuxFiles(lsn));
+  uint64_t differ = 0;
+  std::set<std::string> in_dir;
+  for (const DatadirAuxFile& f : files) {
+    in_dir.insert(f.relative_path);
+    std::ifstream in(f.full_path, std::ios::binary);
+    std::vector<uint8_t> expected(f.size);
+    in.read(reinterpret_cast<char*>(expected.data()), static_cast<std::streamsize>(f.size));
+    absl::StatusOr<client::AuxFile> got = client.GetAuxFile(f.relative_path, lsn);
+    if (!in || !got.ok() || got->content != expected) {
+      ++differ;
+      std::cout << absl::StrFormat(
+          "aux file %s differs at LSN %d: %s\n", f.relative_path, lsn.value(),
+          !in ? "cannot read the datadir's copy"
+              : !got.ok() ? std::string(got.status().message())
+                          : absl::StrFormat("the server's has %d bytes, the datadir's %d",
+                                            got->content.size(), expected.size()));
+    }
+  }
+  for (const client::AuxFile& f : listed) {
+    if (in_dir.count(f.path)) continue;
+    ++differ;
+    std::cout << absl::StrFormat("aux file %s: the server has it at LSN %d, the datadir does not\n",
+                                 f.path, lsn.value());
+  }
+  std::cout << absl::StrFormat("verify: %d aux files compared, %d differ\n", files.size(),
+                               differ);
+  return differ;
+}
+
 int Run(const Options& o) {
   auto fail = [](const absl::Status& s) {
     std::cerr << "pagectl verify: " << s.message() << "\n";
@@ -317,7 +360,13 @@ int Run(const Options& o) {
       "verify: %d pages compared, %d differ; %d freed: %d equal to the file, %d equal to the "
       "file's older image at its FIL_PAGE_LSN, %d zero in the file\n",
       c.compared, c.differ, c.freed, c.freed_equal, c.freed_older, c.freed_zero);
-  return c.differ == 0 && c.compared > 0 && extra == 0 ? 0 : 1;
+  uint64_t aux_differ = 0;
+  if (o.aux) {
+    absl::StatusOr<uint64_t> d = VerifyAuxFiles(**client, o.datadir, *files, Lsn(o.lsn));
+    if (!d.ok()) return fail(d.status());
+    aux_differ = *d;
+  }
+  return c.differ == 0 && c.compared > 0 && extra == 0 && aux_differ == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -334,6 +383,9 @@ void RegisterVerify(CLI::App& app, int& exit_code) {
                   "fetch the pages through the HTTP JSON API at HOST:PORT");
   cmd->add_option("--batch", o->batch, "pages per GetPages call");
   cmd->add_option("--max-report", o->max_report, "differing pages to describe");
+  cmd->add_flag("--aux", o->aux,
+                "also compare the datadir's aux files (.frm, db.opt, Aria tables, ...) with the "
+                "server's at --lsn");
   cmd->callback([o, &exit_code] { exit_code = Run(*o); });
 }
 
