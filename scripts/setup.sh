@@ -13,6 +13,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev
   # pagectl follow asks mariadbd how far its log is written (SHOW GLOBAL STATUS)
   libmariadb-dev
+  # the compute presents the datadir to mariadbd through FUSE
+  libfuse3-dev fuse3
   # the real peers the tests run against
   mariadb-server mariadb-backup mariadb-client sysbench
   # tools used by the integration scripts

@@ -6,30 +6,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "common/aux_file_limits.h"
+#include "compute/datadir_file_class.h"
 #include "wal/record.h"
 
 namespace pageserver::pagectl {
-namespace {
-
 namespace fs = std::filesystem;
-
-bool Excluded(const std::string& relative, const std::string& name) {
-  static const char* const kPrefixes[] = {"ib_logfile", "ibtmp", "xtrabackup_", "#sql"};
-  static const char* const kSuffixes[] = {".pid", ".sock", ".err", ".tmp"};
-  static const char* const kNames[] = {"ib_buffer_pool", "backup-my.cnf"};
-  for (const char* p : kPrefixes) {
-    if (absl::StartsWith(name, p)) return true;
-  }
-  for (const char* s : kSuffixes) {
-    if (absl::EndsWith(name, s)) return true;
-  }
-  for (const char* n : kNames) {
-    if (relative == n) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 absl::StatusOr<std::vector<DatadirAuxFile>> ListDatadirAuxFiles(
     const std::string& datadir, const std::set<std::string>& innodb_paths) {
@@ -42,7 +23,10 @@ absl::StatusOr<std::vector<DatadirAuxFile>> ListDatadirAuxFiles(
     if (!it->is_regular_file(ec)) continue;
     const std::string relative = fs::relative(it->path(), datadir, ec).generic_string();
     if (ec) break;
-    if (innodb.count(relative) || Excluded(relative, it->path().filename().string())) continue;
+    // An import takes the durable files only: a clean datadir's temporary files are leftovers.
+    if (innodb.count(relative) || compute::ClassifyDatadirPath(relative) != compute::FileClass::kAux) {
+      continue;
+    }
     DatadirAuxFile f{relative, it->path().string(), it->file_size(ec)};
     if (ec) break;
     if (f.size > kMaxAuxFileBytes) {

@@ -3,10 +3,8 @@
 // tables and Aria's log, ddl_recovery.log, ...). Shared by import (which stores them at the
 // base LSN) and verify (which compares them).
 //
-// The rule: every regular file below the datadir, except InnoDB's own files (the tablespaces,
-// ib_logfile*, ibtmp*), what a running server or a backup leaves that a compute must not
-// inherit (*.pid, *.sock, *.err, ib_buffer_pool, mariadb-backup's xtrabackup_* and
-// backup-my.cnf), and temporary files (*.tmp, #sql*).
+// The rule: every regular file below the datadir that compute::ClassifyDatadirPath calls kAux
+// (compute/datadir_file_class.h), and that is not one of InnoDB's tablespaces.
 #pragma once
 
 #include <cstdint>

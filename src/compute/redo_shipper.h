@@ -1,0 +1,98 @@
+// RedoShipper: the compute's ib_logfile0. mariadbd's writes to the log land in a local file (the
+// "shadow" log, which holds nothing that must survive); an fsync of the log ships every complete
+// mini-transaction written since the last shipment to the page server and returns only once the
+// server has stored it durably. So a commit that returned to a client is on the page server.
+//
+// The rules:
+//   - What is shipped: the mini-transactions from the server's LSN to the end of the valid log
+//     as the shadow file holds it. MariaDB writes whole blocks, ending its last complete
+//     mini-transaction with a 0x00 byte and leaving stale bytes after it (spec 1.6); the scan
+//     stops at that byte. Writes and scans exclude each other (bytes_mu_), so a scan never sees
+//     half a write.
+//   - Bytes already shipped never change: MariaDB rewrites its last block with the same bytes
+//     below its write position. A write that would change them is refused (DataLoss), and from
+//     then on the shipper is failed: every later Flush returns that error.
+//   - The server refusing redo (another compute took the writer lease, a corrupt stream) fails
+//     the shipper the same way; mariadbd gets EIO on the fsync and stops, with nothing that the
+//     server acknowledged lost. An unreachable server is waited for, up to `patience`, asking
+//     it where it stands before sending again (a shipment it stored before the connection
+//     broke is not sent twice).
+//
+// Thread-safety: all methods may be called from any thread. Locks, in order: ship_mu_ (one
+// shipment at a time) before bytes_mu_ (the shadow log's bytes) before fail_mu_ (a leaf).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/page_server_client.h"
+#include "common/types.h"
+#include "wal/log_file.h"
+
+namespace pageserver::compute {
+
+struct RedoShipperStats {
+  uint64_t flushes = 0;     // shipments that sent redo
+  uint64_t bytes = 0;       // redo shipped
+  uint64_t retries = 0;     // sends repeated after the server was unreachable
+};
+
+class RedoShipper {
+ public:
+  // `log_path`: the shadow log, already written (WriteStartingLog); `shipped`: the server's LSN,
+  // a mini-transaction boundary of that log.
+  static absl::StatusOr<std::unique_ptr<RedoShipper>> Open(client::PageServerClient& client,
+                                                           const std::string& log_path,
+                                                           Lsn shipped, absl::Duration patience);
+
+  ~RedoShipper();
+  RedoShipper(const RedoShipper&) = delete;
+  RedoShipper& operator=(const RedoShipper&) = delete;
+
+  // mariadbd's write of `data` at file offset `offset`.
+  absl::Status Write(uint64_t offset, std::span<const uint8_t> data);
+  // mariadbd's read: bytes of the shadow file (short at its end).
+  absl::StatusOr<size_t> Read(uint64_t offset, std::span<uint8_t> out);
+  // Ships what was written and not yet shipped; returns the server's durable LSN.
+  absl::StatusOr<Lsn> Flush();
+  // Makes sure the server holds redo up to `lsn` (shipping what was written); FailedPrecondition
+  // when the log holds no complete mini-transaction ending there or later.
+  absl::Status EnsureDurable(Lsn lsn);
+
+  // The LSN up to which the server has acknowledged this compute's redo.
+  Lsn durable_lsn() const { return Lsn(durable_.load(std::memory_order_acquire)); }
+  RedoShipperStats stats() const;
+
+ private:
+  RedoShipper(client::PageServerClient& client, wal::LogFile log, int fd, Lsn shipped,
+              absl::Duration patience);
+  absl::StatusOr<Lsn> Send(Lsn from, Lsn to, std::span<const uint8_t> bytes);  // ship_mu_ held
+  absl::Status CheckShippedBytesUnchanged(uint64_t offset, std::span<const uint8_t> data);
+  // The first failure sticks; returns it.
+  absl::Status Fail(absl::Status status);
+  absl::Status failure() const;
+
+  client::PageServerClient& client_;
+  const absl::Duration patience_;
+
+  std::mutex ship_mu_;  // one shipment at a time (Flush)
+
+  mutable std::mutex fail_mu_;  // guards failed_
+  absl::Status failed_;
+
+  std::atomic<uint64_t> flushes_{0}, bytes_shipped_{0}, retries_{0};
+
+  std::mutex bytes_mu_;  // the shadow file's bytes: a write and a scan never overlap
+  wal::LogFile log_;
+  int fd_;
+
+  std::atomic<uint64_t> durable_;
+};
+
+}  // namespace pageserver::compute
