@@ -11,11 +11,13 @@
 #include "common/aux_file_limits.h"
 #include "common/file_io.h"
 #include "common/status_macros.h"
+#include "compute/server_patience.h"
 
 namespace pageserver::compute {
 
-AuxFiles::AuxFiles(client::PageServerClient& client, RedoShipper& shipper)
-    : client_(client), shipper_(shipper) {}
+AuxFiles::AuxFiles(client::PageServerClient& client, RedoShipper& shipper,
+                   absl::Duration patience)
+    : client_(client), shipper_(shipper), patience_(patience) {}
 
 absl::StatusOr<FetchedAuxFiles> AuxFiles::FetchAll(const std::string& root, Lsn lsn) {
   ASSIGN_OR_RETURN(std::vector<client::AuxFile> listing, client_.ListAuxFiles(lsn));
@@ -52,7 +54,9 @@ absl::Status AuxFiles::Upload(const std::string& relative_path, int fd) {
   std::vector<uint8_t> content(size);
   RETURN_IF_ERROR(ReadFully(fd, 0, content.size(), content.data(), relative_path));
   const Lsn lsn = shipper_.durable_lsn();
-  if (absl::Status s = client_.PutAuxFile(relative_path, lsn, content); !s.ok()) {
+  if (absl::Status s = WithPatience(
+          patience_, [&] { return client_.PutAuxFile(relative_path, lsn, content); }, [] {});
+      !s.ok()) {
     return absl::Status(s.code(), absl::StrFormat("storing %s (%d bytes) at LSN %d: %s",
                                                   relative_path, size, lsn.value(), s.message()));
   }
@@ -62,7 +66,9 @@ absl::Status AuxFiles::Upload(const std::string& relative_path, int fd) {
 
 absl::Status AuxFiles::Delete(const std::string& relative_path) {
   const Lsn lsn = shipper_.durable_lsn();
-  if (absl::Status s = client_.DeleteAuxFile(relative_path, lsn); !s.ok()) {
+  if (absl::Status s = WithPatience(
+          patience_, [&] { return client_.DeleteAuxFile(relative_path, lsn); }, [] {});
+      !s.ok()) {
     return absl::Status(s.code(), absl::StrFormat("deleting %s at LSN %d: %s", relative_path,
                                                   lsn.value(), s.message()));
   }

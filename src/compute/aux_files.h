@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "client/page_server_client.h"
 #include "common/types.h"
 #include "compute/redo_shipper.h"
@@ -28,7 +29,7 @@ struct FetchedAuxFiles {
 
 class AuxFiles {
  public:
-  AuxFiles(client::PageServerClient& client, RedoShipper& shipper);
+  AuxFiles(client::PageServerClient& client, RedoShipper& shipper, absl::Duration patience);
 
   // Writes every aux file the server holds at `lsn` below `root` (directories as needed).
   absl::StatusOr<FetchedAuxFiles> FetchAll(const std::string& root, Lsn lsn);
@@ -41,6 +42,7 @@ class AuxFiles {
  private:
   client::PageServerClient& client_;
   RedoShipper& shipper_;
+  const absl::Duration patience_;  // for an unreachable server (compute/server_patience.h)
   std::atomic<uint64_t> uploads_{0};
 };
 

@@ -166,8 +166,8 @@ int RunCompute(const ComputeOptions& o) {
   absl::StatusOr<std::unique_ptr<RedoShipper>> shipper =
       RedoShipper::Open(client, shadow + "/ib_logfile0", after_checkpoint, o.server_patience);
   if (!shipper.ok()) return Fail(shipper.status());
-  PageIo pages(client, **shipper, page_size, o.verify_writes);
-  AuxFiles aux(client, **shipper);
+  PageIo pages(client, **shipper, page_size, o.verify_writes, o.server_patience);
+  AuxFiles aux(client, **shipper, o.server_patience);
   ComputeFs filesystem(shadow, client, **shipper, pages, aux);
 
   for (const client::Tablespace& t : spaces->tablespaces) {

@@ -148,7 +148,12 @@ int FsWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_i
     case FileClass::kInnodbData: {
       const bool zeros = std::all_of(data.begin(), data.end(), [](uint8_t b) { return b == 0; });
       SpaceId space(~0u);  // an extension written as zeros needs no tablespace
-      if (!zeros) {
+      bool gone = false;   // unlinked (or replaced) before it was ever resolved: unreachable
+      {
+        std::lock_guard<std::mutex> lock(node.mu);
+        gone = node.path.empty() && !node.space;
+      }
+      if (!zeros && !gone) {
         absl::StatusOr<SpaceId> known = Fs().SpaceOf(node);
         if (!known.ok()) return ReportError("writing", node.path, known.status());
         space = *known;

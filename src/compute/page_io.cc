@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "common/byte_order.h"
 #include "common/status_macros.h"
+#include "compute/server_patience.h"
 
 namespace pageserver::compute {
 namespace {
@@ -22,8 +23,9 @@ bool AllZero(std::span<const uint8_t> bytes) {
 }  // namespace
 
 PageIo::PageIo(client::PageServerClient& client, RedoShipper& shipper, uint32_t page_size,
-               bool verify)
-    : client_(client), shipper_(shipper), page_size_(page_size), verify_(verify) {}
+               bool verify, absl::Duration patience)
+    : client_(client), shipper_(shipper), page_size_(page_size), verify_(verify),
+      patience_(patience) {}
 
 absl::Status PageIo::Read(SpaceId space, const std::string& path, uint64_t offset,
                           std::span<uint8_t> out) {
@@ -35,7 +37,8 @@ absl::Status PageIo::Read(SpaceId space, const std::string& path, uint64_t offse
   for (uint64_t p = first; p <= last; ++p) {
     requests.push_back({PageId{space, PageNo(static_cast<uint32_t>(p))}, lsn});
   }
-  ASSIGN_OR_RETURN(std::vector<client::PageOrError> pages, client_.GetPages(requests));
+  ASSIGN_OR_RETURN(std::vector<client::PageOrError> pages,
+                   WithPatience(patience_, [&] { return client_.GetPages(requests); }, [] {}));
   for (size_t i = 0; i < pages.size(); ++i) {
     const uint64_t page_start = (first + i) * page_size_;
     const uint64_t from = std::max(offset, page_start);
@@ -81,7 +84,8 @@ absl::Status PageIo::Write(SpaceId space, const std::string& path, uint64_t offs
 
 absl::Status PageIo::Verify(PageId id, Lsn lsn, std::span<const uint8_t> page,
                             const std::string& path) {
-  absl::StatusOr<client::Page> server = client_.GetPage(id, lsn);
+  absl::StatusOr<client::Page> server =
+      WithPatience(patience_, [&] { return client_.GetPage(id, lsn); }, [] {});
   pages_verified_.fetch_add(1);
   std::string problem;
   if (!server.ok()) {

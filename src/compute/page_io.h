@@ -18,6 +18,7 @@
 #include <span>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "client/page_server_client.h"
 #include "common/types.h"
 #include "compute/redo_shipper.h"
@@ -33,7 +34,8 @@ struct PageIoStats {
 
 class PageIo {
  public:
-  PageIo(client::PageServerClient& client, RedoShipper& shipper, uint32_t page_size, bool verify);
+  PageIo(client::PageServerClient& client, RedoShipper& shipper, uint32_t page_size, bool verify,
+         absl::Duration patience);
 
   // Reads [offset, offset + out.size()) of tablespace `space`'s file.
   absl::Status Read(SpaceId space, const std::string& path, uint64_t offset,
@@ -52,6 +54,7 @@ class PageIo {
   RedoShipper& shipper_;
   const uint32_t page_size_;
   const bool verify_;
+  const absl::Duration patience_;  // for an unreachable server (compute/server_patience.h)
   std::atomic<uint64_t> pages_read_{0}, pages_written_{0}, pages_verified_{0}, mismatches_{0};
 };
 

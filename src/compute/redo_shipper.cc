@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "common/file_io.h"
 #include "common/status_macros.h"
+#include "compute/server_patience.h"
 
 namespace pageserver::compute {
 namespace {
@@ -55,10 +55,18 @@ absl::Status RedoShipper::CheckShippedBytesUnchanged(uint64_t offset,
   if (std::memcmp(stored.data(), data.data(), shipped) != 0) {
     const size_t at = static_cast<size_t>(
         std::mismatch(stored.begin(), stored.end(), data.begin()).first - stored.begin());
+    auto hex = [](const uint8_t* p, size_t n) {
+      std::string out;
+      for (size_t i = 0; i < n; ++i) out += absl::StrFormat("%02x", p[i]);
+      return out;
+    };
+    const size_t from = at >= 8 ? at - 8 : 0, n = std::min<size_t>(24, shipped - from);
     return absl::DataLossError(absl::StrFormat(
         "mariadbd rewrote redo the page server already holds: the log byte at LSN %d changed "
-        "(the server holds up to LSN %d)",
-        durable.value() - back + at, durable.value()));
+        "(the server holds up to LSN %d; a write of %d bytes at file offset %d; held %s, "
+        "written %s from LSN %d)",
+        durable.value() - back + at, durable.value(), data.size(), offset,
+        hex(stored.data() + from, n), hex(data.data() + from, n), durable.value() - back + from));
   }
   return absl::OkStatus();
 }
@@ -113,36 +121,27 @@ absl::StatusOr<Lsn> RedoShipper::Flush() {
 }
 
 absl::StatusOr<Lsn> RedoShipper::Send(Lsn from, Lsn to, std::span<const uint8_t> bytes) {
-  const absl::Time give_up = absl::Now() + patience_;
-  absl::Duration backoff = absl::Milliseconds(50);
-  while (true) {
-    absl::StatusOr<client::WalAck> ack = client_.StreamWal(from, bytes);
-    if (ack.ok()) {
-      if (ack->last_record_lsn < to) {
-        return Fail(absl::DataLossError(absl::StrFormat(
-            "the page server stored redo [%d, %d) only up to LSN %d", from.value(), to.value(),
-            ack->last_record_lsn.value())));
-      }
-      flushes_.fetch_add(1);
-      bytes_shipped_.fetch_add(bytes.size());
-      durable_.store(to.value(), std::memory_order_release);
-      return to;
-    }
-    const bool unreachable =
-        absl::IsUnavailable(ack.status()) || absl::IsDeadlineExceeded(ack.status());
-    if (!unreachable || absl::Now() + backoff > give_up) {
-      return Fail(absl::Status(
-          ack.status().code(),
-          absl::StrFormat("the page server %s redo [%d, %d): %s",
-                          unreachable ? "could not be reached to store" : "refused",
-                          from.value(), to.value(), ack.status().message())));
-    }
-    // The server is restarting or unreachable: wait, then send again. A shipment it stored
-    // before the connection broke is accepted again (equal bytes over stored log are no-ops).
-    retries_.fetch_add(1);
-    std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
-    backoff = std::min(backoff * 2, absl::Seconds(1));
+  // A shipment the server stored before the connection broke is accepted again when resent
+  // (equal bytes over stored log are no-ops).
+  absl::StatusOr<client::WalAck> ack = WithPatience(
+      patience_, [&] { return client_.StreamWal(from, bytes); }, [&] { retries_.fetch_add(1); });
+  if (!ack.ok()) {
+    return Fail(absl::Status(
+        ack.status().code(),
+        absl::StrFormat("the page server %s redo [%d, %d): %s",
+                        IsUnreachable(ack.status()) ? "could not be reached to store"
+                                                    : "refused",
+                        from.value(), to.value(), ack.status().message())));
   }
+  if (ack->last_record_lsn < to) {
+    return Fail(absl::DataLossError(
+        absl::StrFormat("the page server stored redo [%d, %d) only up to LSN %d", from.value(),
+                        to.value(), ack->last_record_lsn.value())));
+  }
+  flushes_.fetch_add(1);
+  bytes_shipped_.fetch_add(bytes.size());
+  durable_.store(to.value(), std::memory_order_release);
+  return to;
 }
 
 absl::Status RedoShipper::EnsureDurable(Lsn lsn) {

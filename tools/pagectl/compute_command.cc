@@ -75,6 +75,7 @@ void RegisterCompute(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<compute::ComputeOptions>();
   auto log_mib = std::make_shared<uint64_t>(256);
   auto patience = std::make_shared<double>(120);
+  auto server_wait = std::make_shared<double>(60);
   CLI::App* cmd = app.add_subcommand(
       "compute",
       "Run a stock mariadbd whose storage is the page server (foreground; SIGTERM stops it)");
@@ -92,11 +93,14 @@ void RegisterCompute(CLI::App& app, int& exit_code) {
                 "(exit status 1 when any differs)");
   cmd->add_option("--server-patience-seconds", *patience,
                   "how long shipping redo waits for an unreachable page server (default 120)");
+  cmd->add_option("--server-wait-seconds", *server_wait,
+                  "how long starting waits for the page server to answer (default 60)");
   cmd->add_option("mariadbd_options", o->mariadbd_options,
                   "options for mariadbd, after --");
-  cmd->callback([o, log_mib, patience, &exit_code] {
+  cmd->callback([o, log_mib, patience, server_wait, &exit_code] {
     o->log_file_bytes = *log_mib << 20;
     o->server_patience = absl::Seconds(*patience);
+    o->server_wait = absl::Seconds(*server_wait);
     exit_code = compute::RunCompute(*o);
   });
 

@@ -1,0 +1,77 @@
+# compute_lib.sh: what the compute end-to-end tests share. Sourced after TEST_NAME is set; builds
+# on test/follow/follow_lib.sh (log, die, sql, start_pageserver, free_port, install_db,
+# start_mariadbd) and adds a compute: start_compute DIR ARGS..., kill_compute, stop_compute,
+# restart_pageserver (same ports, same data), and waits for events (never for time).
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../follow/follow_lib.sh"
+
+COMPUTE_PID="" COMPUTE_MARIADBD_PID="" COMPUTE_LOG=""
+
+cleanup_compute() {
+  [[ -z $COMPUTE_PID ]] || kill -9 "$COMPUTE_PID" 2>/dev/null || true
+  [[ -z $COMPUTE_MARIADBD_PID ]] || kill -9 "$COMPUTE_MARIADBD_PID" 2>/dev/null || true
+  local m
+  for m in $(awk -v w="$WORK" '$2 ~ "^"w {print $2}' /proc/mounts 2>/dev/null); do
+    umount -l "$m" 2>/dev/null || true
+  done
+  cleanup
+}
+
+# start_compute DIR ARGS...: a compute on the fresh workdir DIR (its output in DIR.log), up to its
+# "ready" line; sets COMPUTE_PID, COMPUTE_MARIADBD_PID, COMPUTE_LOG.
+start_compute() {
+  local dir=$1; shift
+  COMPUTE_LOG=$dir.log
+  "$PAGECTL" compute --server "$GRPC" --workdir "$dir" --socket "$SOCK" "$@" >"$COMPUTE_LOG" 2>&1 &
+  COMPUTE_PID=$!
+  for _ in $(seq 3000); do
+    if grep -q "^ready" "$COMPUTE_LOG"; then
+      COMPUTE_MARIADBD_PID=$(sed -n 's/^ready: mariadbd pid \([0-9]*\) .*/\1/p' "$COMPUTE_LOG")
+      return 0
+    fi
+    kill -0 "$COMPUTE_PID" 2>/dev/null || die "the compute exited: $(tail -20 "$COMPUTE_LOG")"
+    sleep 0.1
+  done
+  die "the compute was not ready within 300 s: $(tail -5 "$COMPUTE_LOG")"
+}
+
+wait_gone() {  # wait_gone PID WHAT: until the process has exited
+  for _ in $(seq 1200); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  die "$2 (pid $1) did not exit within 60 s"
+}
+
+# kill -9 of the compute; its mariadbd dies with it (PR_SET_PDEATHSIG), the mount is detached.
+kill_compute() {
+  kill -9 "$COMPUTE_PID" 2>/dev/null || true
+  wait "$COMPUTE_PID" 2>/dev/null || true
+  wait_gone "$COMPUTE_MARIADBD_PID" "the killed compute's mariadbd"
+  umount -l "${COMPUTE_LOG%.log}/data" 2>/dev/null || true
+  COMPUTE_PID="" COMPUTE_MARIADBD_PID=""
+}
+
+# SIGTERM: mariadbd shuts down cleanly, the compute unmounts and exits 0.
+stop_compute() {
+  kill -TERM "$COMPUTE_PID"
+  local rc=0
+  wait "$COMPUTE_PID" || rc=$?
+  ((rc == 0)) || die "the compute's clean stop exited $rc: $(tail -20 "$COMPUTE_LOG")"
+  COMPUTE_PID="" COMPUTE_MARIADBD_PID=""
+}
+
+restart_pageserver() {  # kill -9 of the page server, then the same one again on its data
+  kill -9 "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  "$PAGESERVER" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" \
+    >>"$WORK/pageserver.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 600); do
+    curl -sf "http://$HTTP/api/v1/ping" >/dev/null 2>&1 && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || die "the pageserver exited: $(tail -3 "$WORK/pageserver.log")"
+    sleep 0.1
+  done
+  die "the restarted pageserver did not answer within 60 s"
+}
+
+lines() { local n; n=$(wc -l <"$1" 2>/dev/null) || true; echo "${n:-0}"; }
