@@ -63,15 +63,7 @@ stop_compute() {
 restart_pageserver() {  # kill -9 of the page server, then the same one again on its data
   kill -9 "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
-  "$PAGESERVER" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" \
-    >>"$WORK/pageserver.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 600); do
-    curl -sf "http://$HTTP/api/v1/ping" >/dev/null 2>&1 && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || die "the pageserver exited: $(tail -3 "$WORK/pageserver.log")"
-    sleep 0.1
-  done
-  die "the restarted pageserver did not answer within 60 s"
+  launch_pageserver
 }
 
 lines() { local n; n=$(wc -l <"$1" 2>/dev/null) || true; echo "${n:-0}"; }

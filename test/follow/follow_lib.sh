@@ -63,8 +63,11 @@ stop_mariadbd() {
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_pageserver() {  # start_pageserver [CONFIG_FILE]
   GRPC=127.0.0.1:$(free_port) HTTP=127.0.0.1:$(free_port)
+  launch_pageserver "$@"
+}
+launch_pageserver() {  # launch_pageserver [CONFIG_FILE]: on $GRPC and $HTTP, up to its first answer
   "$PAGESERVER" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" ${1:+--config "$1"} \
-    >"$WORK/pageserver.log" 2>&1 &
+    >>"$WORK/pageserver.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 600); do
     curl -sf "http://$HTTP/api/v1/ping" >/dev/null 2>&1 && return 0
