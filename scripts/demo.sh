@@ -1,83 +1,99 @@
 #!/usr/bin/env bash
-# The main job: a page server on local disk following a running, stock MariaDB, and a page read
-# at an earlier LSN next to the same page now.
-#   1. builds pagectl and pageserver;
-#   2. starts a private mariadbd (build/demo/mariadb, socket only) with a small table;
-#   3. starts a pageserver (build/demo/pageserver) and `pagectl follow --bootstrap`: one command
-#      takes a mariadb-backup of the running server, prepares it, imports it, then tails
-#      ib_logfile0 and streams every new mini-transaction;
-#   4. changes one row, runs a short sysbench load, waits until the server has caught up;
-#   5. shows the row's page as it was before the change and as it is now (read from the page
-#      server at two LSNs), the follower's progress and lag, and the server's status.
-# Run as root (mariadbd --user=root). Everything stops at the end.
+# The main job: a stateless compute. A stock, unpatched mariadbd whose storage is the page server.
+#   1. builds pagectl and pageserver; starts a pageserver on an empty directory and creates a
+#      database on it (pagectl init);
+#   2. starts a compute on an empty workdir (pagectl compute: a FUSE datadir over the page
+#      server, mariadbd on it) and, through it, creates a table, changes one row and runs a short
+#      sysbench load;
+#   3. kill -9 of the compute (its mariadbd dies with it) and deletes its workdir;
+#   4. a new compute on a new empty workdir: every committed row is there;
+#   5. the page holding the changed row, read from the page server before the change and now.
+# Run as root (mariadbd --user=root, FUSE). Everything stops at the end. scripts/follow_demo.sh
+# shows the page server following a MariaDB that keeps its own datadir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build pagectl pageserver >/dev/null
 pagectl=build/bin/pagectl
-demo=$PWD/build/demo
-rm -rf "$demo/mariadb" "$demo/pageserver" "$demo/backup" && mkdir -p "$demo/mariadb" "$demo/pageserver"
-data=$demo/mariadb/data sock=$demo/mariadb/mysqld.sock
-opts=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-buffering=ON
-      --innodb-log-file-mmap=OFF --innodb-log-file-size=64M --innodb-buffer-pool-size=128M)
+demo=$PWD/build/demo-compute
+for m in "$demo"/compute*/data; do umount -l "$m" 2>/dev/null || true; done
+rm -rf "$demo" && mkdir -p "$demo"
+sock=$demo/mysqld.sock
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  for m in "$demo"/compute*/data; do umount -l "$m" 2>/dev/null || true; done
+}
 trap cleanup EXIT
 sql() { mariadb --no-defaults --socket="$sock" -uroot --batch --skip-column-names "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+status() { curl -sf "http://$http/api/v1/status" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+start_compute() {  # start_compute WORKDIR: in the background, until its "ready" line
+  $pagectl compute --server "$grpc" --workdir "$1" --socket "$sock" >"$1.log" 2>&1 &
+  compute_pid=$!
+  pids+=("$compute_pid")
+  for _ in $(seq 1200); do
+    grep -q "^ready" "$1.log" && break
+    kill -0 "$compute_pid" 2>/dev/null || { cat "$1.log"; exit 1; }
+    sleep 0.1
+  done
+  sed 's/^/  /' "$1.log"
+}
 
-echo "== a private MariaDB ($(mariadbd --version | awk '{print $3}')) in $data"
-mariadb-install-db --no-defaults --user=root --datadir="$data" --auth-root-authentication-method=normal \
-  --skip-test-db "${opts[@]}" >"$demo/mariadb/install.log" 2>&1
-mariadbd --no-defaults --user=root --datadir="$data" --socket="$sock" --skip-networking \
-  --log-error="$demo/mariadb/error.log" "${opts[@]}" 2>/dev/null &
-mariadbd_pid=$!
-pids+=("$mariadbd_pid")
-for _ in $(seq 300); do sql -e "SELECT 1" >/dev/null 2>&1 && break; sleep 0.2; done
-sql -e "CREATE DATABASE demo; USE demo; CREATE TABLE demo.accounts (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=InnoDB;
-        INSERT INTO demo.accounts SELECT seq, CONCAT('account ', seq, ' balance 00100') FROM seq_1_to_100;
-        CREATE DATABASE sbtest;"
-sysbench oltp_read_write --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=sbtest \
-  --tables=2 --table-size=10000 prepare >/dev/null
-
-echo "== pageserver on local disk ($demo/pageserver) and pagectl follow --bootstrap"
+echo "== a pageserver on an empty directory, and a new database on it"
 grpc=127.0.0.1:$(free_port) http=127.0.0.1:$(free_port)
-build/bin/pageserver --data-dir "$demo/pageserver/data" --grpc-addr "$grpc" --http-addr "$http" \
-  >"$demo/pageserver/server.log" 2>&1 &
+build/bin/pageserver --data-dir "$demo/pageserver" --grpc-addr "$grpc" --http-addr "$http" \
+  >"$demo/pageserver.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://$http/api/v1/ping" >/dev/null 2>&1 && break; sleep 0.1; done
-$pagectl follow --server "$grpc" --datadir "$data" --bootstrap --socket "$sock" \
-  --backup-dir "$demo/backup" >"$demo/follow.out" 2>"$demo/follow.err" &
-follow_pid=$!
-pids+=("$follow_pid")
-for _ in $(seq 600); do grep -q "from LSN" "$demo/follow.err" 2>/dev/null && break; sleep 0.1; done
-grep -a "imported\|from LSN" "$demo/follow.out" "$demo/follow.err" | sed 's/^[^:]*://'
-status() { curl -sf "http://$http/api/v1/status" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+$pagectl init --server "$grpc" | sed 's/^/  /'
+
+echo
+echo "== compute 1 on the empty workdir $demo/compute1"
+start=$EPOCHREALTIME
+start_compute "$demo/compute1"
+awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "  empty workdir to SQL accepted: %.1f s\n", b - a }'
+sql -e "CREATE DATABASE demo; CREATE TABLE demo.accounts (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=InnoDB;
+        INSERT INTO demo.accounts SELECT seq, CONCAT('account ', seq, ' balance 00100') FROM seq_1_to_100;
+        CREATE DATABASE sbtest;"
 before=$(status last_record_lsn)
-echo "server holds LSN $before; account 42 is now: $(sql -e "SELECT note FROM demo.accounts WHERE id = 42")"
-
-echo
-echo "== a change and a short sysbench load, followed live"
 sql -e "UPDATE demo.accounts SET note = 'account 42 balance 99999' WHERE id = 42"
-echo "account 42 is now: $(sql -e "SELECT note FROM demo.accounts WHERE id = 42")"
-sysbench oltp_read_write --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=sbtest \
-  --tables=2 --table-size=10000 --threads=2 --time=10 run | grep -E "transactions:|queries:"
-target=$(sql -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='INNODB_LSN_CURRENT'")
-for _ in $(seq 300); do (($(status last_record_lsn) >= target)) && break; sleep 0.1; done
-now=$(status last_record_lsn)
-echo "follower: $(tr '\r' '\n' <"$demo/follow.err" | grep "lag" | tail -1)"
+echo "  account 42 is now: $(sql -e "SELECT note FROM demo.accounts WHERE id = 42") (before: LSN $before)"
+sb=(--db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=sbtest --tables=2 --table-size=10000)
+sysbench oltp_read_write "${sb[@]}" prepare >/dev/null
+sysbench oltp_read_write "${sb[@]}" --threads=4 --time=10 run | grep -E "transactions:|95th" | sed 's/^ */  sysbench: /'
+rows=$(sql -e "SELECT (SELECT COUNT(*) FROM sbtest.sbtest1) + (SELECT COUNT(*) FROM sbtest.sbtest2), (SELECT SUM(k) FROM sbtest.sbtest1)")
+echo "  sysbench rows, SUM(k) of sbtest1: $rows"
 
 echo
-echo "== the page holding account 42 (demo.accounts, root page 3) from the page server"
+echo "== kill -9 of compute 1 (mariadbd dies with it); its workdir is deleted"
+kill -9 "$compute_pid"; wait "$compute_pid" 2>/dev/null || true
+umount -l "$demo/compute1/data" 2>/dev/null || true
+for _ in $(seq 200); do pgrep -f "datadir=$demo/compute1/data" >/dev/null || break; sleep 0.05; done
+rm -rf "$demo/compute1"
+
+echo
+echo "== compute 2 on a new empty workdir $demo/compute2"
+start_compute "$demo/compute2"
+echo "  account 42: $(sql -e "SELECT note FROM demo.accounts WHERE id = 42")"
+after=$(sql -e "SELECT (SELECT COUNT(*) FROM sbtest.sbtest1) + (SELECT COUNT(*) FROM sbtest.sbtest2), (SELECT SUM(k) FROM sbtest.sbtest1)")
+echo "  sysbench rows, SUM(k) of sbtest1: $after $([[ $after == "$rows" ]] && echo '(the same: every committed row is there)' || echo '(DIFFERENT)')"
+sql -e "CHECK TABLE demo.accounts, sbtest.sbtest1, sbtest.sbtest2 EXTENDED" | sed 's/^/  /'
+
+echo
+echo "== the page holding account 42 (demo.accounts, root page 3), from the page server"
+now=$(status last_record_lsn)
 space=$(curl -sf "http://$http/api/v1/tablespaces" | python3 -c 'import json,sys; print([t["space_id"] for t in json.load(sys.stdin)["tablespaces"] if t["path"].endswith("accounts.ibd")][0])')
 for lsn in "$before" "$now"; do
   $pagectl getpage --server "$grpc" --space "$space" --page 3 --lsn "$lsn" --out "$demo/page.$lsn" 2>/dev/null
-  $pagectl getpage --server "$grpc" --space "$space" --page 3 --lsn "$lsn" | head -2
-  printf '  account 42 in those bytes: %s\n\n' "$(grep -ao 'account 42 balance [0-9]*' "$demo/page.$lsn" | head -1)"
+  $pagectl getpage --server "$grpc" --space "$space" --page 3 --lsn "$lsn" | head -1 | sed 's/^/  /'
+  printf '    account 42 in those bytes: %s\n' "$(grep -ao 'account 42 balance [0-9]*' "$demo/page.$lsn" | head -1)"
 done
 
+echo
+echo "== stop compute 2 (SIGTERM: a clean mariadbd shutdown, then unmount)"
+kill -TERM "$compute_pid"; wait "$compute_pid" || true
+tail -1 "$demo/compute2.log" | sed 's/^/  /'
 echo "== GET /api/v1/status"
 curl -sf "http://$http/api/v1/status"; echo
-kill -TERM "$follow_pid"; wait "$follow_pid" 2>/dev/null || true
-tr '\r' '\n' <"$demo/follow.err" | grep "stopped at" || true
-sql -e "SHUTDOWN"; wait "$mariadbd_pid" 2>/dev/null || true

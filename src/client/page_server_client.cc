@@ -483,6 +483,7 @@ absl::Status PageServerClient::PutAuxVersion(const std::string& path, Lsn lsn,
   request.set_lsn(lsn.value());
   request.set_content(content.data(), content.size());
   request.set_deleted(deleted);
+  request.set_writer_generation(writer_generation_.load());
   proto::PutAuxFileResponse response;
   return CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {
     return FromGrpcStatus(stub.PutAuxFile(&context, request, &response));

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -71,8 +73,29 @@ absl::Status RedoShipper::CheckShippedBytesUnchanged(uint64_t offset,
   return absl::OkStatus();
 }
 
+namespace {
+FILE* TraceFile() {
+  static FILE* f = [] {
+    const char* path = getenv("PAGESERVER_COMPUTE_LOG_TRACE");
+    return path ? fopen(path, "a") : nullptr;
+  }();
+  return f;
+}
+std::string Hex(const uint8_t* p, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += absl::StrFormat("%02x", p[i]);
+  return out;
+}
+}  // namespace
+
 absl::Status RedoShipper::Write(uint64_t offset, std::span<const uint8_t> data) {
   std::lock_guard<std::mutex> bytes(bytes_mu_);
+  if (FILE* t = TraceFile()) {
+    const size_t tail = std::min<size_t>(data.size(), 1024);
+    absl::FPrintF(t, "W off=%d size=%d durable=%d tail=%s\n", offset, data.size(),
+                  durable_lsn().value(), Hex(data.data() + data.size() - tail, tail));
+    fflush(t);
+  }
   if (offset >= wal::kLogStartOffset) {
     absl::Status unchanged = CheckShippedBytesUnchanged(offset, data);
     if (!unchanged.ok()) return Fail(unchanged);
@@ -115,6 +138,10 @@ absl::StatusOr<Lsn> RedoShipper::Flush() {
         return Fail(s);
       }
     }
+  }
+  if (FILE* t = TraceFile()) {
+    absl::FPrintF(t, "F from=%d end=%d\n", from.value(), end.value());
+    fflush(t);
   }
   if (end == from) return from;
   return Send(from, end, bytes);

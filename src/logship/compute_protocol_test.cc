@@ -58,6 +58,14 @@ TEST_F(ComputeProtocolTest, TheOlderWriterIsFencedAndStoresNothing) {
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->writer_generation, 2u);
   EXPECT_EQ(status->writer_holder, "compute two");
+
+  // Nor may the fenced writer change the new one's aux files.
+  const std::vector<uint8_t> bytes = {1, 2};
+  absl::Status fenced_file = client_->PutAuxFile("db/t.frm", a, bytes);
+  EXPECT_TRUE(absl::IsFailedPrecondition(fenced_file)) << fenced_file;
+  EXPECT_TRUE(MessageHas(fenced_file, "writer generation 1 is fenced"));
+  EXPECT_TRUE(absl::IsNotFound(other->GetAuxFile("db/t.frm", Lsn(0)).status()));
+  EXPECT_TRUE(other->PutAuxFile("db/t.frm", c, bytes).ok());
 }
 
 TEST_F(ComputeProtocolTest, AHolderMustBeNamed) {

@@ -348,7 +348,7 @@ grpc::Status PageService::PutAuxFile(grpc::ServerContext* /*context*/,
     return timeline_.PutAuxFile(
         request->path(), Lsn(request->lsn()),
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()),
-        request->deleted());
+        request->deleted(), request->writer_generation());
   });
 }
 

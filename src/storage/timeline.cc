@@ -92,7 +92,7 @@ class TimelineImpl : public Timeline {
                                            std::span<const uint8_t> bytes) override;
   absl::StatusOr<WriterLease> AcquireWriter(const std::string& holder) override;
   absl::Status PutAuxFile(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
-                          bool deleted) override;
+                          bool deleted, uint64_t writer_generation) override;
   absl::StatusOr<std::vector<uint8_t>> GetAuxFile(const std::string& path, Lsn lsn,
                                                   absl::Time deadline,
                                                   AuxFileVersion* version) override;
@@ -422,7 +422,11 @@ absl::StatusOr<WriterLease> TimelineImpl::AcquireWriter(const std::string& holde
 }
 
 absl::Status TimelineImpl::PutAuxFile(const std::string& path, Lsn lsn,
-                                      std::span<const uint8_t> content, bool deleted) {
+                                      std::span<const uint8_t> content, bool deleted,
+                                      uint64_t writer_generation) {
+  // The ingest lock orders the put after any lease grant, as for redo.
+  std::lock_guard<std::mutex> ingest(ingest_mu_);
+  RETURN_IF_ERROR(CheckWriter(writer_generation));
   {
     std::shared_lock<std::shared_mutex> read(mu_);
     if (!has_base_) {

@@ -151,9 +151,11 @@ class Timeline {
 
   // Aux files (aux_file_store.h): whole non-InnoDB files a compute needs, versioned by LSN.
   // Put stamps a version at `lsn`, which must lie between the base LSN and last_record_lsn (the
-  // redo up to it is stored first: FailedPrecondition otherwise); durable when OK.
+  // redo up to it is stored first: FailedPrecondition otherwise); durable when OK. Fenced as
+  // IngestWalAs: `writer_generation` must be the lease's (0 only while none was ever granted).
   virtual absl::Status PutAuxFile(const std::string& path, Lsn lsn,
-                                  std::span<const uint8_t> content, bool deleted) = 0;
+                                  std::span<const uint8_t> content, bool deleted,
+                                  uint64_t writer_generation) = 0;
   // At `lsn` (0 = last_record_lsn; waited for until `deadline`, as GetPage).
   virtual absl::StatusOr<std::vector<uint8_t>> GetAuxFile(const std::string& path, Lsn lsn,
                                                           absl::Time deadline,

@@ -110,7 +110,8 @@ class FakeTimeline final : public storage::Timeline {
   }
 
   absl::Status Flush() override { return absl::OkStatus(); }
-  absl::Status PutAuxFile(const std::string&, Lsn, std::span<const uint8_t>, bool) override {
+  absl::Status PutAuxFile(const std::string&, Lsn, std::span<const uint8_t>, bool,
+                          uint64_t) override {
     return absl::UnimplementedError("FakeTimeline keeps no aux files");
   }
   absl::StatusOr<std::vector<uint8_t>> GetAuxFile(const std::string&, Lsn, absl::Time,
