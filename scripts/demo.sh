@@ -26,9 +26,7 @@ cleanup() {
   for m in "$demo"/compute*/data; do umount -l "$m" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-sql() { mariadb --no-defaults --socket="$sock" -uroot --batch --skip-column-names "$@"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-status() { curl -sf "http://$http/api/v1/status" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+source scripts/demo_lib.sh
 start_compute() {  # start_compute WORKDIR: in the background, until its "ready" line
   $pagectl compute --server "$grpc" --workdir "$1" --socket "$sock" >"$1.log" 2>&1 &
   compute_pid=$!
@@ -42,11 +40,7 @@ start_compute() {  # start_compute WORKDIR: in the background, until its "ready"
 }
 
 echo "== a pageserver on an empty directory, and a new database on it"
-grpc=127.0.0.1:$(free_port) http=127.0.0.1:$(free_port)
-build/bin/pageserver --data-dir "$demo/pageserver" --grpc-addr "$grpc" --http-addr "$http" \
-  >"$demo/pageserver.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://$http/api/v1/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+start_demo_pageserver "$demo/pageserver" "$demo/pageserver.log"
 $pagectl init --server "$grpc" | sed 's/^/  /'
 
 echo

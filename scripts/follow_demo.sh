@@ -23,8 +23,7 @@ opts=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-bu
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-sql() { mariadb --no-defaults --socket="$sock" -uroot --batch --skip-column-names "$@"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source scripts/demo_lib.sh
 
 echo "== a private MariaDB ($(mariadbd --version | awk '{print $3}')) in $data"
 mariadb-install-db --no-defaults --user=root --datadir="$data" --auth-root-authentication-method=normal \
@@ -41,18 +40,13 @@ sysbench oltp_read_write --db-driver=mysql --mysql-socket="$sock" --mysql-user=r
   --tables=2 --table-size=10000 prepare >/dev/null
 
 echo "== pageserver on local disk ($demo/pageserver) and pagectl follow --bootstrap"
-grpc=127.0.0.1:$(free_port) http=127.0.0.1:$(free_port)
-build/bin/pageserver --data-dir "$demo/pageserver/data" --grpc-addr "$grpc" --http-addr "$http" \
-  >"$demo/pageserver/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://$http/api/v1/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+start_demo_pageserver "$demo/pageserver/data" "$demo/pageserver/server.log"
 $pagectl follow --server "$grpc" --datadir "$data" --bootstrap --socket "$sock" \
   --backup-dir "$demo/backup" >"$demo/follow.out" 2>"$demo/follow.err" &
 follow_pid=$!
 pids+=("$follow_pid")
 for _ in $(seq 600); do grep -q "from LSN" "$demo/follow.err" 2>/dev/null && break; sleep 0.1; done
 grep -a "imported\|from LSN" "$demo/follow.out" "$demo/follow.err" | sed 's/^[^:]*://'
-status() { curl -sf "http://$http/api/v1/status" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 before=$(status last_record_lsn)
 echo "server holds LSN $before; account 42 is now: $(sql -e "SELECT note FROM demo.accounts WHERE id = 42")"
 
