@@ -1,6 +1,8 @@
 #include "storage/catalog.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "absl/strings/str_format.h"
 #include "common/byte_order.h"
@@ -161,6 +163,10 @@ std::optional<TablespaceAt> Catalog::Find(SpaceId space, Lsn lsn) const {
   TablespaceAt t;
   t.space = space;
   t.path = ValueAt(inc->paths, lsn, std::string());
+  t.named = inc->created;
+  for (const auto& [at, path] : inc->paths) {
+    if (at <= lsn) t.named = std::max(t.named, at);
+  }
   t.flags = inc->flags;
   t.pages = std::max(ValueAt(inc->sizes, lsn, 0u),
                      ValueAt(inc->fsp_sizes, lsn, std::optional<uint32_t>()).value_or(0));
@@ -171,6 +177,21 @@ std::optional<TablespaceAt> Catalog::Find(SpaceId space, Lsn lsn) const {
     t.trimmed = true;
   }
   return t;
+}
+
+std::vector<TablespaceAt> Catalog::ListFiles(Lsn lsn) const {
+  std::map<std::string, TablespaceAt> by_path;
+  for (TablespaceAt& t : List(lsn)) {
+    auto [it, added] = by_path.try_emplace(t.path, t);
+    if (!added && std::tie(t.named, t.space) > std::tie(it->second.named, it->second.space)) {
+      it->second = std::move(t);
+    }
+  }
+  std::vector<TablespaceAt> out;
+  for (auto& [path, t] : by_path) out.push_back(std::move(t));
+  std::sort(out.begin(), out.end(),
+            [](const TablespaceAt& a, const TablespaceAt& b) { return a.space < b.space; });
+  return out;
 }
 
 std::vector<TablespaceAt> Catalog::List(Lsn lsn) const {

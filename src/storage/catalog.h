@@ -46,6 +46,7 @@ struct TablespaceAt {
   std::string path;
   std::optional<uint32_t> flags;  // unknown for a space created after the base until page 0 is read
   uint32_t pages = 0;
+  Lsn named;             // since when `path` is its name (creation or last rename)
   Lsn floor;             // history below this LSN does not count (creation or last trim)
   bool trimmed = false;  // the floor is a TRIM_PAGES
 };
@@ -62,6 +63,11 @@ class Catalog {
   // The tablespace at `lsn`; nullopt when it does not exist then.
   std::optional<TablespaceAt> Find(SpaceId space, Lsn lsn) const;
   std::vector<TablespaceAt> List(Lsn lsn) const;
+  // The tablespaces whose files exist at `lsn`: List, except that a path names one file. When
+  // several spaces claim a path, the one named last holds it: InnoDB replaced the others' file
+  // without a FILE_DELETE record (after a crash in the middle of an ALTER's renames, the
+  // dictionary can drop a table under its old space id, deleting a file that holds another).
+  std::vector<TablespaceAt> ListFiles(Lsn lsn) const;
   // Records the flags read from page 0 (they never change for a tablespace's life).
   void SetFlags(SpaceId space, Lsn lsn, uint32_t flags);
 

@@ -60,6 +60,26 @@ TEST(CatalogTest, HistoryIsAnsweredAtEachLsn) {
   EXPECT_EQ(back->Find(SpaceId(5), m4.end_lsn)->pages, 10u);
 }
 
+TEST(CatalogTest, APathNamesTheFileOfTheSpaceNamedLast) {
+  Catalog c;
+  c.AddBase(Lsn(1000), {{SpaceId(92), "./db/r.ibd", 0x15, 4}});
+  MtrBuilder create;
+  create.FileOp(wal::testing::kFileCreate, SpaceId(93), wal::testing::StrBytes("./db/#sql-alter.ibd"));
+  c.Apply(Decode(create, Lsn(1100)));
+  MtrBuilder rename;
+  rename.FileRename(SpaceId(93), "./db/#sql-alter.ibd", "./db/r.ibd");
+  const wal::Mtr renamed = Decode(rename, Lsn(1200));
+  c.Apply(renamed);
+  // Space 92 was never deleted nor renamed in the redo, yet its file is gone: 93 took its name.
+  ASSERT_EQ(c.List(renamed.end_lsn).size(), 2u);
+  const std::vector<TablespaceAt> files = c.ListFiles(renamed.end_lsn);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].space, SpaceId(93));
+  EXPECT_EQ(files[0].named, renamed.end_lsn);
+  EXPECT_EQ(c.ListFiles(Lsn(1150)).size(), 2u) << "before the rename both files exist";
+  EXPECT_TRUE(c.Find(SpaceId(92), renamed.end_lsn).has_value()) << "its pages stay readable";
+}
+
 TEST(CatalogTest, TrimPagesSetsSizeAndFloor) {
   Catalog c;
   c.AddBase(Lsn(1000), {{SpaceId(2), "undo002", 0x15, 640}});

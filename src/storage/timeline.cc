@@ -934,7 +934,7 @@ absl::StatusOr<std::vector<TablespaceInfo>> TimelineImpl::ListTablespaces(Lsn ls
   std::vector<TablespaceAt> spaces;
   {
     std::shared_lock<std::shared_mutex> read(mu_);
-    spaces = catalog_.List(at);
+    spaces = catalog_.ListFiles(at);
   }
   std::vector<TablespaceInfo> out;
   for (const TablespaceAt& t : spaces) {

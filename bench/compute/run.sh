@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# bench/compute/run.sh: a stateless compute next to a stock mariadbd on local disk, same settings.
+#
+# Both get the same database (sysbench, BENCH_TABLES x BENCH_ROWS rows, prepared on each) and the
+# settings the compute runs mariadbd with (no native AIO, innodb_flush_method=fsync, buffered log,
+# no doublewrite, the same 256 MiB log; every commit syncs the log). Then sysbench oltp_read_write
+# with BENCH_THREADS threads for BENCH_SECONDS, in this order for each buffer pool size:
+#   stock, compute, stock again (the stock figure is the mean of the two runs);
+# with a buffer pool that holds the data, and with one of 1/8 of the data (pages evicted and
+# read again: from the local disk's page cache for stock, with a GetPage each for the compute).
+# Prints TPS and p95 latency side by side with the ratios, and cold start: from an empty workdir
+# to the first query answered through a compute (pagectl compute) next to a stock mariadbd start
+# on its datadir (median of BENCH_STARTS starts each). Needs root, /dev/fuse, mariadb-server,
+# sysbench (scripts/setup.sh) and a build (build/bin/pagectl, pageserver).
+set -euo pipefail
+TEST_NAME=bench_compute
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../test/compute" && pwd)/compute_lib.sh"
+SECONDS_OF_LOAD=${BENCH_SECONDS:-30}
+THREADS=${BENCH_THREADS:-4}
+TABLES=${BENCH_TABLES:-4} ROWS=${BENCH_ROWS:-50000}
+STARTS=${BENCH_STARTS:-3}
+new_work_dir "${1:-}"
+trap cleanup_compute EXIT
+# The compute's own settings (src/compute/compute.cc), for the stock server too.
+INNODB_OPTS=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-buffering=ON
+             --innodb-log-file-mmap=OFF --innodb-doublewrite=0 --innodb-buffer-pool-load-at-startup=0
+             --innodb-buffer-pool-dump-at-shutdown=0)
+SB_OPTS=(--db-driver=mysql --mysql-user=root --mysql-db=sbtest --tables="$TABLES" --table-size="$ROWS")
+
+run_sysbench() {  # run_sysbench NAME: prints "TPS P95"
+  sysbench oltp_read_write "${SB_OPTS[@]}" --mysql-socket="$SOCK" --threads="$THREADS" \
+    --time="$SECONDS_OF_LOAD" run >"$WORK/sb-$1.log" 2>&1
+  local tps p95
+  tps=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)$/\1/p' "$WORK/sb-$1.log")
+  p95=$(sed -n 's/^ *95th percentile: *\([0-9.]*\)$/\1/p' "$WORK/sb-$1.log")
+  echo "$tps $p95"
+}
+
+# --- the stock database ---
+SOCK=$WORK/stock.sock DATA=$WORK/stock ERR=$WORK/stock.err
+install_db 256M
+start_mariadbd 256M
+sql -e "CREATE DATABASE sbtest"
+sysbench oltp_read_write "${SB_OPTS[@]}" --mysql-socket="$SOCK" prepare >"$WORK/sb-prepare-stock.log" 2>&1
+DATA_BYTES=$(sql -e "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = 'sbtest'")
+stop_mariadbd
+SMALL=$(( DATA_BYTES / 8 / 1048576 )); ((SMALL >= 6)) || SMALL=6
+log "sysbench data: $((DATA_BYTES / 1048576)) MiB; buffer pools: 1024 MiB (all of it) and ${SMALL} MiB (1/8)"
+
+# --- the compute's database ---
+start_pageserver
+"$PAGECTL" init --server "$GRPC" >"$WORK/init.log" 2>&1 || die "pagectl init: $(tail -5 "$WORK/init.log")"
+SOCK=$WORK/compute.sock
+start_compute "$WORK/c-prepare" -- --innodb-buffer-pool-size=1024M
+sql -e "CREATE DATABASE sbtest"
+sysbench oltp_read_write "${SB_OPTS[@]}" --mysql-socket="$SOCK" prepare >"$WORK/sb-prepare-compute.log" 2>&1
+stop_compute
+
+declare -A RESULT
+for pool in 1024 "$SMALL"; do
+  for run in stock1 compute stock2; do
+    if [[ $run == compute ]]; then
+      SOCK=$WORK/compute.sock
+      start_compute "$WORK/c-$pool" -- --innodb-buffer-pool-size="${pool}M"
+      RESULT[$pool-$run]=$(run_sysbench "$pool-$run")
+      stop_compute
+    else
+      SOCK=$WORK/stock.sock
+      start_mariadbd 256M --innodb-buffer-pool-size="${pool}M"
+      RESULT[$pool-$run]=$(run_sysbench "$pool-$run")
+      stop_mariadbd
+    fi
+    log "buffer pool ${pool} MiB, $run: TPS p95(ms) = ${RESULT[$pool-$run]}"
+  done
+done
+
+# --- cold starts ---
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+stock_starts=() compute_starts=()
+for i in $(seq "$STARTS"); do
+  SOCK=$WORK/stock.sock
+  t0=$EPOCHREALTIME
+  start_mariadbd 256M --innodb-buffer-pool-size=1024M
+  sql -e "SELECT COUNT(*) FROM sbtest.sbtest1" >/dev/null
+  stock_starts+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')")
+  stop_mariadbd
+  SOCK=$WORK/compute.sock
+  rm -rf "$WORK/c-start$i"
+  t0=$EPOCHREALTIME
+  start_compute "$WORK/c-start$i" -- --innodb-buffer-pool-size=1024M
+  sql -e "SELECT COUNT(*) FROM sbtest.sbtest1" >/dev/null
+  compute_starts+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')")
+  stop_compute
+done
+stock_start=$(printf '%s\n' "${stock_starts[@]}" | median)
+compute_start=$(printf '%s\n' "${compute_starts[@]}" | median)
+
+echo
+echo "sysbench oltp_read_write, $THREADS threads, ${SECONDS_OF_LOAD} s, $TABLES x $ROWS rows ($((DATA_BYTES / 1048576)) MiB)"
+printf '%-22s %12s %12s %12s %12s %9s %9s\n' "buffer pool" "stock TPS" "compute TPS" "stock p95" "compute p95" "TPS x" "p95 x"
+for pool in 1024 "$SMALL"; do
+  read -r s1 s1p <<<"${RESULT[$pool-stock1]}"
+  read -r s2 s2p <<<"${RESULT[$pool-stock2]}"
+  read -r c cp <<<"${RESULT[$pool-compute]}"
+  awk -v pool="$pool" -v s1="$s1" -v s2="$s2" -v c="$c" -v s1p="$s1p" -v s2p="$s2p" -v cp="$cp" 'BEGIN {
+    s = (s1 + s2) / 2; sp = (s1p + s2p) / 2
+    printf "%-22s %12.1f %12.1f %10.2fms %10.2fms %8.3fx %8.2fx\n", pool " MiB", s, c, sp, cp, c / s, cp / sp }'
+done
+printf 'cold start to the first query (median of %d): stock mariadbd %.2f s, compute from an empty workdir %.2f s (+%.2f s)\n' \
+  "$STARTS" "$stock_start" "$compute_start" "$(awk -v a="$stock_start" -v b="$compute_start" 'BEGIN {print b - a}')"
