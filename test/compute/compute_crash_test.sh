@@ -92,11 +92,12 @@ done
 
 # The last compute: nothing recorded is lost, every table is sound.
 start_compute "$WORK/final" "${COMPUTE_OPTS[@]}"
-sort -n "$COMMITTED" >"$WORK/committed.sorted"
-sql -e "SELECT id FROM app.ledger ORDER BY id" >"$WORK/ledger.rows"
-missing=$(comm -23 "$WORK/committed.sorted" <(sort -n "$WORK/ledger.rows") | wc -l)
-((missing == 0)) || die "$missing recorded commits are missing: $(comm -23 "$WORK/committed.sorted" <(sort -n "$WORK/ledger.rows") | head -5 | tr '\n' ' ')"
-log "all $(lines "$COMMITTED") recorded commits present ($(lines "$WORK/ledger.rows") rows in the ledger)"
+# comm needs the order of sort (not sort -n).
+sort "$COMMITTED" >"$WORK/committed.sorted"
+sql -e "SELECT id FROM app.ledger" | sort >"$WORK/ledger.sorted"
+comm -23 "$WORK/committed.sorted" "$WORK/ledger.sorted" >"$WORK/missing"
+(($(lines "$WORK/missing") == 0)) || die "$(lines "$WORK/missing") recorded commits are missing: $(head -5 "$WORK/missing" | tr '\n' ' ')"
+log "all $(lines "$COMMITTED") recorded commits present ($(lines "$WORK/ledger.sorted") rows in the ledger)"
 
 tables=$(sql -e "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables
                  WHERE table_schema IN ('sbtest', 'app', 'det') AND engine = 'InnoDB' ORDER BY 1")
