@@ -222,9 +222,10 @@ int RunCompute(const ComputeOptions& o) {
   filesystem.Unmount();
   const RedoShipperStats rs = (*shipper)->stats();
   const PageIoStats ps = pages.stats();
-  absl::PrintF("stopped at LSN %d: %d log flushes shipped %d bytes (%d retries); %d pages read, "
-              "%d written; %d aux uploads%s\n",
-              (*shipper)->durable_lsn().value(), rs.flushes, rs.bytes, rs.retries, ps.pages_read,
+  absl::PrintF("stopped at LSN %d: %d log flushes shipped %d bytes (%d retries, %d stale tails "
+              "dropped); %d pages read, %d written; %d aux uploads%s\n",
+              (*shipper)->durable_lsn().value(), rs.flushes, rs.bytes, rs.retries, rs.stale_tails,
+              ps.pages_read,
               ps.pages_written, aux.uploads(),
               o.verify_writes ? absl::StrFormat("; verified %d pages, %d mismatches",
                                                 ps.pages_verified, ps.mismatches)

@@ -84,9 +84,10 @@ int OpenShadow(const char* path, int flags, mode_t mode, fuse_file_info* fi,
   if ((shadow_flags & O_ACCMODE) == O_WRONLY) shadow_flags = (shadow_flags & ~O_ACCMODE) | O_RDWR;
   const int fd = open(Fs().ShadowPath(path).c_str(), shadow_flags, mode);
   if (fd < 0) return -errno;
-  if (node->cls == FileClass::kInnodbData || node->cls == FileClass::kRedoLog) {
-    fi->direct_io = 1;  // every read reaches the page server (or the shipper)
-  }
+  // Every read of a data file reaches the page server. ib_logfile0 goes through the kernel's
+  // page cache, so that a write's bytes are taken during mariadbd's write call, as on a local
+  // file system, not later when a FUSE thread reads the request (redo_shipper.h).
+  if (node->cls == FileClass::kInnodbData) fi->direct_io = 1;
   if (IsAuxInCompute(node->cls) && (flags & (O_TRUNC | O_CREAT))) {
     std::lock_guard<std::mutex> lock(node->mu);
     node->dirty = true;

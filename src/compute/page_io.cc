@@ -27,15 +27,25 @@ PageIo::PageIo(client::PageServerClient& client, RedoShipper& shipper, uint32_t 
     : client_(client), shipper_(shipper), page_size_(page_size), verify_(verify),
       patience_(patience) {}
 
+Lsn PageIo::ReadLsn(PageId id) const {
+  // Never the durable LSN itself: its tail may be stale bytes a later write replaces
+  // (redo_shipper.h). The confirmed LSN is enough for a page this compute never wrote (its last
+  // change is older); a page it wrote is read at that write's FIL_PAGE_LSN or later.
+  Lsn lsn = shipper_.confirmed_lsn();
+  std::lock_guard<std::mutex> lock(written_mu_);
+  if (auto it = written_.find(id); it != written_.end()) lsn = std::max(lsn, it->second);
+  return lsn;
+}
+
 absl::Status PageIo::Read(SpaceId space, const std::string& path, uint64_t offset,
                           std::span<uint8_t> out) {
   if (out.empty()) return absl::OkStatus();
-  const Lsn lsn = shipper_.durable_lsn();
   const uint64_t first = offset / page_size_;
   const uint64_t last = (offset + out.size() - 1) / page_size_;
   std::vector<client::PageRequest> requests;
   for (uint64_t p = first; p <= last; ++p) {
-    requests.push_back({PageId{space, PageNo(static_cast<uint32_t>(p))}, lsn});
+    const PageId id{space, PageNo(static_cast<uint32_t>(p))};
+    requests.push_back({id, ReadLsn(id)});
   }
   ASSIGN_OR_RETURN(std::vector<client::PageOrError> pages,
                    WithPatience(patience_, [&] { return client_.GetPages(requests); }, [] {}));
@@ -51,7 +61,7 @@ absl::Status PageIo::Read(SpaceId space, const std::string& path, uint64_t offse
       }
       return absl::Status(pages[i].status().code(),
                           absl::StrFormat("reading %s (space %d) page %d at LSN %d: %s", path,
-                                          space.value(), first + i, lsn.value(),
+                                          space.value(), first + i, requests[i].lsn.value(),
                                           pages[i].status().message()));
     }
     std::memcpy(dest, pages[i]->data.data() + (from - page_start), to - from);
@@ -75,6 +85,11 @@ absl::Status PageIo::Write(SpaceId space, const std::string& path, uint64_t offs
     if (absl::Status s = shipper_.EnsureDurable(lsn); !s.ok()) {
       return absl::Status(s.code(), absl::StrFormat("%s (space %d) page %d: %s", path,
                                                     space.value(), page_no.value(), s.message()));
+    }
+    {
+      std::lock_guard<std::mutex> lock(written_mu_);
+      Lsn& seen = written_[PageId{space, page_no}];
+      seen = std::max(seen, lsn);
     }
     pages_written_.fetch_add(1);
     if (verify_ && !AllZero(page)) RETURN_IF_ERROR(Verify(PageId{space, page_no}, lsn, page, path));

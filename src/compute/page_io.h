@@ -1,9 +1,11 @@
 // PageIo: mariadbd's reads and writes of InnoDB data files (ibdata*, undo*, *.ibd) in a compute.
 //
-//   - A read is GetPage at the compute's durable LSN (everything this compute wrote, as the server
-//     acknowledged it): a page mariadbd reads back is the one it wrote before evicting it, since
-//     the write waited for that LSN (below). A page past the end of the tablespace as the server
-//     has it at that LSN was never written: zeros, as a new file's extension reads.
+//   - A read is GetPage at the LSN of the page's last write by this compute (its FIL_PAGE_LSN),
+//     or the shipper's confirmed LSN when later (as Neon's compute reads at a page's last-written
+//     LSN): a page mariadbd reads back is the one it wrote before evicting it, since the write
+//     waited for that LSN (below), and a page it never wrote last changed before that. A page
+//     past the end of the tablespace as the server has it at that LSN was never written: zeros,
+//     as a new file's extension reads. (The last-written map holds one LSN per page written.)
 //   - A write is not shipped: the server rebuilds every page from redo. It is dropped once the
 //     server holds redo up to the page's FIL_PAGE_LSN (RedoShipper::EnsureDurable), so the next
 //     read gets the same bytes. A partial-page write must be zeros (a file extended by writing).
@@ -15,6 +17,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
 #include <span>
 
 #include "absl/status/status.h"
@@ -49,12 +54,15 @@ class PageIo {
 
  private:
   absl::Status Verify(PageId id, Lsn lsn, std::span<const uint8_t> page, const std::string& path);
+  Lsn ReadLsn(PageId id) const;
 
   client::PageServerClient& client_;
   RedoShipper& shipper_;
   const uint32_t page_size_;
   const bool verify_;
   const absl::Duration patience_;  // for an unreachable server (compute/server_patience.h)
+  mutable std::mutex written_mu_;  // guards written_
+  std::map<PageId, Lsn> written_;  // the FIL_PAGE_LSN of each page's last write
   std::atomic<uint64_t> pages_read_{0}, pages_written_{0}, pages_verified_{0}, mismatches_{0};
 };
 

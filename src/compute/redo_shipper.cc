@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -20,6 +19,8 @@ namespace {
 // MariaDB rewrites at most its last log block (512..4096 bytes, the device's block size) below
 // the LSN it has written; a write further back than this is not a rewrite of shipped bytes.
 constexpr uint64_t kMaxLogBlock = 4096;
+// Mini-transaction ends remembered for cutting a stale tail (it lies within the last block).
+constexpr size_t kShippedEndsKept = 1024;
 
 }  // namespace
 
@@ -37,70 +38,97 @@ absl::StatusOr<std::unique_ptr<RedoShipper>> RedoShipper::Open(client::PageServe
 RedoShipper::RedoShipper(client::PageServerClient& client, wal::LogFile log, int fd, Lsn shipped,
                          absl::Duration patience)
     : client_(client), patience_(patience), log_(std::move(log)), fd_(fd),
-      durable_(shipped.value()) {}
+      shipped_ends_{shipped}, durable_(shipped.value()), confirmed_(shipped.value()) {}
 
 RedoShipper::~RedoShipper() { close(fd_); }
 
-absl::Status RedoShipper::CheckShippedBytesUnchanged(uint64_t offset,
-                                                     std::span<const uint8_t> data) {
+std::optional<Lsn> RedoShipper::RewriteStart(uint64_t offset) const {
   const wal::LogGeometry& g = log_.geometry();
   const Lsn durable = durable_lsn();
-  const uint64_t durable_offset = g.Offset(durable);
   // The distance, going back from the durable LSN, to the write's first byte.
-  const uint64_t back = (durable_offset - offset + g.capacity) % g.capacity;
-  if (back == 0 || back > kMaxLogBlock || durable.value() - back < g.first_lsn.value()) {
-    return absl::OkStatus();  // the write starts at or past the durable LSN
-  }
-  const size_t shipped = static_cast<size_t>(std::min<uint64_t>(back, data.size()));
+  const uint64_t back = (g.Offset(durable) - offset + g.capacity) % g.capacity;
+  if (back > kMaxLogBlock || durable.value() - back < g.first_lsn.value()) return std::nullopt;
+  return Lsn(durable.value() - back);
+}
+
+absl::StatusOr<std::optional<Lsn>> RedoShipper::FirstChangedShippedByte(
+    uint64_t offset, std::span<const uint8_t> data) {
+  const std::optional<Lsn> start = RewriteStart(offset);
+  if (!start) return std::nullopt;
+  const size_t shipped =
+      static_cast<size_t>(std::min<uint64_t>(durable_lsn() - *start, data.size()));
+  if (shipped == 0) return std::nullopt;
   std::vector<uint8_t> stored(shipped);
   RETURN_IF_ERROR(ReadFully(fd_, offset, shipped, stored.data(), log_.path()));
-  if (std::memcmp(stored.data(), data.data(), shipped) != 0) {
-    const size_t at = static_cast<size_t>(
-        std::mismatch(stored.begin(), stored.end(), data.begin()).first - stored.begin());
-    auto hex = [](const uint8_t* p, size_t n) {
-      std::string out;
-      for (size_t i = 0; i < n; ++i) out += absl::StrFormat("%02x", p[i]);
-      return out;
-    };
-    const size_t from = at >= 8 ? at - 8 : 0, n = std::min<size_t>(24, shipped - from);
-    return absl::DataLossError(absl::StrFormat(
-        "mariadbd rewrote redo the page server already holds: the log byte at LSN %d changed "
-        "(the server holds up to LSN %d; a write of %d bytes at file offset %d; held %s, "
-        "written %s from LSN %d)",
-        durable.value() - back + at, durable.value(), data.size(), offset,
-        hex(stored.data() + from, n), hex(data.data() + from, n), durable.value() - back + from));
+  const size_t at = static_cast<size_t>(
+      std::mismatch(stored.begin(), stored.end(), data.begin()).first - stored.begin());
+  if (at == shipped) return std::nullopt;
+  return *start + at;
+}
+
+void RedoShipper::Confirm(uint64_t offset) {
+  // Bytes below the start of MariaDB's latest write are final; a write that starts past the
+  // durable LSN's block finalised everything shipped.
+  const std::optional<Lsn> start = RewriteStart(offset);
+  const uint64_t confirmed = start ? start->value() : durable_.load();
+  uint64_t seen = confirmed_.load();
+  while (seen < confirmed && !confirmed_.compare_exchange_weak(seen, confirmed)) {
   }
+}
+
+absl::Status RedoShipper::DropStaleTail(Lsn changed) {
+  const Lsn durable = durable_lsn();
+  auto after = std::upper_bound(shipped_ends_.begin(), shipped_ends_.end(), changed);
+  if (after == shipped_ends_.begin() || *std::prev(after) < confirmed_lsn()) {
+    return Fail(absl::DataLossError(absl::StrFormat(
+        "mariadbd rewrote redo the page server holds as final: the log byte at LSN %d changed "
+        "(confirmed up to LSN %d, shipped up to LSN %d)",
+        changed.value(), confirmed_lsn().value(), durable.value())));
+  }
+  const Lsn cut = *std::prev(after);
+  absl::StatusOr<Lsn> truncated = WithPatience(
+      patience_, [&] { return client_.TruncateWal(cut); }, [&] { retries_.fetch_add(1); });
+  if (!truncated.ok()) {
+    return Fail(absl::Status(
+        truncated.status().code(),
+        absl::StrFormat("the redo shipped in [%d, %d) was stale (mariadbd rewrote LSN %d), and "
+                        "the page server could not drop it: %s",
+                        cut.value(), durable.value(), changed.value(),
+                        truncated.status().message())));
+  }
+  shipped_ends_.erase(after, shipped_ends_.end());
+  durable_.store(cut.value(), std::memory_order_release);
+  stale_tails_.fetch_add(1);
+  absl::FPrintF(stderr,
+                "compute: the redo shipped in [%d, %d) was stale bytes past MariaDB's write "
+                "position (it rewrote LSN %d); dropped on the page server, shipping MariaDB's\n",
+                cut.value(), durable.value(), changed.value());
   return absl::OkStatus();
 }
 
-namespace {
-FILE* TraceFile() {
-  static FILE* f = [] {
-    const char* path = getenv("PAGESERVER_COMPUTE_LOG_TRACE");
-    return path ? fopen(path, "a") : nullptr;
-  }();
-  return f;
-}
-std::string Hex(const uint8_t* p, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += absl::StrFormat("%02x", p[i]);
-  return out;
-}
-}  // namespace
-
 absl::Status RedoShipper::Write(uint64_t offset, std::span<const uint8_t> data) {
+  if (offset < wal::kLogStartOffset) {  // the header and checkpoint blocks: local only
+    std::lock_guard<std::mutex> bytes(bytes_mu_);
+    return WriteFully(fd_, offset, data.data(), data.size(), log_.path());
+  }
+  {
+    std::lock_guard<std::mutex> bytes(bytes_mu_);
+    ASSIGN_OR_RETURN(std::optional<Lsn> changed, FirstChangedShippedByte(offset, data));
+    if (!changed) {
+      RETURN_IF_ERROR(WriteFully(fd_, offset, data.data(), data.size(), log_.path()));
+      Confirm(offset);
+      return absl::OkStatus();
+    }
+  }
+  // A stale tail was shipped: drop it on the server first (lock order: ship_mu_, bytes_mu_).
+  std::lock_guard<std::mutex> ship(ship_mu_);
+  RETURN_IF_ERROR(failure());
   std::lock_guard<std::mutex> bytes(bytes_mu_);
-  if (FILE* t = TraceFile()) {
-    const size_t tail = std::min<size_t>(data.size(), 1024);
-    absl::FPrintF(t, "W off=%d size=%d durable=%d tail=%s\n", offset, data.size(),
-                  durable_lsn().value(), Hex(data.data() + data.size() - tail, tail));
-    fflush(t);
-  }
-  if (offset >= wal::kLogStartOffset) {
-    absl::Status unchanged = CheckShippedBytesUnchanged(offset, data);
-    if (!unchanged.ok()) return Fail(unchanged);
-  }
-  return WriteFully(fd_, offset, data.data(), data.size(), log_.path());
+  ASSIGN_OR_RETURN(std::optional<Lsn> changed, FirstChangedShippedByte(offset, data));
+  if (changed) RETURN_IF_ERROR(DropStaleTail(*changed));
+  RETURN_IF_ERROR(WriteFully(fd_, offset, data.data(), data.size(), log_.path()));
+  Confirm(offset);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<size_t> RedoShipper::Read(uint64_t offset, std::span<uint8_t> out) {
@@ -122,11 +150,14 @@ absl::StatusOr<Lsn> RedoShipper::Flush() {
   RETURN_IF_ERROR(failure());
   const Lsn from = durable_lsn();
   std::vector<uint8_t> bytes;
+  std::vector<Lsn> ends;
   Lsn end = from;
   {
     std::lock_guard<std::mutex> lock(bytes_mu_);
-    absl::StatusOr<wal::ScanEnd> scan =
-        wal::ScanLog(log_, from, std::nullopt, [](wal::Mtr&) { return absl::OkStatus(); });
+    absl::StatusOr<wal::ScanEnd> scan = wal::ScanLog(log_, from, std::nullopt, [&](wal::Mtr& m) {
+      ends.push_back(m.end_lsn);
+      return absl::OkStatus();
+    });
     if (!scan.ok()) {
       return Fail(absl::DataLossError(absl::StrFormat(
           "the compute's log from LSN %d: %s", from.value(), scan.status().message())));
@@ -139,12 +170,12 @@ absl::StatusOr<Lsn> RedoShipper::Flush() {
       }
     }
   }
-  if (FILE* t = TraceFile()) {
-    absl::FPrintF(t, "F from=%d end=%d\n", from.value(), end.value());
-    fflush(t);
-  }
   if (end == from) return from;
-  return Send(from, end, bytes);
+  ASSIGN_OR_RETURN(const Lsn sent, Send(from, end, bytes));
+  std::lock_guard<std::mutex> lock(bytes_mu_);
+  shipped_ends_.insert(shipped_ends_.end(), ends.begin(), ends.end());
+  while (shipped_ends_.size() > kShippedEndsKept) shipped_ends_.pop_front();
+  return sent;
 }
 
 absl::StatusOr<Lsn> RedoShipper::Send(Lsn from, Lsn to, std::span<const uint8_t> bytes) {
@@ -193,7 +224,8 @@ absl::Status RedoShipper::failure() const {
 }
 
 RedoShipperStats RedoShipper::stats() const {
-  return RedoShipperStats{flushes_.load(), bytes_shipped_.load(), retries_.load()};
+  return RedoShipperStats{flushes_.load(), bytes_shipped_.load(), retries_.load(),
+                          stale_tails_.load()};
 }
 
 }  // namespace pageserver::compute

@@ -9,9 +9,21 @@
 //     mini-transaction with a 0x00 byte and leaving stale bytes after it (spec 1.6); the scan
 //     stops at that byte. Writes and scans exclude each other (bytes_mu_), so a scan never sees
 //     half a write.
-//   - Bytes already shipped never change: MariaDB rewrites its last block with the same bytes
-//     below its write position. A write that would change them is refused (DataLoss), and from
-//     then on the shipper is failed: every later Flush returns that error.
+//   - The tail of a write's last block is not always MariaDB's. When its log buffer holds less
+//     than a block, MariaDB 10.11 writes that buffer while other threads go on appending to it,
+//     so the bytes past its write position are a race: the 0x00 it put there, new
+//     mini-transactions being copied in, or stale ones from the buffer's earlier use, which can
+//     be CRC-valid and start exactly where real data ends. (ib_logfile0 is written through the
+//     kernel's page cache, as on a local file system, so the bytes are taken during the write
+//     call: the same race MariaDB's own crash recovery is exposed to, no wider.) Hence:
+//       * confirmed_lsn: bytes below the start of MariaDB's latest write are final (a write
+//         starts at the block holding the previous write position). Reads and aux-file
+//         versions use it, never a possibly stale tail.
+//       * A later write that changes bytes already shipped shows that they were stale: the
+//         shipper drops them on the server (TruncateWal to the last shipped mini-transaction
+//         boundary before the change), and ships MariaDB's bytes instead. If the server cannot
+//         drop them (already in a layer), the shipper fails: every later Flush returns that
+//         error and mariadbd stops.
 //   - The server refusing redo (another compute took the writer lease, a corrupt stream) fails
 //     the shipper the same way; mariadbd gets EIO on the fsync and stops, with nothing that the
 //     server acknowledged lost. An unreachable server is waited for, up to `patience`, asking
@@ -23,6 +35,8 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -41,6 +55,7 @@ struct RedoShipperStats {
   uint64_t flushes = 0;     // shipments that sent redo
   uint64_t bytes = 0;       // redo shipped
   uint64_t retries = 0;     // sends repeated after the server was unreachable
+  uint64_t stale_tails = 0;  // shipped tails found stale by a later write, dropped on the server
 };
 
 class RedoShipper {
@@ -67,13 +82,25 @@ class RedoShipper {
 
   // The LSN up to which the server has acknowledged this compute's redo.
   Lsn durable_lsn() const { return Lsn(durable_.load(std::memory_order_acquire)); }
+  // The LSN up to which the acknowledged redo is certainly MariaDB's (see above).
+  Lsn confirmed_lsn() const { return Lsn(confirmed_.load(std::memory_order_acquire)); }
   RedoShipperStats stats() const;
 
  private:
   RedoShipper(client::PageServerClient& client, wal::LogFile log, int fd, Lsn shipped,
               absl::Duration patience);
   absl::StatusOr<Lsn> Send(Lsn from, Lsn to, std::span<const uint8_t> bytes);  // ship_mu_ held
-  absl::Status CheckShippedBytesUnchanged(uint64_t offset, std::span<const uint8_t> data);
+  // Where a write at `offset` starts, as an LSN near the durable one; nullopt when it starts
+  // past the durable LSN's block (nothing shipped is rewritten). bytes_mu_ held.
+  std::optional<Lsn> RewriteStart(uint64_t offset) const;
+  // The first shipped LSN the write changes, if any. bytes_mu_ held.
+  absl::StatusOr<std::optional<Lsn>> FirstChangedShippedByte(uint64_t offset,
+                                                             std::span<const uint8_t> data);
+  // Drops the shipped redo from the last boundary at or below `changed`. ship_mu_ and
+  // bytes_mu_ held.
+  absl::Status DropStaleTail(Lsn changed);
+  // Advances confirmed_ for a write at `offset`. bytes_mu_ held.
+  void Confirm(uint64_t offset);
   // The first failure sticks; returns it.
   absl::Status Fail(absl::Status status);
   absl::Status failure() const;
@@ -86,13 +113,16 @@ class RedoShipper {
   mutable std::mutex fail_mu_;  // guards failed_
   absl::Status failed_;
 
-  std::atomic<uint64_t> flushes_{0}, bytes_shipped_{0}, retries_{0};
+  std::atomic<uint64_t> flushes_{0}, bytes_shipped_{0}, retries_{0}, stale_tails_{0};
 
-  std::mutex bytes_mu_;  // the shadow file's bytes: a write and a scan never overlap
+  std::mutex bytes_mu_;  // the shadow file's bytes (a write and a scan never overlap), and:
   wal::LogFile log_;
   int fd_;
+  // Mini-transaction ends shipped lately, ascending: where a stale tail is cut.
+  std::deque<Lsn> shipped_ends_;
 
   std::atomic<uint64_t> durable_;
+  std::atomic<uint64_t> confirmed_;
 };
 
 }  // namespace pageserver::compute
