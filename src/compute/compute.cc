@@ -156,12 +156,20 @@ int RunCompute(const ComputeOptions& o) {
   }
 
   // The log first: the shipper reads it when it opens.
-  const Lsn after_checkpoint = start + FileCheckpointMtr(start).size();
-  if (absl::Status s = WriteStartingLog(shadow + "/ib_logfile0", o.log_file_bytes, start);
+  std::vector<TablespaceFile> ibd_files;
+  for (const client::Tablespace& t : spaces->tablespaces) {
+    const std::string path = wal::NormalizeRelativePath(t.path);
+    if (path.ends_with(".ibd")) ibd_files.push_back({t.space, path});
+  }
+  absl::StatusOr<std::vector<uint8_t>> checkpoint_mtr = CheckpointMtr(start, ibd_files);
+  if (!checkpoint_mtr.ok()) return Fail(checkpoint_mtr.status());
+  const Lsn after_checkpoint = start + checkpoint_mtr->size();
+  if (absl::Status s =
+          WriteStartingLog(shadow + "/ib_logfile0", o.log_file_bytes, start, *checkpoint_mtr);
       !s.ok()) {
     return Fail(s);
   }
-  absl::StatusOr<client::WalAck> ack = client.StreamWal(start, FileCheckpointMtr(start));
+  absl::StatusOr<client::WalAck> ack = client.StreamWal(start, *checkpoint_mtr);
   if (!ack.ok()) return Fail(ack.status());
   absl::StatusOr<std::unique_ptr<RedoShipper>> shipper =
       RedoShipper::Open(client, shadow + "/ib_logfile0", after_checkpoint, o.server_patience);

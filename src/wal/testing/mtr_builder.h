@@ -18,39 +18,14 @@
 #include "common/crc32c.h"
 #include "common/types.h"
 #include "wal/log_geometry.h"
+#include "wal/mtr_encoder.h"
 #include "wal/varint.h"
 
 namespace pageserver::wal::testing {
 
 using Bytes = std::vector<uint8_t>;
 
-// Appends `value` in the shortest varint form (1..5 bytes).
-inline void AppendVarint(Bytes* out, uint32_t value) {
-  if (value < kVarintMin2) {
-    out->push_back(static_cast<uint8_t>(value));
-  } else if (value < kVarintMin3) {
-    const uint32_t v = value - kVarintMin2;
-    out->push_back(static_cast<uint8_t>(0x80 | v >> 8));
-    out->push_back(static_cast<uint8_t>(v));
-  } else if (value < kVarintMin4) {
-    const uint32_t v = value - kVarintMin3;
-    out->push_back(static_cast<uint8_t>(0xC0 | v >> 16));
-    out->push_back(static_cast<uint8_t>(v >> 8));
-    out->push_back(static_cast<uint8_t>(v));
-  } else if (value < kVarintMin5) {
-    const uint32_t v = value - kVarintMin4;
-    out->push_back(static_cast<uint8_t>(0xE0 | v >> 24));
-    out->push_back(static_cast<uint8_t>(v >> 16));
-    out->push_back(static_cast<uint8_t>(v >> 8));
-    out->push_back(static_cast<uint8_t>(v));
-  } else {
-    const uint32_t v = value - kVarintMin5;
-    out->push_back(0xF0);
-    uint8_t raw[4];
-    WriteBe32(raw, v);
-    out->insert(out->end(), raw, raw + 4);
-  }
-}
+using wal::AppendVarint;
 
 inline Bytes EncodeVarint(uint32_t value) {
   Bytes out;
@@ -100,25 +75,8 @@ class MtrBuilder {
   // varint counts itself and 15 is added.
   MtrBuilder& Record(uint8_t type_bits, std::span<const uint8_t> payload,
                      LengthForm form = LengthForm::kAuto) {
-    const size_t n = payload.size();
-    if (form == LengthForm::kAuto && n >= 1 && n <= 15) {
-      body_.push_back(static_cast<uint8_t>(type_bits | n));
-    } else {
-      body_.push_back(type_bits);
-      // Find the varint v with v + 15 == len(varint(v)) + n.
-      bool encoded = false;
-      for (size_t vlen = 1; vlen <= 3 && !encoded; ++vlen) {
-        if (n + vlen < 15) continue;
-        const uint32_t v = static_cast<uint32_t>(n + vlen - 15);
-        if (EncodeVarint(v).size() == vlen) {
-          AppendVarint(&body_, v);
-          encoded = true;
-        }
-      }
-      // A test asked for a length the long form cannot express: a bug in the test.
-      if (!encoded) std::abort();
-    }
-    body_.insert(body_.end(), payload.begin(), payload.end());
+    // A test asked for a length the long form cannot express: a bug in the test.
+    if (!wal::AppendRecord(&body_, type_bits, payload, form == LengthForm::kLong)) std::abort();
     return *this;
   }
   MtrBuilder& Raw(std::span<const uint8_t> bytes) {
@@ -187,16 +145,7 @@ class MtrBuilder {
   const Bytes& body() const { return body_; }
 
   // The complete mini-transaction: records, terminator, CRC-32C of the records (big-endian).
-  Bytes Build(uint8_t terminator) const {
-    Bytes out = body_;
-    out.push_back(terminator);
-    uint8_t crc[4];
-    WriteBe32(crc, Crc32c(0, body_.data(), body_.size()));
-    out.insert(out.end(), crc, crc + 4);
-    return out;
-  }
-  // As above, with the terminator MariaDB writes for an mtr starting at `start` in `geometry`:
-  // the sequence bit of the terminator's own LSN.
+  Bytes Build(uint8_t terminator) const { return wal::FinishMtr(body_, terminator); }
   Bytes Build(const LogGeometry& geometry, Lsn start) const {
     return Build(static_cast<uint8_t>(geometry.SequenceBit(start + body_.size())));
   }
