@@ -357,6 +357,9 @@ absl::StatusOr<WalAck> PageServerClient::StreamWal(std::span<const WalChunkRef> 
   proto::StreamWalResponse response;
   RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {
     response.Clear();
+    // One flush is often one small chunk: the call's headers go with its first message, and the
+    // end of the stream with its last, so that a call is one round trip, not three.
+    context.set_initial_metadata_corked(true);
     auto writer = stub.StreamWAL(&context, &response);
     proto::WalChunk message;
     message.set_writer_generation(writer_generation_.load());
@@ -365,14 +368,25 @@ absl::StatusOr<WalAck> PageServerClient::StreamWal(std::span<const WalChunkRef> 
       message.set_source_lag_seconds(source->lag_seconds);
     }
     size_t written = 0;
+    bool done = false;  // the last Write carried the end of the stream
     for (const WalChunkRef& chunk : chunks) {
       message.set_start_lsn(chunk.start.value());
       message.set_wal_data(chunk.bytes.data(), chunk.bytes.size());
-      if (!writer->Write(message)) break;  // the call has failed: Finish says why
+      if (written + 1 == chunks.size()) {
+        // WriteLast reports nothing: a failed call shows in Finish (and `written` counts the
+        // chunk only when the call succeeds, below).
+        writer->WriteLast(message, grpc::WriteOptions());
+        done = true;
+      } else if (!writer->Write(message)) {
+        break;  // the call has failed: Finish says why
+      }
       ++written;
     }
-    if (chunks.empty() && source) writer->Write(message);  // the heartbeat
-    writer->WritesDone();
+    if (chunks.empty() && source) {  // the heartbeat
+      writer->WriteLast(message, grpc::WriteOptions());
+      done = true;
+    }
+    if (!done) writer->WritesDone();
     absl::Status status = FromGrpcStatus(writer->Finish());
     if (status.ok() && written < chunks.size()) {
       return absl::DataLossError(absl::StrFormat(

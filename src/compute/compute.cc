@@ -196,7 +196,9 @@ int RunCompute(const ComputeOptions& o) {
   absl::StatusOr<MariadbdProcess> mariadbd =
       MariadbdProcess::Start(MariadbdArgs(o, page_size, undo), workdir + "/mariadbd.out");
   if (!mariadbd.ok()) return Fail(mariadbd.status());
-  if (absl::Status s = mariadbd->WaitReady(o.socket, error_log, o.start_timeout); !s.ok()) {
+  if (absl::Status s = mariadbd->WaitReady(o.socket, workdir + "/data", error_log,
+                                           o.start_timeout);
+      !s.ok()) {
     mariadbd->Stop();
     filesystem.Unmount();
     return Fail(s);
@@ -230,9 +232,10 @@ int RunCompute(const ComputeOptions& o) {
   filesystem.Unmount();
   const RedoShipperStats rs = (*shipper)->stats();
   const PageIoStats ps = pages.stats();
-  absl::PrintF("stopped at LSN %d: %d log flushes shipped %d bytes (%d retries, %d stale tails "
-              "dropped); %d pages read, %d written; %d aux uploads%s\n",
-              (*shipper)->durable_lsn().value(), rs.flushes, rs.bytes, rs.retries, rs.stale_tails,
+  absl::PrintF("stopped at LSN %d: %d log flushes shipped %d bytes (mean %d us each; %d "
+              "retries, %d stale tails dropped); %d pages read, %d written; %d aux uploads%s\n",
+              (*shipper)->durable_lsn().value(), rs.flushes, rs.bytes,
+              rs.flushes ? rs.flush_micros / rs.flushes : 0, rs.retries, rs.stale_tails,
               ps.pages_read,
               ps.pages_written, aux.uploads(),
               o.verify_writes ? absl::StrFormat("; verified %d pages, %d mismatches",

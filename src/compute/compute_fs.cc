@@ -84,10 +84,13 @@ int OpenShadow(const char* path, int flags, mode_t mode, fuse_file_info* fi,
   if ((shadow_flags & O_ACCMODE) == O_WRONLY) shadow_flags = (shadow_flags & ~O_ACCMODE) | O_RDWR;
   const int fd = open(Fs().ShadowPath(path).c_str(), shadow_flags, mode);
   if (fd < 0) return -errno;
-  // Every read of a data file reaches the page server. ib_logfile0 goes through the kernel's
-  // page cache, so that a write's bytes are taken during mariadbd's write call, as on a local
-  // file system, not later when a FUSE thread reads the request (redo_shipper.h).
-  if (node->cls == FileClass::kInnodbData) fi->direct_io = 1;
+  // Data files and ib_logfile0 go through the kernel's page cache (writes are still passed on
+  // one by one: no write-back cache). For data files it is the compute's page cache: it holds
+  // what mariadbd wrote (the server's page at that FIL_PAGE_LSN; --verify-writes checks it) and
+  // what the server answered, and nothing else changes the files. It is kept across opens. For
+  // the log, a write's bytes are taken during mariadbd's write call, as on a local file system,
+  // not later when a FUSE thread reads the request (redo_shipper.h).
+  if (node->cls == FileClass::kInnodbData) fi->keep_cache = 1;
   if (IsAuxInCompute(node->cls) && (flags & (O_TRUNC | O_CREAT))) {
     std::lock_guard<std::mutex> lock(node->mu);
     node->dirty = true;

@@ -50,8 +50,25 @@ absl::StatusOr<MariadbdProcess> MariadbdProcess::Start(const std::vector<std::st
   return MariadbdProcess(pid);
 }
 
-absl::Status MariadbdProcess::WaitReady(const std::string& socket, const std::string& error_log,
-                                        absl::Duration timeout) {
+namespace {
+
+// The @@datadir of the server behind `mysql`, without a trailing '/'.
+std::string DatadirOf(MYSQL* mysql) {
+  std::string datadir;
+  if (mysql_query(mysql, "SELECT @@datadir") == 0) {
+    if (MYSQL_RES* result = mysql_store_result(mysql)) {
+      if (MYSQL_ROW row = mysql_fetch_row(result); row && row[0]) datadir = row[0];
+      mysql_free_result(result);
+    }
+  }
+  while (datadir.size() > 1 && datadir.back() == '/') datadir.pop_back();
+  return datadir;
+}
+
+}  // namespace
+
+absl::Status MariadbdProcess::WaitReady(const std::string& socket, const std::string& datadir,
+                                        const std::string& error_log, absl::Duration timeout) {
   const absl::Time give_up = absl::Now() + timeout;
   while (true) {
     int status = 0;
@@ -65,8 +82,13 @@ absl::Status MariadbdProcess::WaitReady(const std::string& socket, const std::st
     const bool connected = mysql_real_connect(mysql, nullptr, "root", nullptr, nullptr, 0,
                                               socket.c_str(), 0) != nullptr;
     const std::string error = mysql_error(mysql);
+    const std::string answering = connected ? DatadirOf(mysql) : "";
     mysql_close(mysql);
-    if (connected) return absl::OkStatus();
+    if (connected && answering == datadir) return absl::OkStatus();
+    if (connected) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "another mariadbd (datadir %s) answers on the socket %s", answering, socket));
+    }
     if (absl::Now() > give_up) {
       return absl::DeadlineExceededError(absl::StrFormat(
           "mariadbd accepted no connection on %s within %s (last: %s); the end of %s:\n%s",

@@ -21,10 +21,11 @@ class MariadbdProcess {
   static absl::StatusOr<MariadbdProcess> Start(const std::vector<std::string>& argv,
                                                const std::string& output_path);
 
-  // Waits until SQL is accepted on `socket` (a connection as root succeeds), mariadbd exits
-  // (FailedPrecondition, with the end of `error_log`), or `timeout` passes.
-  absl::Status WaitReady(const std::string& socket, const std::string& error_log,
-                         absl::Duration timeout);
+  // Waits until SQL is accepted on `socket` by this mariadbd (a connection as root succeeds and
+  // the server's @@datadir is `datadir`), mariadbd exits (FailedPrecondition, with the end of
+  // `error_log`), or `timeout` passes. Another server answering on the socket is an error.
+  absl::Status WaitReady(const std::string& socket, const std::string& datadir,
+                         const std::string& error_log, absl::Duration timeout);
 
   // Whether it has exited (reaps it); `status` is its wait status then.
   bool Exited(int* status);

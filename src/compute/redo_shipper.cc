@@ -147,6 +147,7 @@ absl::StatusOr<size_t> RedoShipper::Read(uint64_t offset, std::span<uint8_t> out
 
 absl::StatusOr<Lsn> RedoShipper::Flush() {
   std::lock_guard<std::mutex> ship(ship_mu_);
+  const absl::Time began = absl::Now();
   RETURN_IF_ERROR(failure());
   const Lsn from = durable_lsn();
   std::vector<uint8_t> bytes;
@@ -172,6 +173,7 @@ absl::StatusOr<Lsn> RedoShipper::Flush() {
   }
   if (end == from) return from;
   ASSIGN_OR_RETURN(const Lsn sent, Send(from, end, bytes));
+  flush_micros_.fetch_add(static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - began)));
   std::lock_guard<std::mutex> lock(bytes_mu_);
   shipped_ends_.insert(shipped_ends_.end(), ends.begin(), ends.end());
   while (shipped_ends_.size() > kShippedEndsKept) shipped_ends_.pop_front();
@@ -225,7 +227,7 @@ absl::Status RedoShipper::failure() const {
 
 RedoShipperStats RedoShipper::stats() const {
   return RedoShipperStats{flushes_.load(), bytes_shipped_.load(), retries_.load(),
-                          stale_tails_.load()};
+                          stale_tails_.load(), flush_micros_.load()};
 }
 
 }  // namespace pageserver::compute

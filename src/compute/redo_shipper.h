@@ -56,6 +56,7 @@ struct RedoShipperStats {
   uint64_t bytes = 0;       // redo shipped
   uint64_t retries = 0;     // sends repeated after the server was unreachable
   uint64_t stale_tails = 0;  // shipped tails found stale by a later write, dropped on the server
+  uint64_t flush_micros = 0;  // time spent in shipping flushes (scan, send, acknowledgement)
 };
 
 class RedoShipper {
@@ -113,7 +114,8 @@ class RedoShipper {
   mutable std::mutex fail_mu_;  // guards failed_
   absl::Status failed_;
 
-  std::atomic<uint64_t> flushes_{0}, bytes_shipped_{0}, retries_{0}, stale_tails_{0};
+  std::atomic<uint64_t> flushes_{0}, bytes_shipped_{0}, retries_{0}, stale_tails_{0},
+      flush_micros_{0};
 
   std::mutex bytes_mu_;  // the shadow file's bytes (a write and a scan never overlap), and:
   wal::LogFile log_;
