@@ -49,7 +49,7 @@ start=$EPOCHREALTIME
 start_compute "$demo/compute1"
 awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "  empty workdir to SQL accepted: %.1f s\n", b - a }'
 sql -e "CREATE DATABASE demo; CREATE TABLE demo.accounts (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=InnoDB;
-        INSERT INTO demo.accounts SELECT seq, CONCAT('account ', seq, ' balance 00100') FROM seq_1_to_100;
+        INSERT INTO demo.accounts SELECT seq, CONCAT('account ', seq, ' balance 00100') FROM demo.seq_1_to_100;
         CREATE DATABASE sbtest;"
 before=$(status last_record_lsn)
 sql -e "UPDATE demo.accounts SET note = 'account 42 balance 99999' WHERE id = 42"
