@@ -458,6 +458,7 @@ absl::StatusOr<ServerStatus> PageServerClient::GetStatus() {
 
 absl::StatusOr<Lsn> PageServerClient::TruncateWal(Lsn lsn) {
   proto::TruncateWalRequest request;
+  request.set_writer_generation(writer_generation_.load());
   request.set_lsn(lsn.value());
   proto::TruncateWalResponse response;
   RETURN_IF_ERROR(CallWithRetries([&](Stub& stub, grpc::ClientContext& context) {

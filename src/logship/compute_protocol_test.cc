@@ -1,7 +1,8 @@
 // What a compute needs from the page server besides pages (issue 9), through the real client,
 // service and timeline:
 //   - one writer per database: the client that took the writer lease last writes; the older
-//     one's redo is refused with an error naming the new holder, and nothing of it is stored;
+//     one's redo, truncations and aux files are refused with an error naming the new holder,
+//     and nothing of them is stored;
 //   - aux files: whole files versioned by the LSN they were synced at.
 #include <gtest/gtest.h>
 
@@ -59,7 +60,12 @@ TEST_F(ComputeProtocolTest, TheOlderWriterIsFencedAndStoresNothing) {
   EXPECT_EQ(status->writer_generation, 2u);
   EXPECT_EQ(status->writer_holder, "compute two");
 
-  // Nor may the fenced writer change the new one's aux files.
+  // Nor may the fenced writer drop the new one's redo,
+  auto cut = client_->TruncateWal(a);
+  EXPECT_TRUE(absl::IsFailedPrecondition(cut.status())) << cut.status();
+  EXPECT_TRUE(MessageHas(cut.status(), "writer generation 1 is fenced"));
+  EXPECT_EQ(ServerLsn(), c);
+  // or change the new one's aux files.
   const std::vector<uint8_t> bytes = {1, 2};
   absl::Status fenced_file = client_->PutAuxFile("db/t.frm", a, bytes);
   EXPECT_TRUE(absl::IsFailedPrecondition(fenced_file)) << fenced_file;

@@ -320,7 +320,8 @@ grpc::Status PageService::TruncateWal(grpc::ServerContext* /*context*/,
                                       const TruncateWalRequest* request,
                                       TruncateWalResponse* response) {
   return Measured(metrics_, "TruncateWal", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(const Lsn at, timeline_.TruncateWal(Lsn(request->lsn())));
+    ASSIGN_OR_RETURN(const Lsn at, timeline_.TruncateWal(Lsn(request->lsn()),
+                                                         request->writer_generation()));
     response->set_last_record_lsn(at.value());
     return absl::OkStatus();
   });

@@ -98,7 +98,7 @@ class TimelineImpl : public Timeline {
                                                   AuxFileVersion* version) override;
   absl::StatusOr<std::vector<AuxFileVersion>> ListAuxFiles(Lsn lsn,
                                                            absl::Time deadline) override;
-  absl::StatusOr<Lsn> TruncateWal(Lsn lsn) override;
+  absl::StatusOr<Lsn> TruncateWal(Lsn lsn, uint64_t writer_generation) override;
   absl::StatusOr<PageVersion> GetPage(PageId id, Lsn lsn, absl::Time deadline) override;
   absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
                                                absl::Time deadline) override;
@@ -565,9 +565,10 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWalAs(uint64_t writer_generatio
   return result;
 }
 
-absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn) {
+absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn, uint64_t writer_generation) {
   std::lock_guard<std::mutex> lock(ingest_mu_);
   if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
+  RETURN_IF_ERROR(CheckWriter(writer_generation));
   // No layer may be half written: a frozen layer absorbs the WAL below its end.
   RETURN_IF_ERROR(WaitForFlush());
   const Lsn floor = disk_consistent_lsn_;  // ingest_mu_ held and no flush running: stable

@@ -146,8 +146,9 @@ class Timeline {
   // already served above it are not recalled. Refused, with nothing changed:
   // FailedPrecondition below disk_consistent_lsn or without a base, OutOfRange past the end,
   // InvalidArgument for an LSN inside a stored mini-transaction (naming its boundaries).
-  // Returns the new last_record_lsn (== lsn).
-  virtual absl::StatusOr<Lsn> TruncateWal(Lsn lsn) = 0;
+  // Returns the new last_record_lsn (== lsn). Fenced as IngestWalAs: `writer_generation` must be
+  // the lease's (kNoWriterLease only while none was ever granted).
+  virtual absl::StatusOr<Lsn> TruncateWal(Lsn lsn, uint64_t writer_generation) = 0;
 
   // Aux files (aux_file_store.h): whole non-InnoDB files a compute needs, versioned by LSN.
   // Put stamps a version at `lsn`, which must lie between the base LSN and last_record_lsn (the

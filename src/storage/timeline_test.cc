@@ -454,12 +454,12 @@ TEST_F(TimelineTest, TruncateWalDropsTheTailThatNoLayerHolds) {
   ASSERT_EQ(t->Status().disk_consistent_lsn, flushed);
   const Lsn end = s.mtrs.back().end_lsn;
 
-  auto below = t->TruncateWal(s.mtrs[half - 2].end_lsn);
+  auto below = t->TruncateWal(s.mtrs[half - 2].end_lsn, kNoWriterLease);
   EXPECT_TRUE(absl::IsFailedPrecondition(below.status())) << below.status();
-  auto past = t->TruncateWal(end + 1);
+  auto past = t->TruncateWal(end + 1, kNoWriterLease);
   EXPECT_TRUE(absl::IsOutOfRange(past.status())) << past.status();
   const wal::Mtr& cut_at = s.mtrs[220];
-  auto inside = t->TruncateWal(cut_at.start_lsn + 1);
+  auto inside = t->TruncateWal(cut_at.start_lsn + 1, kNoWriterLease);
   EXPECT_TRUE(absl::IsInvalidArgument(inside.status())) << inside.status();
   EXPECT_TRUE(MessageHas(inside.status(), absl::StrCat("mini-transaction ", cut_at.start_lsn.value(),
                                                        "..", cut_at.end_lsn.value())))
@@ -467,7 +467,7 @@ TEST_F(TimelineTest, TruncateWalDropsTheTailThatNoLayerHolds) {
   EXPECT_EQ(t->Status().last_record_lsn, end) << "a refused truncation changed the timeline";
 
   const Lsn keep = cut_at.start_lsn;  // the end of mtrs[219]
-  auto cut = t->TruncateWal(keep);
+  auto cut = t->TruncateWal(keep, kNoWriterLease);
   ASSERT_TRUE(cut.ok()) << cut.status();
   EXPECT_EQ(*cut, keep);
   EXPECT_EQ(t->Status().last_record_lsn, keep);
@@ -484,7 +484,7 @@ TEST_F(TimelineTest, TruncateWalDropsTheTailThatNoLayerHolds) {
   ExpectMatchesModel(*t, s, 13);
 
   // A restart after a truncation sees the truncated log.
-  ASSERT_TRUE(t->TruncateWal(keep).ok());
+  ASSERT_TRUE(t->TruncateWal(keep, kNoWriterLease).ok());
   t.reset();
   t = Open();
   EXPECT_EQ(t->Status().last_record_lsn, keep);

@@ -128,7 +128,7 @@ class FakeTimeline final : public storage::Timeline {
     status_.writer = lease;
     return lease;
   }
-  absl::StatusOr<Lsn> TruncateWal(Lsn lsn) override {
+  absl::StatusOr<Lsn> TruncateWal(Lsn lsn, uint64_t) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (lsn > status_.last_record_lsn) return absl::OutOfRangeError("past the end");
     status_.last_record_lsn = lsn;
