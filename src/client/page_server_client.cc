@@ -54,6 +54,65 @@ Tablespace FromProto(const proto::Tablespace& t) {
   return {SpaceId(t.space_id()), t.path(), t.flags(), t.pages()};
 }
 
+class GrpcWalSession : public WalSession {
+ public:
+  GrpcWalSession(Stub& stub, uint64_t writer_generation)
+      : writer_generation_(writer_generation), stream_(stub.WalSession(&context_)) {}
+
+  ~GrpcWalSession() override {
+    if (finished_) return;
+    context_.TryCancel();  // unanswered flushes interest no one once the writer drops the session
+    stream_->Finish().ok();
+  }
+
+  absl::StatusOr<WalAck> Flush(Lsn start, std::span<const uint8_t> bytes) override {
+    if (!status_.ok()) return status_;
+    constexpr size_t kMaxMessage = size_t{1} << 20;
+    proto::WalChunk message;
+    message.set_writer_generation(writer_generation_);
+    size_t sent = 0, messages = 0;
+    do {  // an empty flush is one empty message: the server says where it stands
+      const size_t size = std::min(kMaxMessage, bytes.size() - sent);
+      message.set_start_lsn((start + sent).value());
+      message.set_wal_data(bytes.data() + sent, size);
+      if (!stream_->Write(message)) return Broken(start);
+      sent += size;
+      ++messages;
+    } while (sent < bytes.size());
+    proto::StreamWalResponse response;
+    for (size_t i = 0; i < messages; ++i) {
+      if (!stream_->Read(&response)) return Broken(start);
+    }
+    WalAck ack{Lsn(response.last_record_lsn()), Lsn(response.received_lsn()),
+               response.bytes_stored()};
+    if (ack.last_record_lsn > ack.received_lsn) {
+      status_ = absl::DataLossError(
+          absl::StrFormat("WalSession answer: last_record_lsn %d is beyond received_lsn %d",
+                          ack.last_record_lsn.value(), ack.received_lsn.value()));
+      return status_;
+    }
+    return ack;
+  }
+
+ private:
+  // The stream is over: its status says why (Unavailable when it says nothing).
+  absl::Status Broken(Lsn start) {
+    finished_ = true;  // Finish may be called once
+    status_ = FromGrpcStatus(stream_->Finish());
+    if (status_.ok()) {
+      status_ = absl::UnavailableError(absl::StrFormat(
+          "the WAL session ended before the flush at LSN %d was acknowledged", start.value()));
+    }
+    return status_;
+  }
+
+  const uint64_t writer_generation_;
+  grpc::ClientContext context_;  // outlives stream_ (declared first)
+  std::unique_ptr<grpc::ClientReaderWriter<proto::WalChunk, proto::StreamWalResponse>> stream_;
+  bool finished_ = false;
+  absl::Status status_;
+};
+
 class GrpcPageStream : public PageStream {
  public:
   GrpcPageStream(Stub& stub, uint32_t page_size)
@@ -336,6 +395,11 @@ absl::StatusOr<std::vector<PageOrError>> PageServerClient::GetPages(
         ToPage(requests[i], *response.mutable_pages(static_cast<int>(i)), options_.page_size));
   }
   return pages;
+}
+
+absl::StatusOr<std::unique_ptr<WalSession>> PageServerClient::OpenWalSession() {
+  return std::unique_ptr<WalSession>(
+      new GrpcWalSession(*NextChannel().stub, writer_generation_.load()));
 }
 
 absl::StatusOr<std::unique_ptr<PageStream>> PageServerClient::OpenPageStream() {

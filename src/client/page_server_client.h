@@ -166,6 +166,16 @@ class ImportWriter {
   virtual absl::StatusOr<ImportResult> Finish() = 0;
 };
 
+// A WalSession (proto WalSession): one stream for a writer's redo. Flush sends its bytes (in
+// messages of at most 1 MiB) and returns the acknowledgement of the last, once the server has
+// stored them durably. Never retried: after an error the session is over (the error says why),
+// and the writer opens a new one. Belongs to one thread at a time.
+class WalSession {
+ public:
+  virtual ~WalSession() = default;
+  virtual absl::StatusOr<WalAck> Flush(Lsn start, std::span<const uint8_t> bytes) = 0;
+};
+
 class PageServerClient {
  public:
   // InvalidArgument for unusable options (empty address, no channel, negative durations).
@@ -184,6 +194,9 @@ class PageServerClient {
   // Sends `bytes`, whose first byte is at `start`, in chunks of at most `chunk_bytes`.
   absl::StatusOr<WalAck> StreamWal(Lsn start, std::span<const uint8_t> bytes,
                                    size_t chunk_bytes = size_t{1} << 20);
+  // A WalSession carrying this client's writer generation (AcquireWriter first).
+  absl::StatusOr<std::unique_ptr<WalSession>> OpenWalSession();
+
   // Sends the chunks as given, one stream message each, in one call.
   // `source`: what a follower of a live log reports with each chunk (WalChunk.source_*); with
   // no chunks, one empty chunk carries it (a heartbeat).

@@ -184,7 +184,16 @@ absl::StatusOr<Lsn> RedoShipper::Send(Lsn from, Lsn to, std::span<const uint8_t>
   // A shipment the server stored before the connection broke is accepted again when resent
   // (equal bytes over stored log are no-ops).
   absl::StatusOr<client::WalAck> ack = WithPatience(
-      patience_, [&] { return client_.StreamWal(from, bytes); }, [&] { retries_.fetch_add(1); });
+      patience_,
+      [&]() -> absl::StatusOr<client::WalAck> {
+        if (!session_) {
+          ASSIGN_OR_RETURN(session_, client_.OpenWalSession());
+        }
+        absl::StatusOr<client::WalAck> stored = session_->Flush(from, bytes);
+        if (!stored.ok()) session_.reset();  // over: the next attempt opens a new one
+        return stored;
+      },
+      [&] { retries_.fetch_add(1); });
   if (!ack.ok()) {
     return Fail(absl::Status(
         ack.status().code(),

@@ -3,6 +3,8 @@
 // mini-transaction written since the last shipment to the page server and returns only once the
 // server has stored it durably. So a commit that returned to a client is on the page server.
 //
+// Redo travels on one WalSession stream (proto WalSession: one acknowledgement per flush).
+//
 // The rules:
 //   - What is shipped: the mini-transactions from the server's LSN to the end of the valid log
 //     as the shadow file holds it. MariaDB writes whole blocks, ending its last complete
@@ -109,7 +111,9 @@ class RedoShipper {
   client::PageServerClient& client_;
   const absl::Duration patience_;
 
-  std::mutex ship_mu_;  // one shipment at a time (Flush)
+  std::mutex ship_mu_;  // one shipment at a time (Flush); guards session_
+  // The WAL stream to the server, opened on first use and again after it broke.
+  std::unique_ptr<client::WalSession> session_;
 
   mutable std::mutex fail_mu_;  // guards failed_
   absl::Status failed_;

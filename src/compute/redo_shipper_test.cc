@@ -33,6 +33,11 @@ class RedoShipperTest : public PageServerFixture {
     std::copy(checkpoint.begin(), checkpoint.end(), block_.begin());
   }
 
+  void TearDown() override {
+    shipper_.reset();  // closes its WAL session before the server shuts down
+    PageServerFixture::TearDown();
+  }
+
   // Appends `b` to the first block (as MariaDB's buffer would hold it); returns its end LSN.
   Lsn Append(Lsn at, const MtrBuilder& b) {
     const Bytes mtr = b.Build(geometry_, at);

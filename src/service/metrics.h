@@ -123,8 +123,9 @@ bool IsValidMetricName(const std::string& name);
 bool IsValidLabelName(const std::string& name);
 
 // The gRPC method names and HTTP handler names PageServerMetrics knows.
-inline constexpr std::array<std::string_view, 14> kGrpcMethods = {
-    "GetPage",         "GetPages",   "StreamGetPages", "StreamWAL",    "GetTablespaceSize",
+inline constexpr std::array<std::string_view, 15> kGrpcMethods = {
+    "GetPage",         "GetPages",   "StreamGetPages", "StreamWAL",    "WalSession",
+    "GetTablespaceSize",
     "ListTablespaces", "Import",     "TruncateWal",    "AcquireWriter", "PutAuxFile",
     "GetAuxFile",      "ListAuxFiles", "GetStatus",    "Ping"};
 inline constexpr std::array<std::string_view, 7> kHttpHandlers = {

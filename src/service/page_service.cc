@@ -240,6 +240,38 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
   });
 }
 
+grpc::Status PageService::WalSession(
+    grpc::ServerContext* /*context*/,
+    grpc::ServerReaderWriter<StreamWalResponse, WalChunk>* stream) {
+  return Measured(metrics_, "WalSession", [&]() -> absl::Status {
+    // One chunk, one durable store, one answer, in order. A refused chunk ends the call with
+    // its error (the writer sees it as the session's status).
+    WalChunk chunk;
+    while (stream->Read(&chunk)) {
+      const std::string& data = chunk.wal_data();
+      metrics_.wal_received_bytes().Increment(data.size());
+      storage::IngestResult stored;
+      if (data.empty()) {  // a heartbeat: where the timeline stands
+        const storage::TimelineStatus now = timeline_.Status();
+        stored = storage::IngestResult{now.last_record_lsn, now.received_lsn, 0, 0};
+      } else {
+        const size_t sizes[] = {data.size()};
+        ASSIGN_OR_RETURN(stored, IngestBatch(chunk.writer_generation(), Lsn(chunk.start_lsn()),
+                                             std::span<const uint8_t>(
+                                                 reinterpret_cast<const uint8_t*>(data.data()),
+                                                 data.size()),
+                                             sizes));
+      }
+      StreamWalResponse response;
+      response.set_last_record_lsn(stored.last_record_lsn.value());
+      response.set_received_lsn(stored.received_lsn.value());
+      response.set_bytes_stored(stored.bytes_stored);
+      if (!stream->Write(response)) return absl::CancelledError("the writer went away");
+    }
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status PageService::GetTablespaceSize(grpc::ServerContext* context,
                                             const TablespaceSizeRequest* request,
                                             TablespaceSizeResponse* response) {

@@ -72,6 +72,9 @@ class PageService final : public ::pageserver::PageServer::Service {
       grpc::ServerReaderWriter<GetPageResponse, GetPageRequest>* stream) override;
   grpc::Status StreamWAL(grpc::ServerContext* context, grpc::ServerReader<WalChunk>* reader,
                          StreamWalResponse* response) override;
+  grpc::Status WalSession(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<StreamWalResponse, WalChunk>* stream) override;
   grpc::Status GetTablespaceSize(grpc::ServerContext* context, const TablespaceSizeRequest* request,
                                  TablespaceSizeResponse* response) override;
   grpc::Status ListTablespaces(grpc::ServerContext* context, const ListTablespacesRequest* request,

@@ -79,7 +79,10 @@ class PageServerFixture : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status();
     client_ = std::move(*c);
   }
-  void TearDown() override { server_->Shutdown(); }
+  // Streams a test left open (a WalSession) are cancelled after a grace period.
+  void TearDown() override {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
 
   // Saves `image` as this test's ib_logfile0; returns its path.
   std::string Save(const LogImage& image) { return image.Save(dir_.path()); }
