@@ -57,13 +57,10 @@ ddl_loop() {  # ddl_loop FIRST: iterations FIRST, FIRST+1, ...; records each tha
     i=$((i + 1))
   done
 }
-wait_commits() {  # wait_commits N WHAT: until N commits are recorded
-  for _ in $(seq 2400); do
-    (($(lines "$COMMITTED") >= $1)) && return 0
-    kill -0 "$COMPUTE_PID" 2>/dev/null || die "the compute exited during $2: $(tail -20 "$COMPUTE_LOG")"
-    sleep 0.05
-  done
-  die "no $1 recorded commits within 120 s ($2); the compute: $(tail -5 "$COMPUTE_LOG")"
+wait_commits() {  # wait_commits N WHAT: until N commits are recorded (following the file's lines)
+  timeout 120 head -n "$1" < <(tail -n +1 --pid="$COMPUTE_PID" -F "$COMMITTED" 2>/dev/null) >/dev/null || true
+  (($(lines "$COMMITTED") >= $1)) ||
+    die "no $1 recorded commits ($2): the compute exited or 120 s passed: $(tail -5 "$COMPUTE_LOG")"
 }
 
 for cycle in $(seq 1 "$CYCLES"); do

@@ -23,23 +23,15 @@ start_compute() {
   COMPUTE_LOG=$dir.log
   "$PAGECTL" compute --server "$GRPC" --workdir "$dir" --socket "$SOCK" "$@" >"$COMPUTE_LOG" 2>&1 &
   COMPUTE_PID=$!
-  for _ in $(seq 3000); do
-    if grep -q "^ready" "$COMPUTE_LOG"; then
-      COMPUTE_MARIADBD_PID=$(sed -n 's/^ready: mariadbd pid \([0-9]*\) .*/\1/p' "$COMPUTE_LOG")
-      return 0
-    fi
-    kill -0 "$COMPUTE_PID" 2>/dev/null || die "the compute exited: $(tail -20 "$COMPUTE_LOG")"
-    sleep 0.1
-  done
-  die "the compute was not ready within 300 s: $(tail -5 "$COMPUTE_LOG")"
+  # Event: the "ready" line; tail ends when the compute exits first.
+  timeout 300 grep -q -m1 "^ready" < <(tail -n +1 --pid="$COMPUTE_PID" -F "$COMPUTE_LOG" 2>/dev/null) || true
+  grep -q "^ready" "$COMPUTE_LOG" ||
+    die "the compute was not ready (exited, or 300 s passed): $(tail -20 "$COMPUTE_LOG")"
+  COMPUTE_MARIADBD_PID=$(sed -n 's/^ready: mariadbd pid \([0-9]*\) .*/\1/p' "$COMPUTE_LOG")
 }
 
-wait_gone() {  # wait_gone PID WHAT: until the process has exited
-  for _ in $(seq 1200); do
-    kill -0 "$1" 2>/dev/null || return 0
-    sleep 0.05
-  done
-  die "$2 (pid $1) did not exit within 60 s"
+wait_gone() {  # wait_gone PID WHAT: until the process has exited (tail --pid follows its exit)
+  timeout 60 tail --pid="$1" -f /dev/null || die "$2 (pid $1) did not exit within 60 s"
 }
 
 # kill -9 of the compute; its mariadbd dies with it (PR_SET_PDEATHSIG), the mount is detached.
