@@ -27,13 +27,31 @@ INNODB_OPTS=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-
              --innodb-buffer-pool-dump-at-shutdown=0)
 SB_OPTS=(--db-driver=mysql --mysql-user=root --mysql-db=sbtest --tables="$TABLES" --table-size="$ROWS")
 
-run_sysbench() {  # run_sysbench NAME: prints "TPS P95"
+# Where the CPU goes: clock ticks used by a process (user + system, its threads included), and
+# by the whole machine (every CPU's non-idle time).
+cpu_ticks() { [[ -n ${1:-} && -r /proc/$1/stat ]] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+
+run_sysbench() {  # run_sysbench NAME MARIADBD_PID: prints "TPS P95 CPU_MS_PER_TRX..."
+  local pids=("$2" "$COMPUTE_PID" "$SERVER_PID") before=() after=() m0 m1
+  [[ $1 == *compute* ]] || pids=("$2" "" "")
+  for p in "${pids[@]}"; do before+=("$(cpu_ticks "$p")"); done
+  m0=$(machine_ticks)
   sysbench oltp_read_write "${SB_OPTS[@]}" --mysql-socket="$SOCK" --threads="$THREADS" \
     --time="$SECONDS_OF_LOAD" run >"$WORK/sb-$1.log" 2>&1
-  local tps p95
+  m1=$(machine_ticks)
+  for p in "${pids[@]}"; do after+=("$(cpu_ticks "$p")"); done
+  local tps p95 trx
   tps=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)$/\1/p' "$WORK/sb-$1.log")
   p95=$(sed -n 's/^ *95th percentile: *\([0-9.]*\)$/\1/p' "$WORK/sb-$1.log")
-  echo "$tps $p95"
+  trx=$(sed -n 's/^ *transactions: *\([0-9]*\) .*/\1/p' "$WORK/sb-$1.log")
+  # CPU milliseconds per transaction: mariadbd, the compute (FUSE + shipping), the page server,
+  # and the machine as a whole (sysbench and the kernel's share included).
+  awk -v hz="$(getconf CLK_TCK)" -v trx="$trx" -v tps="$tps" -v p95="$p95" \
+      -v a="${after[*]} $m1" -v b="${before[*]} $m0" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); printf "%s %s", tps, p95
+    for (i = 1; i <= 4; i++) printf " %.3f", (x[i] - y[i]) * 1000 / hz / trx
+    printf "\n" }'
 }
 
 # --- the stock database ---
@@ -62,15 +80,15 @@ for pool in 1024 "$SMALL"; do
     if [[ $run == compute ]]; then
       SOCK=$WORK/compute.sock
       start_compute "$WORK/c-$pool" -- --innodb-buffer-pool-size="${pool}M"
-      RESULT[$pool-$run]=$(run_sysbench "$pool-$run")
+      RESULT[$pool-$run]=$(run_sysbench "$pool-$run" "$COMPUTE_MARIADBD_PID")
       stop_compute
     else
       SOCK=$WORK/stock.sock
       start_mariadbd 256M --innodb-buffer-pool-size="${pool}M"
-      RESULT[$pool-$run]=$(run_sysbench "$pool-$run")
+      RESULT[$pool-$run]=$(run_sysbench "$pool-$run" "$MARIADBD_PID")
       stop_mariadbd
     fi
-    log "buffer pool ${pool} MiB, $run: TPS p95(ms) = ${RESULT[$pool-$run]}"
+    log "buffer pool ${pool} MiB, $run: TPS, p95 ms, CPU ms/trx of mariadbd, compute, pageserver, machine = ${RESULT[$pool-$run]}"
   done
 done
 
@@ -105,6 +123,16 @@ for pool in 1024 "$SMALL"; do
   awk -v pool="$pool" -v s1="$s1" -v s2="$s2" -v c="$c" -v s1p="$s1p" -v s2p="$s2p" -v cp="$cp" 'BEGIN {
     s = (s1 + s2) / 2; sp = (s1p + s2p) / 2
     printf "%-22s %12.1f %12.1f %10.2fms %10.2fms %8.3fx %8.2fx\n", pool " MiB", s, c, sp, cp, c / s, cp / sp }'
+done
+echo
+echo "CPU milliseconds per transaction (stock: mean of its two runs; machine: all CPUs, sysbench and kernel included)"
+printf '%-22s %10s %10s %10s %10s %10s %10s\n' "buffer pool" "stock mdbd" "stock all" "comp mdbd" "comp fuse" "pageserver" "comp all"
+for pool in 1024 "$SMALL"; do
+  read -r _ _ s1m _ _ s1a <<<"${RESULT[$pool-stock1]}"
+  read -r _ _ s2m _ _ s2a <<<"${RESULT[$pool-stock2]}"
+  read -r _ _ cm cf cs ca <<<"${RESULT[$pool-compute]}"
+  awk -v pool="$pool" -v s1m="$s1m" -v s2m="$s2m" -v s1a="$s1a" -v s2a="$s2a" -v cm="$cm" -v cf="$cf" -v cs="$cs" -v ca="$ca" 'BEGIN {
+    printf "%-22s %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f\n", pool " MiB", (s1m + s2m) / 2, (s1a + s2a) / 2, cm, cf, cs, ca }'
 done
 printf 'cold start to the first query (median of %d): stock mariadbd %.2f s, compute from an empty workdir %.2f s (+%.2f s)\n' \
   "$STARTS" "$stock_start" "$compute_start" "$(awk -v a="$stock_start" -v b="$compute_start" 'BEGIN {print b - a}')"

@@ -173,7 +173,10 @@ absl::StatusOr<ScanEnd> ScanLog(const LogFile& log, Lsn from_lsn, std::optional<
         absl::StrFormat("%s: LSN %d is before the first LSN %d of this log file", log.path(),
                         from_lsn.value(), log.header().first_lsn.value()));
   }
-  constexpr size_t kChunk = 4 << 20;
+  // Reads start small and double: a compute's flush scans a few KiB of new redo, a replay
+  // megabytes, and each chunk is zero-filled and copied before it is decoded.
+  constexpr size_t kFirstChunk = 64 << 10, kMaxChunk = 4 << 20;
+  size_t chunk = kFirstChunk;
   const uint64_t capacity = log.geometry().capacity;
   MtrDecoder decoder(from_lsn, {.page_size = page_size, .geometry = log.geometry()});
   uint64_t fed = 0;  // never read more than one capacity: after that the bytes repeat
@@ -197,10 +200,11 @@ absl::StatusOr<ScanEnd> ScanLog(const LogFile& log, Lsn from_lsn, std::optional<
       return ScanEnd{decoder.next_lsn(),
                      "incomplete mini-transaction after one whole pass over the log body", false};
     }
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, capacity - fed));
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, capacity - fed));
     RETURN_IF_ERROR(log.Read(from_lsn + fed, n, decoder.PrepareFeed(n)));
     decoder.CommitFeed(n);
     fed += n;
+    chunk = std::min(chunk * 2, kMaxChunk);
   }
 }
 
