@@ -2,11 +2,14 @@
 
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <thread>
@@ -122,6 +125,14 @@ int RunCompute(const ComputeOptions& o) {
   sigemptyset(&waited);
   for (int sig : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&waited, sig);
   pthread_sigmask(SIG_BLOCK, &waited, nullptr);
+  // Before any thread starts, so that every thread of the compute inherits it (Linux's nice is
+  // per thread); mariadbd is started at the caller's value.
+  errno = 0;
+  const int caller_nice = getpriority(PRIO_PROCESS, 0);
+  if (o.io_nice != 0 && errno == 0 && setpriority(PRIO_PROCESS, 0, caller_nice + o.io_nice) != 0) {
+    absl::FPrintF(stderr, "compute: could not change its nice value by %d (%s); running at %d\n",
+                  o.io_nice, strerror(errno), caller_nice);
+  }
 
   if (absl::Status s = PrepareWorkdir(o.workdir); !s.ok()) return Fail(s);
   const std::string workdir = fs::absolute(o.workdir).string();
@@ -194,7 +205,8 @@ int RunCompute(const ComputeOptions& o) {
   if (absl::Status s = filesystem.Mount(workdir + "/data"); !s.ok()) return Fail(s);
   const std::string error_log = workdir + "/mariadbd.err";
   absl::StatusOr<MariadbdProcess> mariadbd =
-      MariadbdProcess::Start(MariadbdArgs(o, page_size, undo), workdir + "/mariadbd.out");
+      MariadbdProcess::Start(MariadbdArgs(o, page_size, undo), workdir + "/mariadbd.out",
+                             caller_nice);
   if (!mariadbd.ok()) return Fail(mariadbd.status());
   if (absl::Status s = mariadbd->WaitReady(o.socket, workdir + "/data", error_log,
                                            o.start_timeout);

@@ -25,6 +25,10 @@ struct ComputeOptions {
   std::string mariadbd = "mariadbd";
   uint64_t log_file_bytes = uint64_t{256} << 20;
   bool verify_writes = false;  // compare every page mariadbd writes with the server's
+  // Added to the compute's nice value (its threads only; mariadbd keeps the caller's). Every log
+  // fsync waits on the compute's threads (FUSE, then shipping): on a busy machine their wake-ups
+  // queue behind mariadbd's and the client's threads unless they come first. 0: unchanged.
+  int io_nice = -10;
   absl::Duration server_wait = absl::Seconds(60);      // for the server when starting
   absl::Duration server_patience = absl::Seconds(120);  // for the server while running
   absl::Duration start_timeout = absl::Seconds(300);   // for mariadbd to accept SQL

@@ -4,6 +4,7 @@
 #include <mysql.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +20,8 @@
 namespace pageserver::compute {
 
 absl::StatusOr<MariadbdProcess> MariadbdProcess::Start(const std::vector<std::string>& argv,
-                                                       const std::string& output_path) {
+                                                       const std::string& output_path,
+                                                       int nice) {
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -40,6 +42,7 @@ absl::StatusOr<MariadbdProcess> MariadbdProcess::Start(const std::vector<std::st
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    setpriority(PRIO_PROCESS, 0, nice);  // mariadbd competes as the caller would have
     dup2(out, STDOUT_FILENO);
     dup2(out, STDERR_FILENO);
     execvp(args[0], args.data());

@@ -18,8 +18,9 @@ namespace pageserver::compute {
 class MariadbdProcess {
  public:
   // Starts `argv` (argv[0] is looked up in PATH); its stdout and stderr go to `output_path`.
+  // `nice`: the child's nice value (the caller's own may have been changed for its threads).
   static absl::StatusOr<MariadbdProcess> Start(const std::vector<std::string>& argv,
-                                               const std::string& output_path);
+                                               const std::string& output_path, int nice);
 
   // Waits until SQL is accepted on `socket` by this mariadbd (a connection as root succeeds and
   // the server's @@datadir is `datadir`), mariadbd exits (FailedPrecondition, with the end of

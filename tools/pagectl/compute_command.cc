@@ -91,6 +91,10 @@ void RegisterCompute(CLI::App& app, int& exit_code) {
   cmd->add_flag("--verify-writes", o->verify_writes,
                 "compare every page mariadbd writes with the server's page at its FIL_PAGE_LSN "
                 "(exit status 1 when any differs)");
+  cmd->add_option("--io-nice", o->io_nice,
+                  "added to the compute's own nice value (not mariadbd's), so that the threads "
+                  "every log fsync waits on run first on a busy machine; needs CAP_SYS_NICE "
+                  "below 0 (default -10, 0: unchanged)");
   cmd->add_option("--server-patience-seconds", *patience,
                   "how long shipping redo waits for an unreachable page server (default 120)");
   cmd->add_option("--server-wait-seconds", *server_wait,
