@@ -6,6 +6,8 @@
 //   - aux files: whole files versioned by the LSN they were synced at.
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_format.h"
+
 #include "logship/log_sender.h"
 #include "logship/testing/page_server_fixture.h"
 
@@ -113,6 +115,62 @@ TEST_F(ComputeProtocolTest, AuxFilesAreVersionedByLsn) {
   EXPECT_TRUE(absl::IsNotFound(client_->GetAuxFile("db/t.frm", b).status()));
   EXPECT_TRUE(client_->GetAuxFile("db/t.frm", a).ok()) << "history before the delete is kept";
   EXPECT_TRUE(absl::IsInvalidArgument(client_->PutAuxFile("../escape", b, v1)));
+}
+
+// A WalSession carries one writer's redo on one stream: each Flush is acknowledged once stored,
+// the stream stays open across flushes, and a refusal (fenced, corrupt) ends the session with
+// an error saying why, with nothing of the refused flush stored.
+TEST_F(ComputeProtocolTest, AWalSessionAcknowledgesEachFlushOnOneStream) {
+  LogImage image = NewLog();
+  const Lsn a = image.Append(kFirst, Write(1, 200, 0xaa, 40));
+  const Lsn b = image.Append(a, Write(2, 300, 0xbb, 40));
+  const Lsn c = image.Append(b, Write(3, 400, 0xcc, 40));
+  auto log = wal::LogFile::Open(Save(image));
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto bytes = [&](Lsn from, Lsn to) {
+    std::vector<uint8_t> out(to - from);
+    EXPECT_TRUE(log->Read(from, out.size(), out.data()).ok());
+    return out;
+  };
+  ASSERT_TRUE(client_->AcquireWriter("compute one").ok());
+  auto session = client_->OpenWalSession();
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  auto first = (*session)->Flush(kFirst, bytes(kFirst, a));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->last_record_lsn, a);
+  EXPECT_EQ(ServerLsn(), a);
+  // Bytes already stored may come again, unchanged (a resend after a broken connection).
+  auto again = (*session)->Flush(kFirst, bytes(kFirst, b));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->last_record_lsn, b);
+  EXPECT_EQ(ServerLsn(), b);
+
+  // Corrupt redo: refused, naming where, and the session is over.
+  std::vector<uint8_t> corrupt = bytes(b, c);
+  corrupt.back() ^= 0xff;  // the mini-transaction's CRC
+  auto refused = (*session)->Flush(b, corrupt);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  EXPECT_TRUE(MessageHas(refused.status(), absl::StrFormat("LSN %d", b.value())))
+      << refused.status();
+  EXPECT_EQ(ServerLsn(), b);
+  EXPECT_FALSE((*session)->Flush(b, bytes(b, c)).ok()) << "a refused session went on";
+
+  // A new session goes on where the server stands; a newer writer fences it.
+  auto next = client_->OpenWalSession();
+  ASSERT_TRUE(next.ok()) << next.status();
+  auto other = SecondClient();
+  ASSERT_TRUE(other->AcquireWriter("compute two").ok());
+  auto fenced = (*next)->Flush(b, bytes(b, c));
+  EXPECT_TRUE(absl::IsFailedPrecondition(fenced.status())) << fenced.status();
+  EXPECT_TRUE(MessageHas(fenced.status(), "writer generation 1 is fenced")) << fenced.status();
+  EXPECT_EQ(ServerLsn(), b) << "the fenced writer's redo was stored";
+  auto theirs = other->OpenWalSession();
+  ASSERT_TRUE(theirs.ok()) << theirs.status();
+  auto stored = (*theirs)->Flush(b, bytes(b, c));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->last_record_lsn, c);
+  EXPECT_EQ(ServerLsn(), c);
 }
 
 }  // namespace
