@@ -6,6 +6,8 @@
 //   - aux files: whole files versioned by the LSN they were synced at.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "absl/strings/str_format.h"
 
 #include "logship/log_sender.h"
@@ -24,15 +26,24 @@ class ComputeProtocolTest : public PageServerFixture {
     EXPECT_TRUE(c.ok()) << c.status();
     return std::move(*c);
   }
+  // A log of three mini-transactions from kFirst, ending at ends_[0..2].
+  void WriteThreeMtrs() {
+    LogImage image = NewLog();
+    ends_[0] = image.Append(kFirst, Write(1, 200, 0xaa, 40));
+    ends_[1] = image.Append(ends_[0], Write(2, 300, 0xbb, 40));
+    ends_[2] = image.Append(ends_[1], Write(3, 400, 0xcc, 40));
+    auto log = wal::LogFile::Open(Save(image));
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = std::move(*log);
+  }
+  Lsn ends_[3];
+  std::optional<wal::LogFile> log_;
 };
 
 TEST_F(ComputeProtocolTest, TheOlderWriterIsFencedAndStoresNothing) {
-  LogImage image = NewLog();
-  const Lsn a = image.Append(kFirst, Write(1, 200, 0xaa, 40));
-  const Lsn b = image.Append(a, Write(2, 300, 0xbb, 40));
-  const Lsn c = image.Append(b, Write(3, 400, 0xcc, 40));
-  auto log = wal::LogFile::Open(Save(image));
-  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_NO_FATAL_FAILURE(WriteThreeMtrs());
+  const Lsn a = ends_[0], b = ends_[1], c = ends_[2];
+  auto& log = log_;
 
   auto first = client_->AcquireWriter("compute one");
   ASSERT_TRUE(first.ok()) << first.status();
@@ -121,12 +132,9 @@ TEST_F(ComputeProtocolTest, AuxFilesAreVersionedByLsn) {
 // the stream stays open across flushes, and a refusal (fenced, corrupt) ends the session with
 // an error saying why, with nothing of the refused flush stored.
 TEST_F(ComputeProtocolTest, AWalSessionAcknowledgesEachFlushOnOneStream) {
-  LogImage image = NewLog();
-  const Lsn a = image.Append(kFirst, Write(1, 200, 0xaa, 40));
-  const Lsn b = image.Append(a, Write(2, 300, 0xbb, 40));
-  const Lsn c = image.Append(b, Write(3, 400, 0xcc, 40));
-  auto log = wal::LogFile::Open(Save(image));
-  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_NO_FATAL_FAILURE(WriteThreeMtrs());
+  const Lsn a = ends_[0], b = ends_[1], c = ends_[2];
+  auto& log = log_;
   auto bytes = [&](Lsn from, Lsn to) {
     std::vector<uint8_t> out(to - from);
     EXPECT_TRUE(log->Read(from, out.size(), out.data()).ok());
