@@ -140,19 +140,20 @@ TEST_F(ComputeProtocolTest, AWalSessionAcknowledgesEachFlushOnOneStream) {
     EXPECT_TRUE(log->Read(from, out.size(), out.data()).ok());
     return out;
   };
+  // A flush of [from, to) acknowledged as stored up to `to`, and the server there.
+  auto expect_stored = [&](client::WalSession& session, Lsn from, Lsn to) {
+    auto ack = session.Flush(from, bytes(from, to));
+    ASSERT_TRUE(ack.ok()) << ack.status();
+    EXPECT_EQ(ack->last_record_lsn, to);
+    EXPECT_EQ(ServerLsn(), to);
+  };
   ASSERT_TRUE(client_->AcquireWriter("compute one").ok());
   auto session = client_->OpenWalSession();
   ASSERT_TRUE(session.ok()) << session.status();
 
-  auto first = (*session)->Flush(kFirst, bytes(kFirst, a));
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(first->last_record_lsn, a);
-  EXPECT_EQ(ServerLsn(), a);
+  ASSERT_NO_FATAL_FAILURE(expect_stored(**session, kFirst, a));
   // Bytes already stored may come again, unchanged (a resend after a broken connection).
-  auto again = (*session)->Flush(kFirst, bytes(kFirst, b));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(again->last_record_lsn, b);
-  EXPECT_EQ(ServerLsn(), b);
+  ASSERT_NO_FATAL_FAILURE(expect_stored(**session, kFirst, b));
 
   // Corrupt redo: refused, naming where, and the session is over.
   std::vector<uint8_t> corrupt = bytes(b, c);
@@ -175,10 +176,7 @@ TEST_F(ComputeProtocolTest, AWalSessionAcknowledgesEachFlushOnOneStream) {
   EXPECT_EQ(ServerLsn(), b) << "the fenced writer's redo was stored";
   auto theirs = other->OpenWalSession();
   ASSERT_TRUE(theirs.ok()) << theirs.status();
-  auto stored = (*theirs)->Flush(b, bytes(b, c));
-  ASSERT_TRUE(stored.ok()) << stored.status();
-  EXPECT_EQ(stored->last_record_lsn, c);
-  EXPECT_EQ(ServerLsn(), c);
+  expect_stored(**theirs, b, c);
 }
 
 }  // namespace
