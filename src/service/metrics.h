@@ -162,6 +162,7 @@ class PageServerMetrics {
   Counter& wal_received_bytes() { return *wal_received_bytes_; }
   Counter& wal_ingested_bytes() { return *wal_ingested_bytes_; }
   Counter& wal_ingested_records() { return *wal_ingested_records_; }
+  Histogram& wal_store_latency() { return *wal_store_latency_; }
   Counter& getpage_total() { return *getpage_total_; }
   Counter& getpage_errors() { return *getpage_errors_; }
   Histogram& getpage_latency() { return *getpage_latency_; }
@@ -177,6 +178,7 @@ class PageServerMetrics {
   Counter* wal_received_bytes_;
   Counter* wal_ingested_bytes_;
   Counter* wal_ingested_records_;
+  Histogram* wal_store_latency_;
   Counter* getpage_total_;
   Counter* getpage_errors_;
   Histogram* getpage_latency_;

@@ -171,6 +171,7 @@ TEST(PageServerMetrics, RendersEveryFamilyWithType) {
   metrics.ObservePageRead(20e-6, true, 5);
   metrics.ObservePageRead(2, false, 0);
   metrics.wal_ingested_bytes().Increment(777);
+  metrics.wal_store_latency().Observe(180e-6);
   metrics.Grpc("GetPage").requests->Increment();
 
   std::string text = metrics.Render();
@@ -178,6 +179,10 @@ TEST(PageServerMetrics, RendersEveryFamilyWithType) {
            "# TYPE pageserver_wal_ingested_bytes_total counter\n",
            "pageserver_wal_ingested_bytes_total 777\n",
            "# TYPE pageserver_wal_ingested_records_total counter\n",
+           "# TYPE pageserver_wal_store_seconds histogram\n",
+           "pageserver_wal_store_seconds_bucket{le=\"0.00015\"} 0\n",
+           "pageserver_wal_store_seconds_bucket{le=\"0.0002\"} 1\n",
+           "pageserver_wal_store_seconds_count 1\n",
            "# TYPE pageserver_getpage_total counter\n",
            "pageserver_getpage_total 2\n",
            "pageserver_getpage_errors_total 1\n",

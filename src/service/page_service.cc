@@ -68,9 +68,13 @@ absl::StatusOr<storage::IngestResult> IngestWalMeasured(storage::Timeline& timel
                                                         PageServerMetrics& metrics,
                                                         uint64_t writer_generation, Lsn start,
                                                         std::span<const uint8_t> bytes) {
+  const absl::Time began = absl::Now();
   absl::StatusOr<storage::IngestResult> result =
       timeline.IngestWalAs(writer_generation, start, bytes);
   if (result.ok()) {
+    if (result->bytes_stored > 0) {
+      metrics.wal_store_latency().Observe(absl::ToDoubleSeconds(absl::Now() - began));
+    }
     metrics.wal_ingested_bytes().Increment(result->bytes_stored);
     metrics.wal_ingested_records().Increment(result->records_stored);
   }

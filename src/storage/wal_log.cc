@@ -22,6 +22,17 @@ namespace {
 namespace fs = std::filesystem;
 constexpr size_t kReadChunk = 4 << 20;
 
+// Writes zeros over [from, to) of `fd`.
+absl::Status WriteZeros(int fd, uint64_t from, uint64_t to, const std::string& path) {
+  static constexpr uint8_t kZeros[64 << 10] = {};
+  while (from < to) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof(kZeros), to - from));
+    RETURN_IF_ERROR(WriteFully(fd, from, kZeros, n, path));
+    from += n;
+  }
+  return absl::OkStatus();
+}
+
 std::string SegmentName(Lsn start) { return absl::StrFormat("%020d.wal", start.value()); }
 
 // Feeds [offset, offset + size) of a segment file to the decoder, delivering mini-transactions.
@@ -84,9 +95,39 @@ absl::Status WalLog::StartSegment(Lsn start) {
   if (tail_fd_ >= 0) close(tail_fd_);
   tail_fd_ = fd;
   tail_bytes_ = 0;
+  tail_file_bytes_ = 0;
   segments_.push_back({start, path});
   // The new name must be durable before anything in it is acknowledged.
   return SyncDir();
+}
+
+absl::Status WalLog::SealTail() {
+  if (tail_file_bytes_ == tail_bytes_) return absl::OkStatus();
+  const std::string& path = segments_.back().path;
+  if (ftruncate(tail_fd_, static_cast<off_t>(tail_bytes_)) != 0) return ErrnoError("cut", path);
+  if (options_.sync && fdatasync(tail_fd_) != 0) return ErrnoError("sync", path);
+  tail_file_bytes_ = tail_bytes_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> WalLog::ZeroLeftovers(uint64_t from) {
+  const std::string& path = segments_.back().path;
+  std::vector<uint8_t> chunk(1 << 20);
+  uint64_t last_nonzero_end = from;
+  for (uint64_t at = from; at < tail_file_bytes_; at += chunk.size()) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), tail_file_bytes_ - at));
+    RETURN_IF_ERROR(ReadFully(tail_fd_, at, n, chunk.data(), path));
+    for (size_t i = n; i > 0; --i) {
+      if (chunk[i - 1] != 0) {
+        last_nonzero_end = at + i;
+        break;
+      }
+    }
+  }
+  if (last_nonzero_end == from) return 0;
+  RETURN_IF_ERROR(WriteZeros(tail_fd_, from, last_nonzero_end, path));
+  if (options_.sync && fdatasync(tail_fd_) != 0) return ErrnoError("sync", path);
+  return last_nonzero_end - from;
 }
 
 absl::Status WalLog::Recover(Lsn start_lsn) {
@@ -134,14 +175,11 @@ absl::Status WalLog::Recover(Lsn start_lsn) {
   const uint64_t valid = decoder.next_lsn() - last.start;
   tail_fd_ = open(last.path.c_str(), O_RDWR | O_CLOEXEC);
   if (tail_fd_ < 0) return ErrnoError("open", last.path);
-  if (valid < size) {
-    if (ftruncate(tail_fd_, static_cast<off_t>(valid)) != 0)
-      return ErrnoError("truncate", last.path);
-    if (options_.sync && fdatasync(tail_fd_) != 0) return ErrnoError("sync", last.path);
-    truncated_bytes_ = size - valid;
-  }
   tail_bytes_ = valid;
+  tail_file_bytes_ = size;
   end_lsn_ = decoder.next_lsn();
+  // What follows the valid log must read as its end, and keep doing so once appends resume.
+  ASSIGN_OR_RETURN(truncated_bytes_, ZeroLeftovers(valid));
   return absl::OkStatus();
 }
 
@@ -181,28 +219,34 @@ absl::Status WalLog::AppendDecoded(Lsn lsn, std::span<const uint8_t> bytes) {
   }
   if (bytes.empty()) return absl::OkStatus();
   if (tail_bytes_ >= options_.segment_bytes) {
-    if (absl::Status s = StartSegment(end_lsn_); !s.ok()) {
+    absl::Status s = SealTail();
+    if (s.ok()) s = StartSegment(end_lsn_);
+    if (!s.ok()) {
       failed_ = s;  // the new segment may or may not be durable: stop here
       return s;
     }
   }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = pwrite(tail_fd_, bytes.data() + done, bytes.size() - done,
-                             static_cast<off_t>(tail_bytes_ + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      failed_ = ErrnoError(absl::StrFormat("append at LSN %d: write", lsn.value()),
-                           segments_.back().path);
-      return failed_;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (options_.sync && fdatasync(tail_fd_) != 0) {
-    failed_ =
-        ErrnoError(absl::StrFormat("append at LSN %d: sync", lsn.value()), segments_.back().path);
+  const std::string& path = segments_.back().path;
+  // What reached the disk is unknown after a failed write: nothing more is appended.
+  auto fail = [&](const absl::Status& s) {
+    failed_ = absl::Status(s.code(),
+                           absl::StrFormat("append at LSN %d: %s", lsn.value(), s.message()));
     return failed_;
+  };
+  if (absl::Status s = WriteFully(tail_fd_, tail_bytes_, bytes.data(), bytes.size(), path);
+      !s.ok()) {
+    return fail(s);
   }
+  const uint64_t data_end = tail_bytes_ + bytes.size();
+  if (options_.zero_ahead_bytes > 0 && data_end >= tail_file_bytes_) {
+    // Past the zeroed part: zero the next stretch with this append, which pays for its sync.
+    const uint64_t step = options_.zero_ahead_bytes;
+    const uint64_t zeroed_end = (data_end / step + 1) * step;
+    if (absl::Status s = WriteZeros(tail_fd_, data_end, zeroed_end, path); !s.ok()) return fail(s);
+    tail_file_bytes_ = zeroed_end;
+  }
+  tail_file_bytes_ = std::max(tail_file_bytes_, data_end);
+  if (options_.sync && fdatasync(tail_fd_) != 0) return fail(ErrnoError("sync", path));
   tail_bytes_ += bytes.size();
   end_lsn_ = end_lsn_ + bytes.size();
   return absl::OkStatus();
@@ -284,12 +328,17 @@ absl::Status WalLog::TruncateAfter(Lsn lsn) {
       return failed_;
     }
     tail_bytes_ = gone.start - last.start;
+    tail_file_bytes_ = tail_bytes_;  // sealed when `gone` was begun
     end_lsn_ = gone.start;
   }
+  // Zeroed rather than cut, so that the segment stays zeroed ahead (see the header).
   const Segment& last = segments_.back();
   const uint64_t keep = lsn - last.start;
-  if (ftruncate(tail_fd_, static_cast<off_t>(keep)) != 0 ||
-      (options_.sync && fdatasync(tail_fd_) != 0)) {
+  if (absl::Status s = WriteZeros(tail_fd_, keep, tail_bytes_, last.path); !s.ok()) {
+    failed_ = s;
+    return failed_;
+  }
+  if (options_.sync && fdatasync(tail_fd_) != 0) {
     failed_ = ErrnoError(absl::StrFormat("truncate at LSN %d", lsn.value()), last.path);
     return failed_;
   }

@@ -57,6 +57,23 @@ class WalLogTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s;
     return ends;
   }
+  // Writes `bytes` into the last segment where the log ends at `end` (a torn append).
+  void WriteAfterTheData(Lsn end, const Bytes& bytes) {
+    const fs::path last = LastSegment();
+    std::fstream f(last, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(end - Lsn(std::stoull(last.stem().string()))));
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    ASSERT_TRUE(f.good());
+  }
+  // Every byte of the last segment after the log's end at `end` is zero.
+  void ExpectZerosAfterTheData(Lsn end) {
+    const fs::path last = LastSegment();
+    std::ifstream f(last, std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const size_t data = static_cast<size_t>(end - Lsn(std::stoull(last.stem().string())));
+    ASSERT_LE(data, content.size());
+    EXPECT_EQ(content.find_first_not_of('\0', data), std::string::npos) << last;
+  }
   fs::path LastSegment() {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(dir_)) files.push_back(e.path());
@@ -123,7 +140,7 @@ TEST_F(WalLogTest, CorruptMtrIsRefused) {
   EXPECT_EQ(log->end_lsn(), kBase);
 }
 
-TEST_F(WalLogTest, TornTailIsCutAtTheLastWholeMtr) {
+TEST_F(WalLogTest, TornTailIsZeroedAtTheLastWholeMtr) {
   std::vector<Lsn> ends;
   {
     auto log = OpenLog();
@@ -131,19 +148,19 @@ TEST_F(WalLogTest, TornTailIsCutAtTheLastWholeMtr) {
   }
   // A torn append: half of one more mini-transaction reached the file.
   const Bytes more = MakeMtr(4, 3, 99);
-  std::ofstream(LastSegment(), std::ios::binary | std::ios::app)
-      .write(reinterpret_cast<const char*>(more.data()),
-             static_cast<std::streamsize>(more.size() / 2));
+  WriteAfterTheData(ends.back(), Bytes(more.begin(), more.begin() + more.size() / 2));
   auto log = OpenLog();
   EXPECT_EQ(log->end_lsn(), ends.back());
-  EXPECT_EQ(log->truncated_bytes(), more.size() / 2);
+  EXPECT_GT(log->truncated_bytes(), 0u);
+  EXPECT_LE(log->truncated_bytes(), more.size() / 2);
+  ExpectZerosAfterTheData(ends.back());
   EXPECT_EQ(ScanEnds(*log, kBase), ends);
   // And the log continues from there.
   EXPECT_TRUE(log->Append(log->end_lsn(), more).ok());
   EXPECT_EQ(log->end_lsn(), ends.back() + more.size());
 }
 
-TEST_F(WalLogTest, GarbageTailWithBadChecksumIsCut) {
+TEST_F(WalLogTest, GarbageTailWithBadChecksumIsZeroed) {
   std::vector<Lsn> ends;
   {
     auto log = OpenLog();
@@ -151,11 +168,61 @@ TEST_F(WalLogTest, GarbageTailWithBadChecksumIsCut) {
   }
   Bytes bad = MakeMtr(4, 2, 1);
   bad.back() ^= 0xFF;  // CRC no longer matches
-  std::ofstream(LastSegment(), std::ios::binary | std::ios::app)
-      .write(reinterpret_cast<const char*>(bad.data()), static_cast<std::streamsize>(bad.size()));
+  WriteAfterTheData(ends.back(), bad);
   auto log = OpenLog();
   EXPECT_EQ(log->end_lsn(), ends.back());
-  EXPECT_EQ(log->truncated_bytes(), bad.size());
+  EXPECT_GT(log->truncated_bytes(), 0u);
+  ExpectZerosAfterTheData(ends.back());
+}
+
+// A torn append can leave a whole, valid mini-transaction after its broken start. A shorter
+// append that follows must not make it part of the log: recovery zeroes it.
+TEST_F(WalLogTest, ValidLeftoversOfATornAppendDoNotJoinTheLog) {
+  std::vector<Lsn> ends;
+  {
+    auto log = OpenLog();
+    ends = AppendSome(*log, 5);
+  }
+  const Bytes next = MakeMtr(4, 1, 60);
+  const Bytes longer = MakeMtr(4, 5, 50);
+  ASSERT_GT(longer.size(), next.size());
+  Bytes torn(longer.begin(), longer.begin() + static_cast<ptrdiff_t>(next.size()));
+  const Bytes leftover = MakeMtr(6, 2, 70);  // whole and CRC-valid, where `next` will end
+  torn.insert(torn.end(), leftover.begin(), leftover.end());
+  WriteAfterTheData(ends.back(), torn);
+  {
+    auto log = OpenLog();
+    ASSERT_EQ(log->end_lsn(), ends.back());
+    ASSERT_TRUE(log->Append(ends.back(), next).ok());
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->end_lsn(), ends.back() + next.size());
+  EXPECT_EQ(log->truncated_bytes(), 0u);
+}
+
+TEST_F(WalLogTest, TheLastSegmentIsZeroedAheadAndEarlierOnesAreCutToTheirData) {
+  auto log = WalLog::Open(dir_.string(), kBase,
+                          {.segment_bytes = 2048, .zero_ahead_bytes = 4096, .sync = false});
+  ASSERT_TRUE(log.ok()) << log.status();
+  std::vector<Lsn> ends = AppendSome(**log, 200);
+  ASSERT_GT((*log)->segment_count(), 2u);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir_)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  // Zeroed past the data to the next multiple of 4096.
+  const uint64_t last_size = fs::file_size(files.back());
+  EXPECT_EQ(last_size % 4096, 0u);
+  ExpectZerosAfterTheData(ends.back());
+  // Every earlier segment holds exactly its data: it ends where the next one starts.
+  for (size_t i = 0; i + 1 < files.size(); ++i) {
+    const uint64_t start = std::stoull(files[i].stem().string());
+    const uint64_t next = std::stoull(files[i + 1].stem().string());
+    EXPECT_EQ(fs::file_size(files[i]), next - start) << files[i];
+  }
+  log->reset();
+  auto reopened = OpenLog(2048);
+  EXPECT_EQ(reopened->end_lsn(), ends.back());
+  EXPECT_EQ(ScanEnds(*reopened, kBase), ends);
 }
 
 TEST_F(WalLogTest, SegmentsRollOverAndScanCrossesThem) {
