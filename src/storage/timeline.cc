@@ -88,8 +88,9 @@ class TimelineImpl : public Timeline {
 
   absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(
       Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) override;
-  absl::StatusOr<IngestResult> IngestWalAs(uint64_t writer_generation, Lsn start,
-                                           std::span<const uint8_t> bytes) override;
+  absl::StatusOr<IngestResult> WriteWalAs(uint64_t writer_generation, Lsn start,
+                                          std::span<const uint8_t> bytes) override;
+  absl::StatusOr<Lsn> MakeWalDurable(Lsn lsn) override;
   absl::StatusOr<WriterLease> AcquireWriter(const std::string& holder) override;
   absl::Status PutAuxFile(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
                           bool deleted, uint64_t writer_generation) override;
@@ -136,9 +137,15 @@ class TimelineImpl : public Timeline {
   const std::string dir_;
   const TimelineOptions options_;
 
-  // Serialises IngestWal, Flush and import.
+  // Lock order: ingest_mu_, sync_mu_, mu_, wal_mu_, wait_mu_.
+  // Serialises WriteWal, TruncateWal, Flush and import.
   std::mutex ingest_mu_;
-  // wal_ is appended under ingest_mu_ and trimmed by the flusher: wal_mu_ covers every access.
+  // Held by the one thread running a group commit's fdatasync (MakeWalDurable), and by
+  // TruncateWal, so that no sync is in flight while the log's tail changes.
+  std::mutex sync_mu_;
+  std::atomic<uint64_t> wal_syncs_{0};
+  // wal_ is appended under ingest_mu_, synced under sync_mu_ and trimmed by the flusher:
+  // wal_mu_ covers every access (but a SyncTicket's fdatasync, which touches no WalLog state).
   std::mutex wal_mu_;
   std::unique_ptr<WalLog> wal_;
   std::vector<uint8_t> pending_;  // ingest_mu_: received bytes after the last whole mtr
@@ -478,8 +485,8 @@ absl::Status TimelineImpl::CheckWriter(uint64_t generation) const {
       writer_->generation, writer_->holder, writer_->granted_at.value()));
 }
 
-absl::StatusOr<IngestResult> TimelineImpl::IngestWalAs(uint64_t writer_generation, Lsn start,
-                                                       std::span<const uint8_t> bytes) {
+absl::StatusOr<IngestResult> TimelineImpl::WriteWalAs(uint64_t writer_generation, Lsn start,
+                                                      std::span<const uint8_t> bytes) {
   std::lock_guard<std::mutex> lock(ingest_mu_);
   if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
   RETURN_IF_ERROR(CheckWriter(writer_generation));
@@ -531,29 +538,34 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWalAs(uint64_t writer_generatio
   }
   const Lsn new_end = decoder.next_lsn();
   const size_t whole = static_cast<size_t>(new_end - wal_end);
-  if (whole > 0) {
-    std::lock_guard<std::mutex> wal_lock(wal_mu_);
-    RETURN_IF_ERROR(wal_->AppendDecoded(wal_end, std::span<const uint8_t>(tail.data(), whole)));
-  }
-  pending_.assign(tail.begin() + static_cast<ptrdiff_t>(whole), tail.end());
   uint64_t records = 0;
-  {
+  if (whole > 0) {
+    // Indexed before it is written, so that a group commit's sync, which may come from another
+    // thread as soon as the bytes are in the log, never publishes an LSN whose records are not
+    // indexed yet. Readers do not look past last_record_lsn. Should the write fail, the log
+    // refuses everything from then on, and what was indexed here is never published.
     std::unique_lock<std::shared_mutex> write(mu_);
     for (const wal::Mtr& mtr : mtrs) {
       Index(mtr);
       records += mtr.records.size();
     }
   }
+  if (whole > 0) {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    RETURN_IF_ERROR(wal_->WriteDecoded(wal_end, std::span<const uint8_t>(tail.data(), whole)));
+  }
+  pending_.assign(tail.begin() + static_cast<ptrdiff_t>(whole), tail.end());
   {
     absl::MutexLock wake(&wait_mu_);
-    last_record_lsn_ = new_end.value();
-    received_lsn_ = (new_end + pending_.size()).value();
+    received_lsn_ = (new_end + pending_.size()).value();  // >= anything a sync published
   }
   result.last_record_lsn = new_end;
   result.received_lsn = new_end + pending_.size();
   result.bytes_stored = whole;
   result.records_stored = records;
   if (open_->bytes() >= options_.in_memory_layer_bytes) {
+    // A layer file never holds redo the WAL log could still lose: sync first.
+    RETURN_IF_ERROR(MakeWalDurable(new_end).status());
     // One frozen layer at a time: memory stays within about twice the threshold.
     // A failed earlier flush is reported by the next call: this one's redo is stored.
     if (WaitForFlush().ok() && Freeze()) {
@@ -565,8 +577,39 @@ absl::StatusOr<IngestResult> TimelineImpl::IngestWalAs(uint64_t writer_generatio
   return result;
 }
 
+absl::StatusOr<Lsn> TimelineImpl::MakeWalDurable(Lsn lsn) {
+  if (Lsn(last_record_lsn_.load()) >= lsn) return Lsn(last_record_lsn_.load());
+  // Group commit: whoever holds sync_mu_ syncs everything written so far; those who queued
+  // behind it find their bytes covered, or become the next one to sync.
+  std::lock_guard<std::mutex> sync(sync_mu_);
+  if (Lsn(last_record_lsn_.load()) >= lsn) return Lsn(last_record_lsn_.load());
+  WalLog::SyncTicket ticket;
+  {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
+    if (lsn > wal_->end_lsn()) {
+      return absl::OutOfRangeError(absl::StrFormat(
+          "cannot make LSN %d durable: the WAL is written up to LSN %d", lsn.value(),
+          wal_->end_lsn().value()));
+    }
+    ASSIGN_OR_RETURN(ticket, wal_->BeginSync());
+  }
+  // Without wal_mu_: the next requests are written meanwhile, and share the next sync.
+  const absl::Status synced = ticket.Sync();
+  {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    RETURN_IF_ERROR(wal_->EndSync(ticket, synced));
+  }
+  wal_syncs_.fetch_add(1, std::memory_order_relaxed);
+  absl::MutexLock wake(&wait_mu_);
+  last_record_lsn_ = std::max(last_record_lsn_.load(), ticket.end().value());
+  received_lsn_ = std::max(received_lsn_.load(), ticket.end().value());
+  return Lsn(last_record_lsn_.load());
+}
+
 absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn, uint64_t writer_generation) {
   std::lock_guard<std::mutex> lock(ingest_mu_);
+  std::lock_guard<std::mutex> no_sync(sync_mu_);  // the tail changes under no sync in flight
   if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
   RETURN_IF_ERROR(CheckWriter(writer_generation));
   // No layer may be half written: a frozen layer absorbs the WAL below its end.
@@ -680,6 +723,12 @@ bool TimelineImpl::Freeze() {
 absl::Status TimelineImpl::Flush() {
   std::lock_guard<std::mutex> lock(ingest_mu_);
   if (!wal_) return absl::OkStatus();
+  Lsn written;
+  {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    written = wal_->end_lsn();
+  }
+  RETURN_IF_ERROR(MakeWalDurable(written).status());  // a layer holds only durable redo
   RETURN_IF_ERROR(WaitForFlush());
   if (!Freeze()) return absl::OkStatus();
   {
@@ -954,6 +1003,7 @@ TimelineStatus TimelineImpl::Status() const {
   s.durable_lsn = s.last_record_lsn;  // ingest acknowledges only after fdatasync
   s.received_lsn = Lsn(received_lsn_.load());
   s.disk_consistent_lsn = disk_consistent_lsn_;
+  s.wal_syncs = wal_syncs_.load(std::memory_order_relaxed);
   s.writer = writer_;
   s.image_layers = static_cast<uint32_t>(layers_->images.size());
   s.delta_layers = static_cast<uint32_t>(layers_->deltas.size());
@@ -966,6 +1016,14 @@ TimelineStatus TimelineImpl::Status() const {
 }
 
 }  // namespace
+
+absl::StatusOr<IngestResult> Timeline::IngestWalAs(uint64_t writer_generation, Lsn start,
+                                                   std::span<const uint8_t> bytes) {
+  ASSIGN_OR_RETURN(IngestResult written, WriteWalAs(writer_generation, start, bytes));
+  // Also when nothing new was written: a resend of bytes written but not yet synced.
+  RETURN_IF_ERROR(MakeWalDurable(written.last_record_lsn).status());
+  return written;
+}
 
 absl::StatusOr<std::unique_ptr<Timeline>> Timeline::Open(const std::string& dir,
                                                          TimelineOptions options) {

@@ -12,9 +12,10 @@
 //
 // Write path (IngestWal): bytes at an LSN -> the incomplete tail of the previous call + these
 // bytes are cut into whole mini-transactions, every one checked before anything is stored ->
-// WalLog::Append (fdatasync) -> each record indexed under its page in the in-memory layer and
-// the catalog updated -> last_record_lsn advances and waiting readers wake. The call returns
-// only after that, so an acknowledged LSN survives kill -9.
+// each record indexed under its page in the in-memory layer and the catalog updated (readers
+// do not look past last_record_lsn) -> written to the WalLog -> group commit: one fdatasync for
+// every request written so far -> last_record_lsn advances and waiting readers wake. The call
+// returns only after that, so an acknowledged LSN survives kill -9 and power loss.
 // When the in-memory layer holds `in_memory_layer_bytes`, it is frozen and written as a delta
 // layer; pages whose chain of records since their last image has grown past
 // `image_chain_threshold` get a new image layer at the same LSN; then the manifest is replaced
@@ -83,6 +84,9 @@ struct TimelineStatus {
   uint64_t delta_layer_bytes = 0;
   uint64_t in_memory_bytes = 0;
   uint32_t tablespaces = 0;
+  // fdatasyncs of the WAL log by group commit since the timeline was opened: fewer than the
+  // requests ingested when requests shared them.
+  uint64_t wal_syncs = 0;
   bool has_base = false;
   std::optional<WriterLease> writer;  // the lease, once one was granted
 };
@@ -121,8 +125,21 @@ class Timeline {
   }
   // As the writer of `writer_generation`: refused (FailedPrecondition, nothing stored) unless it
   // is the current lease's generation, or 0 while no lease was ever granted (writer_lease.h).
-  virtual absl::StatusOr<IngestResult> IngestWalAs(uint64_t writer_generation, Lsn start,
-                                                   std::span<const uint8_t> bytes) = 0;
+  // WriteWalAs, then MakeWalDurable of what it wrote.
+  absl::StatusOr<IngestResult> IngestWalAs(uint64_t writer_generation, Lsn start,
+                                           std::span<const uint8_t> bytes);
+
+  // IngestWalAs in two steps, so that a writer can send its next request while the previous
+  // one is being synced, and requests written meanwhile share one fdatasync (group commit).
+  // WriteWalAs checks, writes and indexes, with no sync: nothing it wrote is acknowledged,
+  // nor visible to readers (last_record_lsn), before a MakeWalDurable covering it returns.
+  // Its result's last_record_lsn is the end of what it wrote.
+  virtual absl::StatusOr<IngestResult> WriteWalAs(uint64_t writer_generation, Lsn start,
+                                                  std::span<const uint8_t> bytes) = 0;
+  // Returns once the redo up to `lsn` is durable and visible; one fdatasync covers every request
+  // written before it began. Returns the durable LSN (>= lsn). An error means the sync failed:
+  // the timeline then refuses redo until it is reopened.
+  virtual absl::StatusOr<Lsn> MakeWalDurable(Lsn lsn) = 0;
 
   // Grants the writer lease to `holder`: a new generation, durable before it is returned; the
   // previous holder's appends are refused from then on (an append in progress finishes first).

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -391,6 +392,89 @@ TEST_F(TimelineTest, ReaderWaitsForTheLsnThenGetsThePage) {
   reader.join();  // GetPage's own deadline bounds this
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->image, ModelPage(s, PageId{kSpace, PageNo(1)}, end));
+}
+
+// Group commit: redo written by WriteWalAs is neither acknowledged nor visible until a sync
+// covers it, and one sync covers every request written before it began.
+TEST_F(TimelineTest, OneSyncMakesEveryRequestWrittenBeforeItDurableAndVisible) {
+  options_.sync = true;  // real fdatasyncs, counted
+  auto t = OpenWithBase();
+  const Stream s = MakeStream(30, 11);
+  const std::vector<Lsn> ends = {s.mtrs[9].end_lsn, s.mtrs[19].end_lsn, kBase + s.bytes.size()};
+  Lsn from = kBase;
+  for (const Lsn end : ends) {
+    auto written = t->WriteWalAs(kNoWriterLease, from,
+                                 std::span<const uint8_t>(s.bytes).subspan(from - kBase, end - from));
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_EQ(written->last_record_lsn, end);
+    from = end;
+  }
+  const TimelineStatus before = t->Status();
+  EXPECT_EQ(before.last_record_lsn, kBase) << "written, not yet durable: not visible";
+  EXPECT_EQ(before.received_lsn, ends.back());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(t->GetPage(PageId{kSpace, PageNo(1)}, ends[0], kSoon).status()));
+  // Three waiters at once, one per request: the first to sync covers all three.
+  std::vector<absl::StatusOr<Lsn>> durable(ends.size(), absl::UnknownError("not run"));
+  std::vector<std::thread> waiters;
+  for (size_t i = 0; i < ends.size(); ++i) {
+    waiters.emplace_back([&, i] { durable[i] = t->MakeWalDurable(ends[i]); });
+  }
+  for (std::thread& w : waiters) w.join();
+  for (size_t i = 0; i < ends.size(); ++i) {
+    ASSERT_TRUE(durable[i].ok()) << durable[i].status();
+    EXPECT_GE(*durable[i], ends[i]);
+  }
+  const TimelineStatus after = t->Status();
+  EXPECT_EQ(after.wal_syncs - before.wal_syncs, 1u);
+  EXPECT_EQ(after.last_record_lsn, ends.back());
+  ExpectMatchesModel(*t, s, 7);
+  // Beyond what was written is an error, not a wait.
+  EXPECT_TRUE(absl::IsOutOfRange(t->MakeWalDurable(ends.back() + 1).status()));
+  t.reset();
+  t = Open();
+  EXPECT_EQ(t->Status().last_record_lsn, ends.back());
+}
+
+// Writers that write in turn and wait for durability each on its own thread: every request is
+// stored, in order, whichever thread's sync covered it.
+TEST_F(TimelineTest, ConcurrentWritersShareSyncsAndLoseNothing) {
+  options_.sync = true;
+  auto t = OpenWithBase();
+  const Stream s = MakeStream(400, 12);
+  std::mutex turn;  // WriteWalAs calls come in LSN order, as one stream's would
+  size_t next_mtr = 0;
+  std::atomic<uint64_t> requests{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&] {
+      for (;;) {
+        Lsn end;
+        {
+          std::lock_guard<std::mutex> l(turn);
+          if (next_mtr >= s.mtrs.size()) return;
+          const Lsn from = next_mtr == 0 ? kBase : s.mtrs[next_mtr - 1].end_lsn;
+          next_mtr = std::min(s.mtrs.size(), next_mtr + 3);
+          end = s.mtrs[next_mtr - 1].end_lsn;
+          auto written = t->WriteWalAs(kNoWriterLease, from,
+                                       std::span<const uint8_t>(s.bytes).subspan(
+                                           from - kBase, end - from));
+          ASSERT_TRUE(written.ok()) << written.status();
+        }
+        auto durable = t->MakeWalDurable(end);
+        ASSERT_TRUE(durable.ok()) << durable.status();
+        ASSERT_GE(*durable, end);
+        ASSERT_GE(t->Status().last_record_lsn, end);
+        requests.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  const TimelineStatus status = t->Status();
+  EXPECT_EQ(status.last_record_lsn, kBase + s.bytes.size());
+  EXPECT_LE(status.wal_syncs, requests.load());
+  std::printf("%llu requests, %llu syncs\n", static_cast<unsigned long long>(requests.load()),
+              static_cast<unsigned long long>(status.wal_syncs));
+  ExpectMatchesModel(*t, s, 37);
 }
 
 TEST_F(TimelineTest, LayerFileTheManifestDoesNotNameIsRemovedAtOpen) {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <regex>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "common/file_io.h"
@@ -102,11 +103,14 @@ absl::Status WalLog::StartSegment(Lsn start) {
 }
 
 absl::Status WalLog::SealTail() {
-  if (tail_file_bytes_ == tail_bytes_) return absl::OkStatus();
   const std::string& path = segments_.back().path;
-  if (ftruncate(tail_fd_, static_cast<off_t>(tail_bytes_)) != 0) return ErrnoError("cut", path);
+  if (tail_file_bytes_ != tail_bytes_) {
+    if (ftruncate(tail_fd_, static_cast<off_t>(tail_bytes_)) != 0) return ErrnoError("cut", path);
+    tail_file_bytes_ = tail_bytes_;
+  }
+  // Only the last segment is ever synced later (SyncTicket): this one must be durable now.
   if (options_.sync && fdatasync(tail_fd_) != 0) return ErrnoError("sync", path);
-  tail_file_bytes_ = tail_bytes_;
+  durable_lsn_ = end_lsn_;
   return absl::OkStatus();
 }
 
@@ -150,6 +154,7 @@ absl::Status WalLog::Recover(Lsn start_lsn) {
             [](const Segment& a, const Segment& b) { return a.start < b.start; });
   if (segments_.empty()) {
     end_lsn_ = start_lsn;
+    durable_lsn_ = start_lsn;
     return StartSegment(start_lsn);
   }
   // Every segment but the last was complete and durable before its successor was created.
@@ -180,6 +185,9 @@ absl::Status WalLog::Recover(Lsn start_lsn) {
   end_lsn_ = decoder.next_lsn();
   // What follows the valid log must read as its end, and keep doing so once appends resume.
   ASSIGN_OR_RETURN(truncated_bytes_, ZeroLeftovers(valid));
+  // A killed process's unsynced writes are still in the page cache: durable from here on.
+  if (options_.sync && fdatasync(tail_fd_) != 0) return ErrnoError("sync", last.path);
+  durable_lsn_ = end_lsn_;
   return absl::OkStatus();
 }
 
@@ -212,6 +220,55 @@ absl::Status WalLog::Append(Lsn lsn, std::span<const uint8_t> bytes) {
 }
 
 absl::Status WalLog::AppendDecoded(Lsn lsn, std::span<const uint8_t> bytes) {
+  RETURN_IF_ERROR(WriteDecoded(lsn, bytes));
+  ASSIGN_OR_RETURN(const SyncTicket ticket, BeginSync());
+  return EndSync(ticket, ticket.Sync());
+}
+
+WalLog::SyncTicket& WalLog::SyncTicket::operator=(SyncTicket&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    end_ = other.end_;
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+WalLog::SyncTicket::~SyncTicket() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::Status WalLog::SyncTicket::Sync() const {
+  if (fd_ >= 0 && fdatasync(fd_) != 0) {
+    return ErrnoError(absl::StrFormat("sync up to LSN %d", end_.value()), path_);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WalLog::SyncTicket> WalLog::BeginSync() {
+  RETURN_IF_ERROR(failed_);
+  SyncTicket ticket;
+  ticket.end_ = end_lsn_;
+  if (!options_.sync || durable_lsn_ == end_lsn_) return ticket;
+  ticket.path_ = segments_.back().path;
+  ticket.fd_ = fcntl(tail_fd_, F_DUPFD_CLOEXEC, 0);
+  if (ticket.fd_ < 0) return ErrnoError("duplicating the descriptor of", ticket.path_);
+  return ticket;
+}
+
+absl::Status WalLog::EndSync(const SyncTicket& ticket, absl::Status synced) {
+  if (!synced.ok()) {
+    if (failed_.ok()) failed_ = synced;
+    return synced;
+  }
+  RETURN_IF_ERROR(failed_);
+  // A segment roll or a truncation in between synced at least as far.
+  if (ticket.end() > durable_lsn_ && ticket.end() <= end_lsn_) durable_lsn_ = ticket.end();
+  return absl::OkStatus();
+}
+
+absl::Status WalLog::WriteDecoded(Lsn lsn, std::span<const uint8_t> bytes) {
   RETURN_IF_ERROR(failed_);
   if (lsn != end_lsn_) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -246,7 +303,6 @@ absl::Status WalLog::AppendDecoded(Lsn lsn, std::span<const uint8_t> bytes) {
     tail_file_bytes_ = zeroed_end;
   }
   tail_file_bytes_ = std::max(tail_file_bytes_, data_end);
-  if (options_.sync && fdatasync(tail_fd_) != 0) return fail(ErrnoError("sync", path));
   tail_bytes_ += bytes.size();
   end_lsn_ = end_lsn_ + bytes.size();
   return absl::OkStatus();
@@ -344,6 +400,7 @@ absl::Status WalLog::TruncateAfter(Lsn lsn) {
   }
   tail_bytes_ = keep;
   end_lsn_ = lsn;
+  durable_lsn_ = lsn;  // the sync above covered the segment's kept bytes; earlier ones were sealed
   return absl::OkStatus();
 }
 

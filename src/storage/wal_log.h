@@ -24,8 +24,14 @@
 // zero them). A segment is cut to its data before the next one is created, so every segment but
 // the last is exactly as long as its data.
 //
-// Ownership: the WalLog owns the open descriptor of the last segment. Not thread-safe: the
-// timeline serialises Append and Scan.
+// Group commit: Write stores without syncing; a sync then makes everything written before it
+// durable at once. So that writers can go on appending while one fdatasync runs, a sync is taken
+// in three steps: BeginSync (a descriptor of the last segment and the end it must cover),
+// SyncTicket::Sync (the fdatasync, with no WalLog state touched: no lock needed), EndSync.
+// Segments before the last are durable already: each is synced before the next one begins.
+//
+// Ownership: the WalLog owns the open descriptor of the last segment; a SyncTicket owns a
+// duplicate. Not thread-safe: the timeline serialises every call but SyncTicket::Sync.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +73,30 @@ class WalLog {
   // Append for a caller that has just decoded `bytes` into whole mini-transactions starting at
   // `lsn` itself (the timeline's ingest), so they are not decoded twice.
   absl::Status AppendDecoded(Lsn lsn, std::span<const uint8_t> bytes);
+  // AppendDecoded without the sync: the bytes are readable at once, durable after a sync.
+  absl::Status WriteDecoded(Lsn lsn, std::span<const uint8_t> bytes);
+
+  // One sync of everything written before BeginSync (see the header).
+  class SyncTicket {
+   public:
+    SyncTicket() = default;
+    SyncTicket(SyncTicket&& other) noexcept { *this = std::move(other); }
+    SyncTicket& operator=(SyncTicket&& other) noexcept;
+    ~SyncTicket();
+    // The fdatasync; OK at once when nothing was left to sync or syncing is off.
+    absl::Status Sync() const;
+    Lsn end() const { return end_; }
+
+   private:
+    friend class WalLog;
+    int fd_ = -1;  // a duplicate, or -1: nothing to sync
+    Lsn end_;
+    std::string path_;
+  };
+  absl::StatusOr<SyncTicket> BeginSync();
+  // Records the ticket's outcome: on success everything up to its end is durable; a failure
+  // sticks (what reached the disk is unknown), refusing every later write.
+  absl::Status EndSync(const SyncTicket& ticket, absl::Status synced);
 
   // Copies the stored bytes [lsn, lsn + out.size()); OutOfRange outside start_lsn()..end_lsn().
   absl::Status Read(Lsn lsn, std::span<uint8_t> out) const;
@@ -84,7 +114,8 @@ class WalLog {
   absl::Status RemoveSegmentsBefore(Lsn lsn);
 
   Lsn start_lsn() const { return segments_.front().start; }
-  Lsn end_lsn() const { return end_lsn_; }
+  Lsn end_lsn() const { return end_lsn_; }  // written, durable or not
+  Lsn durable_lsn() const { return durable_lsn_; }
   // Bytes of a torn tail zeroed by Open: from the end of the last whole mini-transaction to the
   // last non-zero byte after it (0 after a clean shutdown).
   uint64_t truncated_bytes() const { return truncated_bytes_; }
@@ -113,6 +144,7 @@ class WalLog {
   uint64_t tail_bytes_ = 0;  // bytes of redo in the last segment
   uint64_t tail_file_bytes_ = 0;  // its file's size: the redo, then zeros
   Lsn end_lsn_;
+  Lsn durable_lsn_;  // synced: what survives a crash of the machine
   uint64_t truncated_bytes_ = 0;
   // Set when a write or sync failed: what reached the disk is then unknown, so nothing more is
   // appended until the log is reopened (and recovered).

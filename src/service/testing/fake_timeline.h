@@ -55,8 +55,13 @@ class FakeTimeline final : public storage::Timeline {
     return std::unique_ptr<storage::ImportSession>(new Session(this, lsn, std::move(catalog)));
   }
 
-  absl::StatusOr<storage::IngestResult> IngestWalAs(uint64_t writer_generation, Lsn start,
-                                                    std::span<const uint8_t> bytes) override {
+  // Durable as soon as written.
+  absl::StatusOr<Lsn> MakeWalDurable(Lsn lsn) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::max(lsn, status_.durable_lsn);
+  }
+  absl::StatusOr<storage::IngestResult> WriteWalAs(uint64_t writer_generation, Lsn start,
+                                                   std::span<const uint8_t> bytes) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (status_.writer && writer_generation != status_.writer->generation) {
       return absl::FailedPreconditionError("writer generation " +
