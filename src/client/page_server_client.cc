@@ -65,23 +65,30 @@ class GrpcWalSession : public WalSession {
     stream_->Finish().ok();
   }
 
-  absl::StatusOr<WalAck> Flush(Lsn start, std::span<const uint8_t> bytes) override {
+  absl::Status Send(Lsn start, std::span<const uint8_t> bytes) override {
     if (!status_.ok()) return status_;
     constexpr size_t kMaxMessage = size_t{1} << 20;
     proto::WalChunk message;
     message.set_writer_generation(writer_generation_);
-    size_t sent = 0, messages = 0;
-    do {  // an empty flush is one empty message: the server says where it stands
+    size_t sent = 0;
+    do {  // an empty send is one empty message: the server says where it stands
       const size_t size = std::min(kMaxMessage, bytes.size() - sent);
       message.set_start_lsn((start + sent).value());
       message.set_wal_data(bytes.data() + sent, size);
       if (!stream_->Write(message)) return Broken(start);
       sent += size;
-      ++messages;
+      ++unanswered_;
     } while (sent < bytes.size());
+    last_sent_ = start;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<WalAck> AwaitAll() override {
+    if (!status_.ok()) return status_;
+    if (unanswered_ == 0) RETURN_IF_ERROR(Send(last_sent_, {}));
     proto::StreamWalResponse response;
-    for (size_t i = 0; i < messages; ++i) {
-      if (!stream_->Read(&response)) return Broken(start);
+    for (; unanswered_ > 0; --unanswered_) {
+      if (!stream_->Read(&response)) return Broken(last_sent_);
     }
     WalAck ack{Lsn(response.last_record_lsn()), Lsn(response.received_lsn()),
                response.bytes_stored()};
@@ -93,6 +100,8 @@ class GrpcWalSession : public WalSession {
     }
     return ack;
   }
+
+  size_t unanswered() const override { return unanswered_; }
 
  private:
   // The stream is over: its status says why (Unavailable when it says nothing).
@@ -111,6 +120,8 @@ class GrpcWalSession : public WalSession {
   std::unique_ptr<grpc::ClientReaderWriter<proto::WalChunk, proto::StreamWalResponse>> stream_;
   bool finished_ = false;
   absl::Status status_;
+  size_t unanswered_ = 0;
+  Lsn last_sent_;  // where the last message sent started
 };
 
 class GrpcPageStream : public PageStream {

@@ -166,14 +166,27 @@ class ImportWriter {
   virtual absl::StatusOr<ImportResult> Finish() = 0;
 };
 
-// A WalSession (proto WalSession): one stream for a writer's redo. Flush sends its bytes (in
-// messages of at most 1 MiB) and returns the acknowledgement of the last, once the server has
-// stored them durably. Never retried: after an error the session is over (the error says why),
-// and the writer opens a new one. Belongs to one thread at a time.
+// A WalSession (proto WalSession): one stream for a writer's redo. Send sends bytes (in messages
+// of at most 1 MiB) without waiting; the server answers every message, in order, once it is
+// durable, and AwaitAll waits for the answers to everything sent. A writer may send its next
+// bytes before the previous ones are answered: the server writes them meanwhile, and syncs them
+// together (group commit). Never retried: after an error the session is over (the error says
+// why), and the writer opens a new one and sends again what was not answered. Belongs to one
+// thread at a time.
 class WalSession {
  public:
   virtual ~WalSession() = default;
-  virtual absl::StatusOr<WalAck> Flush(Lsn start, std::span<const uint8_t> bytes) = 0;
+  virtual absl::Status Send(Lsn start, std::span<const uint8_t> bytes) = 0;
+  // The answer to the last message sent (an empty one, "where do you stand", when every message
+  // was answered already).
+  virtual absl::StatusOr<WalAck> AwaitAll() = 0;
+  // Messages sent and not answered yet.
+  virtual size_t unanswered() const = 0;
+  // Send, then AwaitAll.
+  absl::StatusOr<WalAck> Flush(Lsn start, std::span<const uint8_t> bytes) {
+    if (absl::Status sent = Send(start, bytes); !sent.ok()) return sent;
+    return AwaitAll();
+  }
 };
 
 class PageServerClient {

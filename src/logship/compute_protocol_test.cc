@@ -179,5 +179,46 @@ TEST_F(ComputeProtocolTest, AWalSessionAcknowledgesEachFlushOnOneStream) {
   expect_stored(**theirs, b, c);
 }
 
+// A writer need not wait for each answer: flushes sent back to back are each answered, in
+// order, once durable, and a refused one is answered with the error after those before it are
+// stored.
+TEST_F(ComputeProtocolTest, AWalSessionTakesFlushesBeforeTheirAnswers) {
+  ASSERT_NO_FATAL_FAILURE(WriteThreeMtrs());
+  const Lsn a = ends_[0], b = ends_[1], c = ends_[2];
+  auto bytes = [&](Lsn from, Lsn to) {
+    std::vector<uint8_t> out(to - from);
+    EXPECT_TRUE(log_->Read(from, out.size(), out.data()).ok());
+    return out;
+  };
+  ASSERT_TRUE(client_->AcquireWriter("compute one").ok());
+  auto session = client_->OpenWalSession();
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Send(kFirst, bytes(kFirst, a)).ok());
+  ASSERT_TRUE((*session)->Send(a, bytes(a, b)).ok());
+  EXPECT_EQ((*session)->unanswered(), 2u);
+  auto ack = (*session)->AwaitAll();
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->last_record_lsn, b);
+  EXPECT_EQ((*session)->unanswered(), 0u);
+  EXPECT_EQ(ServerLsn(), b);
+  // Nothing unanswered: AwaitAll asks where the server stands.
+  ack = (*session)->AwaitAll();
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->last_record_lsn, b);
+
+  // A good flush, then a corrupt one, both sent before any answer.
+  auto next = client_->OpenWalSession();
+  ASSERT_TRUE(next.ok()) << next.status();
+  std::vector<uint8_t> corrupt = bytes(b, c);
+  corrupt.back() ^= 0xff;
+  ASSERT_TRUE((*next)->Send(a, bytes(a, b)).ok());  // stored already: accepted unchanged
+  ASSERT_TRUE((*next)->Send(b, corrupt).ok());
+  auto refused = (*next)->AwaitAll();
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  EXPECT_TRUE(MessageHas(refused.status(), absl::StrFormat("LSN %d", b.value())))
+      << refused.status();
+  EXPECT_EQ(ServerLsn(), b);
+}
+
 }  // namespace
 }  // namespace pageserver::logship

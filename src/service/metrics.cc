@@ -324,6 +324,12 @@ void PageServerMetrics::ObservePageRead(double seconds, bool ok, uint32_t record
   }
 }
 
+void PageServerMetrics::ObserveWalStored(const storage::IngestResult& stored, double seconds) {
+  if (stored.bytes_stored > 0) wal_store_latency_->Observe(seconds);
+  wal_ingested_bytes_->Increment(stored.bytes_stored);
+  wal_ingested_records_->Increment(stored.records_stored);
+}
+
 void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {
   Registry& r = registry_;
   const storage::Timeline* t = &timeline;
@@ -354,6 +360,10 @@ void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {
                            static_cast<double>(t->Status().last_record_lsn.value());
                        return end > stored ? end - stored : 0.0;
                      });
+  gauge("pageserver_wal_syncs",
+        "fdatasyncs of the WAL log since the timeline was opened; fewer than the requests stored "
+        "when requests written during one sync share the next (group commit).",
+        [](const S& s) { return static_cast<double>(s.wal_syncs); });
   gauge("pageserver_image_layers", "Image layer files.",
         [](const S& s) { return static_cast<double>(s.image_layers); });
   gauge("pageserver_delta_layers", "Delta layer files.",

@@ -30,6 +30,7 @@
 
 namespace pageserver::storage {
 class Timeline;
+struct IngestResult;
 }
 
 namespace pageserver::service {
@@ -153,6 +154,9 @@ class PageServerMetrics {
   MethodMetrics Grpc(std::string_view method) const;
   MethodMetrics Http(std::string_view handler) const;
 
+  // Records one request of redo stored durably: its bytes and records, and (when it stored
+  // anything new) the time it took.
+  void ObserveWalStored(const storage::IngestResult& stored, double seconds);
   // Records one page read: its latency and, when it succeeded, the records replayed.
   void ObservePageRead(double seconds, bool ok, uint32_t records_applied);
 

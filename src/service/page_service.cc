@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "service/wal_session.h"
 
 namespace pageserver::service {
 namespace {
@@ -71,13 +72,7 @@ absl::StatusOr<storage::IngestResult> IngestWalMeasured(storage::Timeline& timel
   const absl::Time began = absl::Now();
   absl::StatusOr<storage::IngestResult> result =
       timeline.IngestWalAs(writer_generation, start, bytes);
-  if (result.ok()) {
-    if (result->bytes_stored > 0) {
-      metrics.wal_store_latency().Observe(absl::ToDoubleSeconds(absl::Now() - began));
-    }
-    metrics.wal_ingested_bytes().Increment(result->bytes_stored);
-    metrics.wal_ingested_records().Increment(result->records_stored);
-  }
+  if (result.ok()) metrics.ObserveWalStored(*result, absl::ToDoubleSeconds(absl::Now() - began));
   return result;
 }
 
@@ -245,34 +240,10 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
 }
 
 grpc::Status PageService::WalSession(
-    grpc::ServerContext* /*context*/,
+    grpc::ServerContext* context,
     grpc::ServerReaderWriter<StreamWalResponse, WalChunk>* stream) {
   return Measured(metrics_, "WalSession", [&]() -> absl::Status {
-    // One chunk, one durable store, one answer, in order. A refused chunk ends the call with
-    // its error (the writer sees it as the session's status).
-    WalChunk chunk;
-    while (stream->Read(&chunk)) {
-      const std::string& data = chunk.wal_data();
-      metrics_.wal_received_bytes().Increment(data.size());
-      storage::IngestResult stored;
-      if (data.empty()) {  // a heartbeat: where the timeline stands
-        const storage::TimelineStatus now = timeline_.Status();
-        stored = storage::IngestResult{now.last_record_lsn, now.received_lsn, 0, 0};
-      } else {
-        const size_t sizes[] = {data.size()};
-        ASSIGN_OR_RETURN(stored, IngestBatch(chunk.writer_generation(), Lsn(chunk.start_lsn()),
-                                             std::span<const uint8_t>(
-                                                 reinterpret_cast<const uint8_t*>(data.data()),
-                                                 data.size()),
-                                             sizes));
-      }
-      StreamWalResponse response;
-      response.set_last_record_lsn(stored.last_record_lsn.value());
-      response.set_received_lsn(stored.received_lsn.value());
-      response.set_bytes_stored(stored.bytes_stored);
-      if (!stream->Write(response)) return absl::CancelledError("the writer went away");
-    }
-    return absl::OkStatus();
+    return RunWalSession(timeline_, metrics_, *context, *stream);
   });
 }
 
