@@ -38,25 +38,24 @@ absl::StatusOr<std::unique_ptr<RedoShipper>> RedoShipper::Open(client::PageServe
 RedoShipper::RedoShipper(client::PageServerClient& client, wal::LogFile log, int fd, Lsn shipped,
                          absl::Duration patience)
     : client_(client), patience_(patience), log_(std::move(log)), fd_(fd),
-      shipped_ends_{shipped}, durable_(shipped.value()), confirmed_(shipped.value()) {}
+      shipped_ends_{shipped}, sent_(shipped), durable_(shipped.value()),
+      confirmed_(shipped.value()) {}
 
 RedoShipper::~RedoShipper() { close(fd_); }
 
 std::optional<Lsn> RedoShipper::RewriteStart(uint64_t offset) const {
   const wal::LogGeometry& g = log_.geometry();
-  const Lsn durable = durable_lsn();
-  // The distance, going back from the durable LSN, to the write's first byte.
-  const uint64_t back = (g.Offset(durable) - offset + g.capacity) % g.capacity;
-  if (back > kMaxLogBlock || durable.value() - back < g.first_lsn.value()) return std::nullopt;
-  return Lsn(durable.value() - back);
+  // The distance, going back from the sent LSN, to the write's first byte.
+  const uint64_t back = (g.Offset(sent_) - offset + g.capacity) % g.capacity;
+  if (back > kMaxLogBlock || sent_.value() - back < g.first_lsn.value()) return std::nullopt;
+  return Lsn(sent_.value() - back);
 }
 
 absl::StatusOr<std::optional<Lsn>> RedoShipper::FirstChangedShippedByte(
     uint64_t offset, std::span<const uint8_t> data) {
   const std::optional<Lsn> start = RewriteStart(offset);
   if (!start) return std::nullopt;
-  const size_t shipped =
-      static_cast<size_t>(std::min<uint64_t>(durable_lsn() - *start, data.size()));
+  const size_t shipped = static_cast<size_t>(std::min<uint64_t>(sent_ - *start, data.size()));
   if (shipped == 0) return std::nullopt;
   std::vector<uint8_t> stored(shipped);
   RETURN_IF_ERROR(ReadFully(fd_, offset, shipped, stored.data(), log_.path()));
@@ -68,9 +67,9 @@ absl::StatusOr<std::optional<Lsn>> RedoShipper::FirstChangedShippedByte(
 
 void RedoShipper::Confirm(uint64_t offset) {
   // Bytes below the start of MariaDB's latest write are final; a write that starts past the
-  // durable LSN's block finalised everything shipped.
+  // sent LSN's block finalised everything sent.
   const std::optional<Lsn> start = RewriteStart(offset);
-  const uint64_t confirmed = start ? start->value() : durable_.load();
+  const uint64_t confirmed = start ? start->value() : sent_.value();
   uint64_t seen = confirmed_.load();
   while (seen < confirmed && !confirmed_.compare_exchange_weak(seen, confirmed)) {
   }
@@ -98,6 +97,7 @@ absl::Status RedoShipper::DropStaleTail(Lsn changed) {
   }
   shipped_ends_.erase(after, shipped_ends_.end());
   durable_.store(cut.value(), std::memory_order_release);
+  sent_ = cut;
   stale_tails_.fetch_add(1);
   absl::FPrintF(stderr,
                 "compute: the redo shipped in [%d, %d) was stale bytes past MariaDB's write "
@@ -111,24 +111,78 @@ absl::Status RedoShipper::Write(uint64_t offset, std::span<const uint8_t> data) 
     std::lock_guard<std::mutex> bytes(bytes_mu_);
     return WriteFully(fd_, offset, data.data(), data.size(), log_.path());
   }
+  // Lock order: ship_mu_, bytes_mu_. (The kernel serialises a file's FUSE writes and fsyncs
+  // anyway: ship_mu_ is never contended by mariadbd's own log I/O.)
+  std::lock_guard<std::mutex> ship(ship_mu_);
   {
-    std::lock_guard<std::mutex> bytes(bytes_mu_);
+    std::unique_lock<std::mutex> bytes(bytes_mu_);
     ASSIGN_OR_RETURN(std::optional<Lsn> changed, FirstChangedShippedByte(offset, data));
-    if (!changed) {
-      RETURN_IF_ERROR(WriteFully(fd_, offset, data.data(), data.size(), log_.path()));
-      Confirm(offset);
-      return absl::OkStatus();
+    if (changed) {
+      // A stale tail was sent: everything sent must be stored before it is dropped.
+      bytes.unlock();
+      RETURN_IF_ERROR(FlushLocked().status());
+      bytes.lock();
+      ASSIGN_OR_RETURN(changed, FirstChangedShippedByte(offset, data));
+      if (changed) RETURN_IF_ERROR(DropStaleTail(*changed));
+    }
+    RETURN_IF_ERROR(WriteFully(fd_, offset, data.data(), data.size(), log_.path()));
+    Confirm(offset);
+  }
+  // Sent at once, answered later: the server writes it while mariadbd goes on to its fsync.
+  if (failure().ok()) SendEagerly();
+  return absl::OkStatus();
+}
+
+void RedoShipper::SendEagerly() {
+  absl::Status sent = absl::OkStatus();
+  if (!session_) {
+    absl::StatusOr<std::unique_ptr<client::WalSession>> opened = client_.OpenWalSession();
+    if (opened.ok()) {
+      session_ = std::move(*opened);
+      ResendFromDurable();
+    } else {
+      sent = opened.status();
     }
   }
-  // A stale tail was shipped: drop it on the server first (lock order: ship_mu_, bytes_mu_).
-  std::lock_guard<std::mutex> ship(ship_mu_);
-  RETURN_IF_ERROR(failure());
+  if (sent.ok()) sent = SendUnsent();
+  // Not an error of the write: the next Flush sends again, with patience, or fails.
+  if (!sent.ok()) {
+    session_.reset();
+    ResendFromDurable();
+  }
+}
+
+void RedoShipper::ResendFromDurable() {
   std::lock_guard<std::mutex> bytes(bytes_mu_);
-  ASSIGN_OR_RETURN(std::optional<Lsn> changed, FirstChangedShippedByte(offset, data));
-  if (changed) RETURN_IF_ERROR(DropStaleTail(*changed));
-  RETURN_IF_ERROR(WriteFully(fd_, offset, data.data(), data.size(), log_.path()));
-  Confirm(offset);
-  return absl::OkStatus();
+  sent_ = durable_lsn();
+  while (!shipped_ends_.empty() && shipped_ends_.back() > sent_) shipped_ends_.pop_back();
+}
+
+absl::Status RedoShipper::SendUnsent() {
+  std::vector<uint8_t> bytes;
+  Lsn from, end;
+  {
+    std::lock_guard<std::mutex> lock(bytes_mu_);
+    from = sent_;
+    std::vector<Lsn> ends;
+    absl::StatusOr<wal::ScanEnd> scan = wal::ScanLog(log_, from, std::nullopt, [&](wal::Mtr& m) {
+      ends.push_back(m.end_lsn);
+      return absl::OkStatus();
+    });
+    if (!scan.ok()) {
+      return Fail(absl::DataLossError(absl::StrFormat(
+          "the compute's log from LSN %d: %s", from.value(), scan.status().message())));
+    }
+    end = scan->end_lsn;
+    if (end == from) return absl::OkStatus();
+    bytes.resize(end - from);
+    if (absl::Status s = log_.Read(from, bytes.size(), bytes.data()); !s.ok()) return Fail(s);
+    shipped_ends_.insert(shipped_ends_.end(), ends.begin(), ends.end());
+    while (shipped_ends_.size() > kShippedEndsKept) shipped_ends_.pop_front();
+    sent_ = end;
+  }
+  bytes_shipped_.fetch_add(bytes.size());
+  return session_->Send(from, bytes);
 }
 
 absl::StatusOr<size_t> RedoShipper::Read(uint64_t offset, std::span<uint8_t> out) {
@@ -147,53 +201,45 @@ absl::StatusOr<size_t> RedoShipper::Read(uint64_t offset, std::span<uint8_t> out
 
 absl::StatusOr<Lsn> RedoShipper::Flush() {
   std::lock_guard<std::mutex> ship(ship_mu_);
+  return FlushLocked();
+}
+
+absl::StatusOr<Lsn> RedoShipper::FlushLocked() {
   const absl::Time began = absl::Now();
   RETURN_IF_ERROR(failure());
   const Lsn from = durable_lsn();
-  std::vector<uint8_t> bytes;
-  std::vector<Lsn> ends;
-  Lsn end = from;
-  {
-    std::lock_guard<std::mutex> lock(bytes_mu_);
-    absl::StatusOr<wal::ScanEnd> scan = wal::ScanLog(log_, from, std::nullopt, [&](wal::Mtr& m) {
-      ends.push_back(m.end_lsn);
-      return absl::OkStatus();
-    });
-    if (!scan.ok()) {
-      return Fail(absl::DataLossError(absl::StrFormat(
-          "the compute's log from LSN %d: %s", from.value(), scan.status().message())));
-    }
-    end = scan->end_lsn;
-    if (end > from) {
-      bytes.resize(end.value() - from.value());
-      if (absl::Status s = log_.Read(from, bytes.size(), bytes.data()); !s.ok()) {
-        return Fail(s);
-      }
-    }
-  }
-  if (end == from) return from;
-  ASSIGN_OR_RETURN(const Lsn sent, Send(from, end, bytes));
-  flush_micros_.fetch_add(static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - began)));
-  std::lock_guard<std::mutex> lock(bytes_mu_);
-  shipped_ends_.insert(shipped_ends_.end(), ends.begin(), ends.end());
-  while (shipped_ends_.size() > kShippedEndsKept) shipped_ends_.pop_front();
-  return sent;
-}
-
-absl::StatusOr<Lsn> RedoShipper::Send(Lsn from, Lsn to, std::span<const uint8_t> bytes) {
-  // A shipment the server stored before the connection broke is accepted again when resent
-  // (equal bytes over stored log are no-ops).
+  // What is unanswered on a broken session is sent again on a new one: the server accepts
+  // bytes it stored already, unchanged.
   absl::StatusOr<client::WalAck> ack = WithPatience(
       patience_,
       [&]() -> absl::StatusOr<client::WalAck> {
+        absl::Status sent = absl::OkStatus();
         if (!session_) {
-          ASSIGN_OR_RETURN(session_, client_.OpenWalSession());
+          absl::StatusOr<std::unique_ptr<client::WalSession>> opened = client_.OpenWalSession();
+          if (!opened.ok()) return opened.status();
+          session_ = std::move(*opened);
+          ResendFromDurable();
         }
-        absl::StatusOr<client::WalAck> stored = session_->Flush(from, bytes);
-        if (!stored.ok()) session_.reset();  // over: the next attempt opens a new one
-        return stored;
+        sent = SendUnsent();
+        if (!failure().ok()) return failure();
+        if (sent.ok() && session_->unanswered() == 0) {  // everything sent is stored already
+          const Lsn durable = durable_lsn();
+          return client::WalAck{durable, durable, 0};
+        }
+        absl::StatusOr<client::WalAck> answered =
+            sent.ok() ? session_->AwaitAll() : absl::StatusOr<client::WalAck>(sent);
+        if (!answered.ok()) {
+          session_.reset();  // over: the next attempt opens a new one
+          ResendFromDurable();
+        }
+        return answered;
       },
       [&] { retries_.fetch_add(1); });
+  Lsn to;
+  {
+    std::lock_guard<std::mutex> bytes(bytes_mu_);
+    to = sent_;
+  }
   if (!ack.ok()) {
     return Fail(absl::Status(
         ack.status().code(),
@@ -207,8 +253,10 @@ absl::StatusOr<Lsn> RedoShipper::Send(Lsn from, Lsn to, std::span<const uint8_t>
         absl::StrFormat("the page server stored redo [%d, %d) only up to LSN %d", from.value(),
                         to.value(), ack->last_record_lsn.value())));
   }
-  flushes_.fetch_add(1);
-  bytes_shipped_.fetch_add(bytes.size());
+  if (to > from) {
+    flushes_.fetch_add(1);
+    flush_micros_.fetch_add(static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - began)));
+  }
   durable_.store(to.value(), std::memory_order_release);
   return to;
 }

@@ -1,9 +1,14 @@
 // RedoShipper: the compute's ib_logfile0. mariadbd's writes to the log land in a local file (the
-// "shadow" log, which holds nothing that must survive); an fsync of the log ships every complete
-// mini-transaction written since the last shipment to the page server and returns only once the
-// server has stored it durably. So a commit that returned to a client is on the page server.
+// "shadow" log, which holds nothing that must survive), and every complete mini-transaction a
+// write adds is sent to the page server at once, without waiting for its answer; an fsync of
+// the log sends whatever is left and returns only once the server has answered that everything
+// sent is durable. So a commit that returned to a client is on the page server, and the server
+// writes a flush's redo while mariadbd is still on its way from its write to its fsync.
 //
-// Redo travels on one WalSession stream (proto WalSession: one acknowledgement per flush).
+// Redo travels on one WalSession stream (proto WalSession: each message answered once durable,
+// in order; messages sent before the answers arrive share the server's fdatasyncs). "Sent" and
+// "durable" differ only between a write and the fsync after it. A session that breaks is
+// replaced at the next fsync, which sends again everything not answered.
 //
 // The rules:
 //   - What is shipped: the mini-transactions from the server's LSN to the end of the valid log
@@ -21,9 +26,10 @@
 //       * confirmed_lsn: bytes below the start of MariaDB's latest write are final (a write
 //         starts at the block holding the previous write position). Reads and aux-file
 //         versions use it, never a possibly stale tail.
-//       * A later write that changes bytes already shipped shows that they were stale: the
-//         shipper drops them on the server (TruncateWal to the last shipped mini-transaction
-//         boundary before the change), and ships MariaDB's bytes instead. If the server cannot
+//       * A later write that changes bytes already sent shows that they were stale: the
+//         shipper waits until everything sent is stored, drops them on the server (TruncateWal
+//         to the last sent mini-transaction boundary before the change), and sends MariaDB's
+//         bytes instead. If the server cannot
 //         drop them (already in a layer), the shipper fails: every later Flush returns that
 //         error and mariadbd stops.
 //   - The server refusing redo (another compute took the writer lease, a corrupt stream) fails
@@ -32,10 +38,12 @@
 //     it where it stands before sending again (a shipment it stored before the connection
 //     broke is not sent twice).
 //
-// Thread-safety: all methods may be called from any thread. Locks, in order: ship_mu_ (one
-// shipment at a time) before bytes_mu_ (the shadow log's bytes) before fail_mu_ (a leaf).
+// Thread-safety: all methods may be called from any thread. Locks, in order: ship_mu_ (the
+// session, one write or flush at a time) before bytes_mu_ (the shadow log's bytes and what of
+// them was sent) before fail_mu_ (a leaf).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <optional>
@@ -86,15 +94,26 @@ class RedoShipper {
   // The LSN up to which the server has acknowledged this compute's redo.
   Lsn durable_lsn() const { return Lsn(durable_.load(std::memory_order_acquire)); }
   // The LSN up to which the acknowledged redo is certainly MariaDB's (see above).
-  Lsn confirmed_lsn() const { return Lsn(confirmed_.load(std::memory_order_acquire)); }
+  Lsn confirmed_lsn() const {
+    return Lsn(std::min(confirmed_.load(std::memory_order_acquire),
+                        durable_.load(std::memory_order_acquire)));
+  }
   RedoShipperStats stats() const;
 
  private:
   RedoShipper(client::PageServerClient& client, wal::LogFile log, int fd, Lsn shipped,
               absl::Duration patience);
-  absl::StatusOr<Lsn> Send(Lsn from, Lsn to, std::span<const uint8_t> bytes);  // ship_mu_ held
-  // Where a write at `offset` starts, as an LSN near the durable one; nullopt when it starts
-  // past the durable LSN's block (nothing shipped is rewritten). bytes_mu_ held.
+  // Flush with ship_mu_ held: sends what is unsent and waits for every answer.
+  absl::StatusOr<Lsn> FlushLocked();
+  // After a write: sends what it completed, opening a session if there is none; a failure only
+  // drops the session (the next Flush sends again, with patience). ship_mu_ held.
+  void SendEagerly();
+  // Sends the complete mini-transactions after sent_ on session_. ship_mu_ held.
+  absl::Status SendUnsent();
+  // A new session starts from what the server acknowledged. ship_mu_ held.
+  void ResendFromDurable();
+  // Where a write at `offset` starts, as an LSN near the sent one; nullopt when it starts
+  // past the sent LSN's block (nothing sent is rewritten). bytes_mu_ held.
   std::optional<Lsn> RewriteStart(uint64_t offset) const;
   // The first shipped LSN the write changes, if any. bytes_mu_ held.
   absl::StatusOr<std::optional<Lsn>> FirstChangedShippedByte(uint64_t offset,
@@ -124,8 +143,9 @@ class RedoShipper {
   std::mutex bytes_mu_;  // the shadow file's bytes (a write and a scan never overlap), and:
   wal::LogFile log_;
   int fd_;
-  // Mini-transaction ends shipped lately, ascending: where a stale tail is cut.
+  // Mini-transaction ends sent lately, ascending: where a stale tail is cut.
   std::deque<Lsn> shipped_ends_;
+  Lsn sent_;  // the end of what was sent on the session (>= durable_)
 
   std::atomic<uint64_t> durable_;
   std::atomic<uint64_t> confirmed_;
