@@ -77,14 +77,29 @@ sql -e "CREATE DATABASE sbtest"
 sysbench oltp_read_write "${SB_OPTS[@]}" --mysql-socket="$SOCK" prepare >"$WORK/sb-prepare-compute.log" 2>&1
 stop_compute
 
-declare -A RESULT
+# The page server's side of the log flushes: requests stored, fdatasyncs (group commit shares
+# them), and the summed time from a request's arrival to its answer.
+wal_figures() {
+  curl -sf "http://$HTTP/metrics" | awk '
+    /^pageserver_wal_store_seconds_count / {n = $2}
+    /^pageserver_wal_store_seconds_sum / {t = $2}
+    /^pageserver_wal_syncs / {s = $2}
+    END {printf "%d %d %.6f\n", n, s, t}'
+}
+
+declare -A RESULT WAL
 for pool in 1024 "$SMALL"; do
   for run in stock1 compute stock2; do
     if [[ $run == compute ]]; then
       SOCK=$WORK/compute.sock
       start_compute "$WORK/c-$pool" -- --innodb-buffer-pool-size="${pool}M"
+      read -r n0 s0 t0 <<<"$(wal_figures)"
       RESULT[$pool-$run]=$(run_sysbench "$pool-$run" "$COMPUTE_MARIADBD_PID")
+      read -r n1 s1 t1 <<<"$(wal_figures)"
+      WAL[$pool]=$(awk -v n=$((n1 - n0)) -v s=$((s1 - s0)) -v t="$t1" -v t0="$t0" 'BEGIN {
+        printf "%d requests stored in %d fdatasyncs, %.0f us each from arrival to answer", n, s, n ? (t - t0) * 1e6 / n : 0 }')
       stop_compute
+      log "buffer pool ${pool} MiB, compute: $(grep -h 'log flushes' "$WORK/c-$pool.log" | tail -1)"
     else
       SOCK=$WORK/stock.sock
       start_mariadbd 256M --innodb-buffer-pool-size="${pool}M"
@@ -137,5 +152,8 @@ for pool in 1024 "$SMALL"; do
   awk -v pool="$pool" -v s1m="$s1m" -v s2m="$s2m" -v s1a="$s1a" -v s2a="$s2a" -v cm="$cm" -v cf="$cf" -v cs="$cs" -v ca="$ca" 'BEGIN {
     printf "%-22s %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f\n", pool " MiB", (s1m + s2m) / 2, (s1a + s2a) / 2, cm, cf, cs, ca }'
 done
+echo
+echo "The page server's side of the compute's log flushes (mean, sysbench run only):"
+for pool in 1024 "$SMALL"; do printf '%-22s %s\n' "$pool MiB" "${WAL[$pool]}"; done
 printf 'cold start to the first query (median of %d): stock mariadbd %.2f s, compute from an empty workdir %.2f s (+%.2f s)\n' \
   "$STARTS" "$stock_start" "$compute_start" "$(awk -v a="$stock_start" -v b="$compute_start" 'BEGIN {print b - a}')"

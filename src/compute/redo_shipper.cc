@@ -208,6 +208,7 @@ absl::StatusOr<Lsn> RedoShipper::FlushLocked() {
   const absl::Time began = absl::Now();
   RETURN_IF_ERROR(failure());
   const Lsn from = durable_lsn();
+  Lsn to = from;  // the end of what the attempts sent
   // What is unanswered on a broken session is sent again on a new one: the server accepts
   // bytes it stored already, unchanged.
   absl::StatusOr<client::WalAck> ack = WithPatience(
@@ -221,6 +222,10 @@ absl::StatusOr<Lsn> RedoShipper::FlushLocked() {
           ResendFromDurable();
         }
         sent = SendUnsent();
+        {
+          std::lock_guard<std::mutex> bytes(bytes_mu_);
+          to = std::max(to, sent_);
+        }
         if (!failure().ok()) return failure();
         if (sent.ok() && session_->unanswered() == 0) {  // everything sent is stored already
           const Lsn durable = durable_lsn();
@@ -235,11 +240,6 @@ absl::StatusOr<Lsn> RedoShipper::FlushLocked() {
         return answered;
       },
       [&] { retries_.fetch_add(1); });
-  Lsn to;
-  {
-    std::lock_guard<std::mutex> bytes(bytes_mu_);
-    to = sent_;
-  }
   if (!ack.ok()) {
     return Fail(absl::Status(
         ack.status().code(),
