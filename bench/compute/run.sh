@@ -8,7 +8,9 @@
 #   stock, compute, stock again (the stock figure is the mean of the two runs);
 # with a buffer pool that holds the data, and with one of 1/8 of the data (pages evicted and
 # read again: from the local disk's page cache for stock, with a GetPage each for the compute).
-# Prints TPS and p95 latency side by side with the ratios, and cold start: from an empty workdir
+# With the data cached, a diagnostic run too: the same compute against the page server started
+# with --no-sync (unsafe: nothing synced), which shows what the durable sync of each log flush
+# costs. Prints TPS and p95 latency side by side with the ratios, and cold start: from an empty workdir
 # to the first query answered through a compute (pagectl compute) next to a stock mariadbd start
 # on its datadir (median of BENCH_STARTS starts each). Needs root, /dev/fuse, mariadb-server,
 # sysbench (scripts/setup.sh) and a build (build/bin/pagectl, pageserver).
@@ -66,10 +68,16 @@ SMALL=$(( DATA_BYTES / 8 / 1048576 )); ((SMALL >= 6)) || SMALL=6
 log "sysbench data: $((DATA_BYTES / 1048576)) MiB; buffer pools: 1024 MiB (all of it) and ${SMALL} MiB (1/8)"
 
 # --- the compute's database ---
-start_pageserver
 # The page server on this machine is niced as the compute's own threads are (pagectl compute
 # --io-nice, default -10): every log fsync waits on both while sysbench keeps the CPUs busy.
-for t in /proc/"$SERVER_PID"/task/*; do renice -n -10 -p "${t##*/}" >/dev/null; done
+renice_pageserver() { for t in /proc/"$SERVER_PID"/task/*; do renice -n -10 -p "${t##*/}" >/dev/null; done; }
+# relaunch_pageserver [FLAGS]: the same page server on the same data, with FLAGS.
+relaunch_pageserver() {
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  PAGESERVER_FLAGS=${1:-} launch_pageserver; renice_pageserver
+}
+start_pageserver
+renice_pageserver
 "$PAGECTL" init --server "$GRPC" >"$WORK/init.log" 2>&1 || die "pagectl init: $(tail -5 "$WORK/init.log")"
 SOCK=$WORK/compute.sock
 start_compute "$WORK/c-prepare" -- --innodb-buffer-pool-size=1024M
@@ -89,8 +97,19 @@ wal_figures() {
 
 declare -A RESULT WAL
 for pool in 1024 "$SMALL"; do
-  for run in stock1 compute stock2; do
-    if [[ $run == compute ]]; then
+  runs=(stock1 compute stock2)
+  # Diagnostic, with the data cached: the same compute against a page server that does not sync
+  # (--no-sync, unsafe), to show what the durable sync of each log flush costs.
+  [[ $pool != 1024 ]] || runs=(stock1 compute compute_nosync stock2)
+  for run in "${runs[@]}"; do
+    if [[ $run == compute_nosync ]]; then
+      relaunch_pageserver --no-sync
+      SOCK=$WORK/compute.sock
+      start_compute "$WORK/c-$pool-nosync" -- --innodb-buffer-pool-size="${pool}M"
+      RESULT[$pool-$run]=$(run_sysbench "$pool-$run" "$COMPUTE_MARIADBD_PID")
+      stop_compute
+      relaunch_pageserver
+    elif [[ $run == compute ]]; then
       SOCK=$WORK/compute.sock
       start_compute "$WORK/c-$pool" -- --innodb-buffer-pool-size="${pool}M"
       read -r n0 s0 t0 <<<"$(wal_figures)"
@@ -152,6 +171,13 @@ for pool in 1024 "$SMALL"; do
   awk -v pool="$pool" -v s1m="$s1m" -v s2m="$s2m" -v s1a="$s1a" -v s2a="$s2a" -v cm="$cm" -v cf="$cf" -v cs="$cs" -v ca="$ca" 'BEGIN {
     printf "%-22s %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f\n", pool " MiB", (s1m + s2m) / 2, (s1a + s2a) / 2, cm, cf, cs, ca }'
 done
+read -r s1 _ <<<"${RESULT[1024-stock1]}"
+read -r s2 _ <<<"${RESULT[1024-stock2]}"
+read -r c _ <<<"${RESULT[1024-compute]}"
+read -r n np95 _ <<<"${RESULT[1024-compute_nosync]}"
+echo
+awk -v s1="$s1" -v s2="$s2" -v c="$c" -v n="$n" -v p="$np95" 'BEGIN {
+  printf "diagnostic, 1024 MiB: the page server not syncing (--no-sync, unsafe): %.1f TPS (%.3fx of stock, p95 %s ms), against %.3fx when it syncs each flush\n", n, n / ((s1 + s2) / 2), p, c / ((s1 + s2) / 2) }'
 echo
 echo "The page server's side of the compute's log flushes (mean, sysbench run only):"
 for pool in 1024 "$SMALL"; do printf '%-22s %s\n' "$pool MiB" "${WAL[$pool]}"; done

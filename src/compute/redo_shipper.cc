@@ -98,6 +98,7 @@ absl::Status RedoShipper::DropStaleTail(Lsn changed) {
   shipped_ends_.erase(after, shipped_ends_.end());
   durable_.store(cut.value(), std::memory_order_release);
   sent_ = cut;
+  unscanned_ = true;
   stale_tails_.fetch_add(1);
   absl::FPrintF(stderr,
                 "compute: the redo shipped in [%d, %d) was stale bytes past MariaDB's write "
@@ -127,6 +128,7 @@ absl::Status RedoShipper::Write(uint64_t offset, std::span<const uint8_t> data) 
     }
     RETURN_IF_ERROR(WriteFully(fd_, offset, data.data(), data.size(), log_.path()));
     Confirm(offset);
+    unscanned_ = true;
   }
   // Sent at once, answered later: the server writes it while mariadbd goes on to its fsync.
   if (failure().ok()) SendEagerly();
@@ -155,6 +157,7 @@ void RedoShipper::SendEagerly() {
 void RedoShipper::ResendFromDurable() {
   std::lock_guard<std::mutex> bytes(bytes_mu_);
   sent_ = durable_lsn();
+  unscanned_ = true;
   while (!shipped_ends_.empty() && shipped_ends_.back() > sent_) shipped_ends_.pop_back();
 }
 
@@ -163,6 +166,7 @@ absl::Status RedoShipper::SendUnsent() {
   Lsn from, end;
   {
     std::lock_guard<std::mutex> lock(bytes_mu_);
+    if (!unscanned_) return absl::OkStatus();  // no write since the last scan: nothing new
     from = sent_;
     std::vector<Lsn> ends;
     absl::StatusOr<wal::ScanEnd> scan = wal::ScanLog(log_, from, std::nullopt, [&](wal::Mtr& m) {
@@ -174,6 +178,7 @@ absl::Status RedoShipper::SendUnsent() {
           "the compute's log from LSN %d: %s", from.value(), scan.status().message())));
     }
     end = scan->end_lsn;
+    unscanned_ = false;
     if (end == from) return absl::OkStatus();
     bytes.resize(end - from);
     if (absl::Status s = log_.Read(from, bytes.size(), bytes.data()); !s.ok()) return Fail(s);

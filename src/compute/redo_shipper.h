@@ -146,6 +146,9 @@ class RedoShipper {
   // Mini-transaction ends sent lately, ascending: where a stale tail is cut.
   std::deque<Lsn> shipped_ends_;
   Lsn sent_;  // the end of what was sent on the session (>= durable_)
+  // A write (or a reset of sent_) since the last scan: an fsync after a write that sent
+  // everything skips the scan.
+  bool unscanned_ = true;
 
   std::atomic<uint64_t> durable_;
   std::atomic<uint64_t> confirmed_;

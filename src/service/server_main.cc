@@ -206,6 +206,10 @@ int Run(int argc, char** argv) {
       app.add_option("--wal-segment-bytes", wal_segment_bytes, "Size of a WAL log segment");
   auto* wait_opt = app.add_option("--read-wait-limit-ms", read_wait_limit_ms,
                                   "How long a read without a deadline waits for its LSN");
+  bool no_sync = false;
+  app.add_flag("--no-sync", no_sync,
+               "UNSAFE: acknowledge redo and write layers without syncing them to disk; a crash "
+               "of the machine loses acknowledged commits. For measuring what the syncs cost");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -224,6 +228,12 @@ int Run(int argc, char** argv) {
   if (chain_opt->count() > 0) config.timeline.image_chain_threshold = image_chain_threshold;
   if (segment_opt->count() > 0) config.timeline.wal_segment_bytes = wal_segment_bytes;
   if (wait_opt->count() > 0) config.read_wait_limit_ms = read_wait_limit_ms;
+  if (no_sync) {
+    config.timeline.sync = false;
+    std::fprintf(stderr,
+                 "pageserver: --no-sync: nothing is synced to disk; acknowledged redo does not "
+                 "survive a crash of the machine\n");
+  }
   if (config.data_dir.empty()) return Fail("--data-dir (or data_dir in --config) is required");
   absl::StatusOr<std::pair<std::string, int>> http_host_port = SplitHostPort(config.http_addr);
   if (!http_host_port.ok()) return Fail(std::string(http_host_port.status().message()));

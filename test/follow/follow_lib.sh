@@ -65,8 +65,11 @@ start_pageserver() {  # start_pageserver [CONFIG_FILE]
   GRPC=127.0.0.1:$(free_port) HTTP=127.0.0.1:$(free_port)
   launch_pageserver "$@"
 }
-launch_pageserver() {  # launch_pageserver [CONFIG_FILE]: on $GRPC and $HTTP, up to its first answer
-  "$PAGESERVER" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" ${1:+--config "$1"} \
+# launch_pageserver [CONFIG_FILE]: on $GRPC and $HTTP, up to its first answer; PAGESERVER_FLAGS
+# (words) are added to its command line.
+launch_pageserver() {
+  # shellcheck disable=SC2086
+  "$PAGESERVER" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" ${1:+--config "$1"} ${PAGESERVER_FLAGS:-} \
     >>"$WORK/pageserver.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 600); do
