@@ -15,6 +15,9 @@ packages=(
   libmariadb-dev
   # the compute presents the datadir to mariadbd through FUSE
   libfuse3-dev fuse3
+  # remote storage: the S3 client (libcurl's SigV4, OpenSSL's SHA-256) and a real S3 server for
+  # its tests (a single-node Ceph cluster with radosgw: scripts/radosgw.sh)
+  libcurl4-openssl-dev libssl-dev radosgw ceph-mon ceph-osd ceph-common
   # the real peers the tests run against
   mariadb-server mariadb-backup mariadb-client sysbench
   # tools used by the integration scripts

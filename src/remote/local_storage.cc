@@ -1,10 +1,12 @@
 #include "remote/local_storage.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <filesystem>
 #include <random>
@@ -30,9 +32,12 @@ absl::StatusOr<std::unique_ptr<LocalStorage>> LocalStorage::Open(const std::stri
   std::error_code ec;
   fs::create_directories(fs::path(root) / kTmpDir, ec);
   if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", root, ec.message()));
-  // Leftovers of puts a crash interrupted: never linked to a key, nobody's objects.
+  // Leftovers of puts a crash interrupted: never linked to a key, nobody's objects. A name
+  // starts with its writer's pid; a live writer's (another instance on the same root) stay.
   for (auto it = fs::directory_iterator(fs::path(root) / kTmpDir, ec);
        !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const pid_t writer = static_cast<pid_t>(std::atoll(it->path().filename().c_str()));
+    if (writer > 0 && (kill(writer, 0) == 0 || errno != ESRCH)) continue;
     fs::remove(it->path(), ec);
   }
   if (ec) return absl::InternalError(absl::StrFormat("cleaning %s/.tmp: %s", root, ec.message()));

@@ -5,7 +5,8 @@
 // to its key with link(2), which fails when the name exists: the no-overwrite rule holds however
 // many writers race, and a reader never sees a partial object. Then the key's directory is
 // fsynced and the temporary name removed. A crash leaves at most files under ROOT/.tmp, which
-// the next Open removes. Directories are created as keys need them and left in place.
+// the next Open removes (those of writers no longer running: names start with the writer's
+// pid). Directories are created as keys need them and left in place.
 //
 // Thread-safety: any number of threads (the file system serialises what must be).
 #pragma once

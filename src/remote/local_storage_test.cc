@@ -3,13 +3,14 @@
 #include "remote/local_storage.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "common/testing/temp_dir.h"
+#include "remote/testing/conformance.h"
 
 namespace pageserver::remote {
 namespace {
@@ -17,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 
-Bytes Text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+using testing::Text;
 
 class LocalStorageTest : public ::testing::Test {
  protected:
@@ -32,47 +33,19 @@ class LocalStorageTest : public ::testing::Test {
 };
 
 TEST_F(LocalStorageTest, AnObjectIsReadBackWholeOrByRange) {
-  ASSERT_TRUE(storage_->PutIfAbsent("tl/layers/a.delta", Text("0123456789")).ok());
-  auto whole = storage_->Get("tl/layers/a.delta", {});
-  ASSERT_TRUE(whole.ok()) << whole.status();
-  EXPECT_EQ(*whole, Text("0123456789"));
-  EXPECT_EQ(*storage_->Get("tl/layers/a.delta", {.offset = 3, .length = 4}), Text("3456"));
-  EXPECT_EQ(*storage_->Get("tl/layers/a.delta", {.offset = 8, .length = 100}), Text("89"))
-      << "a range past the end is cut there";
-  EXPECT_EQ(*storage_->Get("tl/layers/a.delta", {.offset = 10}), Bytes{});
-  EXPECT_TRUE(absl::IsOutOfRange(storage_->Get("tl/layers/a.delta", {.offset = 11}).status()));
-  EXPECT_TRUE(absl::IsNotFound(storage_->Get("tl/layers/b.delta", {}).status()));
-  ASSERT_TRUE(storage_->PutIfAbsent("empty", {}).ok());
-  EXPECT_EQ(*storage_->Get("empty", {}), Bytes{});
+  testing::ExpectObjectsReadBackWholeOrByRange(*storage_);
 }
 
 TEST_F(LocalStorageTest, NothingIsEverOverwritten) {
-  ASSERT_TRUE(storage_->PutIfAbsent("k", Text("first")).ok());
-  const absl::Status again = storage_->PutIfAbsent("k", Text("second"));
-  EXPECT_TRUE(absl::IsAlreadyExists(again)) << again;
+  testing::ExpectNothingOverwritten(*storage_);
+  const absl::Status again = storage_->PutIfAbsent("k", Text("third"));
   EXPECT_NE(again.message().find("k exists"), std::string::npos) << again;
-  EXPECT_EQ(*storage_->Get("k", {}), Text("first"));
 }
 
 TEST_F(LocalStorageTest, RacingWritersOfOneKeyMakeOneWholeObject) {
-  constexpr int kWriters = 8;
-  std::atomic<int> stored{0}, refused{0};
-  std::vector<std::thread> writers;
-  for (int w = 0; w < kWriters; ++w) {
-    writers.emplace_back([&, w] {
-      const Bytes mine(64 << 10, static_cast<uint8_t>('a' + w));
-      const absl::Status s = storage_->PutIfAbsent("race/obj", mine);
-      if (s.ok()) ++stored;
-      if (absl::IsAlreadyExists(s)) ++refused;
-    });
-  }
-  for (std::thread& t : writers) t.join();
-  EXPECT_EQ(stored.load(), 1);
-  EXPECT_EQ(refused.load(), kWriters - 1);
-  const Bytes got = *storage_->Get("race/obj", {});
-  ASSERT_EQ(got.size(), 64u << 10);
-  EXPECT_EQ(std::count(got.begin(), got.end(), got[0]), static_cast<long>(got.size()))
-      << "the object mixes two writers' bytes";
+  testing::ExpectRacingWritersMakeOneWholeObject(
+      [&]() -> std::unique_ptr<RemoteStorage> { return std::move(*LocalStorage::Open(root_)); },
+      *storage_);
 }
 
 TEST_F(LocalStorageTest, ListIsSortedByKeyUnderAPrefixWithSizes) {
@@ -87,10 +60,7 @@ TEST_F(LocalStorageTest, ListIsSortedByKeyUnderAPrefixWithSizes) {
 }
 
 TEST_F(LocalStorageTest, DeleteIsIdempotent) {
-  ASSERT_TRUE(storage_->PutIfAbsent("d/k", Text("x")).ok());
-  ASSERT_TRUE(storage_->Delete("d/k").ok());
-  EXPECT_TRUE(absl::IsNotFound(storage_->Get("d/k", {}).status()));
-  EXPECT_TRUE(storage_->Delete("d/k").ok());
+  testing::ExpectDeleteIdempotent(*storage_);
   EXPECT_TRUE(storage_->PutIfAbsent("d/k", Text("y")).ok()) << "a deleted key is free again";
 }
 
@@ -106,10 +76,20 @@ TEST_F(LocalStorageTest, BadKeysAreRefusedBeforeAnyIo) {
 }
 
 TEST_F(LocalStorageTest, LeftoversOfAnInterruptedPutAreRemovedAtOpen) {
-  std::ofstream(root_ / ".tmp" / "123.0.abc") << "half an object";
+  // A writer that is gone (a child that exited) and one that runs (this process).
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  const fs::path dead = root_ / ".tmp" / (std::to_string(child) + ".0.abc");
+  const fs::path live = root_ / ".tmp" / (std::to_string(getpid()) + ".0.def");
+  std::ofstream(dead) << "half an object";
+  std::ofstream(live) << "an object being written";
   auto reopened = LocalStorage::Open(root_.string());
   ASSERT_TRUE(reopened.ok()) << reopened.status();
-  EXPECT_TRUE(fs::is_empty(root_ / ".tmp"));
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live)) << "another instance's put in progress was removed";
+  fs::remove(live);
   EXPECT_TRUE((*reopened)->List("")->empty()) << "the temporary directory is not objects";
 }
 

@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "remote/local_storage.h"
 #include "remote/s3_location.h"
+#include "remote/s3_storage.h"
 
 namespace pageserver::remote {
 namespace {
@@ -111,9 +112,10 @@ absl::StatusOr<std::unique_ptr<RemoteStorage>> OpenRemoteStorage(const std::stri
     return std::unique_ptr<RemoteStorage>(std::move(local));
   }
   if (absl::StartsWith(url, "s3://")) {
-    RETURN_IF_ERROR(ParseS3Url(url).status());
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s: the S3 client is not built yet (issue 10); use file:///PATH", url));
+    ASSIGN_OR_RETURN(S3Location location, ParseS3Url(url));
+    ASSIGN_OR_RETURN(S3Credentials credentials, S3CredentialsFromEnvironment());
+    return std::unique_ptr<RemoteStorage>(
+        new S3Storage(std::move(location), std::move(credentials)));
   }
   return absl::InvalidArgumentError(
       absl::StrFormat("--remote \"%s\": expected file:///PATH or s3://BUCKET/PREFIX", url));
