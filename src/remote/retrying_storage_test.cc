@@ -8,6 +8,7 @@
 #include "common/testing/temp_dir.h"
 #include "remote/local_storage.h"
 #include "remote/testing/fault_injecting_storage.h"
+#include "remote/testing/forwarding_storage.h"
 
 namespace pageserver::remote {
 namespace {
@@ -16,23 +17,7 @@ using Bytes = std::vector<uint8_t>;
 using testing::Fault;
 using testing::FaultInjectingStorage;
 
-// The injector is owned by the test; RetryingStorage owns a thin forwarding wrapper to it.
-class Forward final : public RemoteStorage {
- public:
-  explicit Forward(RemoteStorage& to) : to_(to) {}
-  absl::Status PutIfAbsent(const std::string& k, std::span<const uint8_t> d) override {
-    return to_.PutIfAbsent(k, d);
-  }
-  absl::StatusOr<Bytes> Get(const std::string& k, ByteRange r) override { return to_.Get(k, r); }
-  absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& p) override {
-    return to_.List(p);
-  }
-  absl::Status Delete(const std::string& k) override { return to_.Delete(k); }
-  std::string Describe() const override { return to_.Describe(); }
-
- private:
-  RemoteStorage& to_;
-};
+using Forward = testing::ForwardingStorage;
 
 class RetryingStorageTest : public ::testing::Test {
  protected:

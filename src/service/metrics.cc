@@ -360,6 +360,10 @@ void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {
                            static_cast<double>(t->Status().last_record_lsn.value());
                        return end > stored ? end - stored : 0.0;
                      });
+  gauge("pageserver_remote_consistent_lsn",
+        "Everything up to this LSN is in remote storage (0 without one, or before its first "
+        "upload).",
+        [](const S& s) { return static_cast<double>(s.remote_consistent_lsn.value()); });
   gauge("pageserver_wal_syncs",
         "fdatasyncs of the WAL log since the timeline was opened; fewer than the requests stored "
         "when requests written during one sync share the next (group commit).",

@@ -37,6 +37,8 @@
 #include "service/http_api.h"
 #include "service/metrics.h"
 #include "service/page_service.h"
+#include "remote/remote_storage.h"
+#include "remote/retrying_storage.h"
 #include "storage/timeline.h"
 
 namespace pageserver::service {
@@ -52,6 +54,7 @@ struct Config {
   std::string http_addr = "127.0.0.1:8080";
   storage::TimelineOptions timeline;
   uint64_t read_wait_limit_ms = 10000;
+  std::string remote;  // --remote URL; empty: no remote storage
 };
 
 absl::StatusOr<uint64_t> ParseCount(const std::string& key, const std::string& text) {
@@ -75,6 +78,10 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
   }
   if (key == "http_addr") {
     config.http_addr = value;
+    return absl::OkStatus();
+  }
+  if (key == "remote") {
+    config.remote = value;
     return absl::OkStatus();
   }
   const bool numeric = key == "in_memory_layer_bytes" || key == "wal_segment_bytes" ||
@@ -206,6 +213,12 @@ int Run(int argc, char** argv) {
       app.add_option("--wal-segment-bytes", wal_segment_bytes, "Size of a WAL log segment");
   auto* wait_opt = app.add_option("--read-wait-limit-ms", read_wait_limit_ms,
                                   "How long a read without a deadline waits for its LSN");
+  std::string remote_url;
+  auto* remote_opt = app.add_option(
+      "--remote", remote_url,
+      "Remote storage the layers and manifests are uploaded to: file:///PATH or "
+      "s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=R (AWS_ACCESS_KEY_ID, "
+      "AWS_SECRET_ACCESS_KEY)");
   bool no_sync = false;
   app.add_flag("--no-sync", no_sync,
                "UNSAFE: acknowledge redo and write layers without syncing them to disk; a crash "
@@ -228,6 +241,7 @@ int Run(int argc, char** argv) {
   if (chain_opt->count() > 0) config.timeline.image_chain_threshold = image_chain_threshold;
   if (segment_opt->count() > 0) config.timeline.wal_segment_bytes = wal_segment_bytes;
   if (wait_opt->count() > 0) config.read_wait_limit_ms = read_wait_limit_ms;
+  if (remote_opt->count() > 0) config.remote = remote_url;
   if (no_sync) {
     config.timeline.sync = false;
     std::fprintf(stderr,
@@ -254,6 +268,15 @@ int Run(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(config.data_dir) / "timelines", ec);
   if (ec) return Fail("cannot create " + config.data_dir + "/timelines: " + ec.message());
+  std::unique_ptr<remote::RemoteStorage> remote_storage;  // outlives the timeline
+  if (!config.remote.empty()) {
+    absl::StatusOr<std::unique_ptr<remote::RemoteStorage>> opened =
+        remote::OpenRemoteStorage(config.remote);
+    if (!opened.ok()) return Fail(std::string(opened.status().message()));
+    remote_storage = std::make_unique<remote::RetryingStorage>(std::move(*opened));
+    config.timeline.remote = remote_storage.get();
+    config.timeline.remote_prefix = "timelines/main";
+  }
   std::string timeline_dir = config.data_dir + "/timelines/main";
   absl::StatusOr<std::unique_ptr<storage::Timeline>> timeline =
       storage::Timeline::Open(timeline_dir, config.timeline);

@@ -19,6 +19,7 @@
 #include "storage/delta_layer.h"
 #include "storage/image_layer.h"
 #include "storage/in_memory_layer.h"
+#include "storage/layer_uploader.h"
 #include "storage/page_reconstruct.h"
 #include "storage/page_snippet.h"
 #include "storage/timeline_manifest.h"
@@ -183,6 +184,8 @@ class TimelineImpl : public Timeline {
 
   std::atomic<uint64_t> last_record_lsn_{0};
   std::atomic<uint64_t> received_lsn_{0};
+  // Layer files and manifests to remote storage, when there is one (set by Load).
+  std::unique_ptr<LayerUploader> uploader_;
   absl::Mutex wait_mu_;  // readers waiting for an LSN
 };
 
@@ -224,7 +227,13 @@ absl::Status TimelineImpl::Load() {
   fs::create_directories(dir_ + "/layers", ec);
   if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", dir_, ec.message()));
   ASSIGN_OR_RETURN(aux_, AuxFileStore::Open(dir_ + "/aux"));
+  if (options_.remote != nullptr) {
+    uploader_ = std::make_unique<LayerUploader>(*options_.remote, dir_ + "/layers",
+                                                options_.remote_prefix);
+  }
   ASSIGN_OR_RETURN(std::optional<Manifest> manifest, ReadManifest(dir_));
+  // Whatever an earlier run did not upload.
+  if (uploader_ && manifest) uploader_->Schedule(*manifest);
   // Files the manifest does not name are what a crash left between writing a layer and the
   // manifest that would have named it: never part of the timeline.
   std::vector<std::string> named = manifest ? manifest->layers : std::vector<std::string>();
@@ -342,6 +351,7 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   // LSN) after it — Load does the same if a crash comes in between, and wipes a WAL directory
   // that has no manifest.
   RETURN_IF_ERROR(WriteManifest(dir_, m));
+  if (uploader_) uploader_->Schedule(m);
   ASSIGN_OR_RETURN(std::unique_ptr<WalLog> wal, WalLog::Open(dir_ + "/wal", lsn, wal_options));
   wal_ = std::move(wal);  // from here on IngestWal accepts redo
   std::unique_lock<std::shared_mutex> write(mu_);
@@ -768,6 +778,7 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
     m.catalog = catalog_;  // ToJson keeps only what happened up to `end`
   }
   RETURN_IF_ERROR(WriteManifest(dir_, m));
+  if (uploader_) uploader_->Schedule(m);
   {
     std::unique_lock<std::shared_mutex> write(mu_);
     auto layers = std::make_shared<LayerSnapshot>(*layers_);
@@ -1004,6 +1015,7 @@ TimelineStatus TimelineImpl::Status() const {
   s.received_lsn = Lsn(received_lsn_.load());
   s.disk_consistent_lsn = disk_consistent_lsn_;
   s.wal_syncs = wal_syncs_.load(std::memory_order_relaxed);
+  if (uploader_) s.remote_consistent_lsn = uploader_->remote_consistent_lsn();
   s.writer = writer_;
   s.image_layers = static_cast<uint32_t>(layers_->images.size());
   s.delta_layers = static_cast<uint32_t>(layers_->deltas.size());

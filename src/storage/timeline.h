@@ -46,6 +46,10 @@
 #include "storage/catalog.h"
 #include "storage/writer_lease.h"
 
+namespace pageserver::remote {
+class RemoteStorage;
+}
+
 namespace pageserver::storage {
 
 struct TimelineOptions {
@@ -56,6 +60,10 @@ struct TimelineOptions {
   uint32_t image_chain_threshold = 32;
   // fdatasync before acknowledging; only tests of unrelated behaviour turn it off.
   bool sync = true;
+  // Remote storage (issue 10): when set, layer files and manifests are uploaded under
+  // `remote_prefix` after every flush (layer_uploader.h). Must outlive the timeline.
+  remote::RemoteStorage* remote = nullptr;
+  std::string remote_prefix = "timelines/main";
 };
 
 struct PageVersion {
@@ -87,6 +95,8 @@ struct TimelineStatus {
   // fdatasyncs of the WAL log by group commit since the timeline was opened: fewer than the
   // requests ingested when requests shared them.
   uint64_t wal_syncs = 0;
+  // Everything up to here is in remote storage (0: none, or no remote storage).
+  Lsn remote_consistent_lsn;
   bool has_base = false;
   std::optional<WriterLease> writer;  // the lease, once one was granted
 };

@@ -68,7 +68,7 @@ absl::StatusOr<std::optional<Manifest>> ReadManifest(const std::string& dir) {
   return std::optional<Manifest>(std::move(m));
 }
 
-absl::Status WriteManifest(const std::string& dir, const Manifest& m) {
+std::string ManifestJson(const Manifest& m) {
   nlohmann::json j;
   j["format_version"] = kFormatVersion;
   j["base_lsn"] = m.base_lsn.value();
@@ -76,7 +76,11 @@ absl::Status WriteManifest(const std::string& dir, const Manifest& m) {
   j["disk_consistent_lsn"] = m.disk_consistent_lsn.value();
   j["layers"] = m.layers;
   j["catalog"] = m.catalog.ToJson(m.disk_consistent_lsn);
-  return WriteFileAtomically(dir + "/" + kManifestName, j.dump(1) + "\n");
+  return j.dump(1) + "\n";
+}
+
+absl::Status WriteManifest(const std::string& dir, const Manifest& m) {
+  return WriteFileAtomically(dir + "/" + kManifestName, ManifestJson(m));
 }
 
 }  // namespace pageserver::storage

@@ -28,6 +28,8 @@ struct Manifest {
 // nullopt when `dir` has no manifest (an empty timeline); DataLoss when it is unreadable.
 absl::StatusOr<std::optional<Manifest>> ReadManifest(const std::string& dir);
 absl::Status WriteManifest(const std::string& dir, const Manifest& manifest);
+// The manifest's text, as WriteManifest stores it (and the remote index holds it).
+std::string ManifestJson(const Manifest& manifest);
 
 // Layer file names: image_<LSN>.layer and delta_<start>_<end>.layer, LSNs as 20 decimal digits so
 // that names sort like LSNs.

@@ -25,7 +25,9 @@
 #include "redo/page_checksum.h"
 #include "redo/page_format.h"
 #include "storage/page_reconstruct.h"
+#include "storage/layer_uploader.h"
 #include "storage/page_snippet.h"
+#include "remote/local_storage.h"
 #include "wal/mtr_decoder.h"
 #include "wal/testing/mtr_builder.h"
 
@@ -475,6 +477,40 @@ TEST_F(TimelineTest, ConcurrentWritersShareSyncsAndLoseNothing) {
   std::printf("%llu requests, %llu syncs\n", static_cast<unsigned long long>(requests.load()),
               static_cast<unsigned long long>(status.wal_syncs));
   ExpectMatchesModel(*t, s, 37);
+}
+
+// With remote storage, every flush's layers and manifest reach the bucket, and
+// remote_consistent_lsn follows disk_consistent_lsn.
+TEST_F(TimelineTest, FlushedLayersAndTheManifestAreUploaded) {
+  auto bucket = remote::LocalStorage::Open((dir_.path() / "bucket").string());
+  ASSERT_TRUE(bucket.ok()) << bucket.status();
+  options_.remote = bucket->get();
+  options_.remote_prefix = "timelines/t1";
+  auto t = OpenWithBase();
+  const Stream s = MakeStream(300, 21);
+  IngestChunked(*t, s.bytes, 5, 700);
+  ASSERT_TRUE(t->Flush().ok());
+  const Lsn flushed = t->Status().disk_consistent_lsn;
+  ASSERT_GT(flushed, kBase);
+  // Event: the uploader catches up (bounded).
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (t->Status().remote_consistent_lsn < flushed && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(t->Status().remote_consistent_lsn, flushed);
+  auto index = (*bucket)->Get("timelines/t1/" + LayerUploader::IndexKey(flushed), {});
+  ASSERT_TRUE(index.ok()) << index.status();
+  std::ifstream manifest(dir_.path() / "timeline.json", std::ios::binary);
+  EXPECT_EQ(std::string(index->begin(), index->end()),
+            std::string(std::istreambuf_iterator<char>(manifest), {}));
+  for (const auto& layer : fs::directory_iterator(dir_.path() / "layers")) {
+    auto stored = (*bucket)->Get("timelines/t1/layers/" + layer.path().filename().string(), {});
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    std::ifstream local(layer.path(), std::ios::binary);
+    EXPECT_EQ(*stored, Bytes(std::istreambuf_iterator<char>(local), {})) << layer.path();
+  }
+  t.reset();
+  options_.remote = nullptr;
 }
 
 TEST_F(TimelineTest, LayerFileTheManifestDoesNotNameIsRemovedAtOpen) {
