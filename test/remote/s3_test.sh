@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # The S3 remote storage against a real S3 server: a single-node Ceph cluster with radosgw
-# (scripts/radosgw.sh) on a free port, then ps_remote_s3_test ($PS_REMOTE_S3_TEST) on a bucket
-# of it. The cluster is stopped and removed whatever happens.
+# (scripts/radosgw.sh) on a free port, then
+#   1. ps_remote_s3_test ($PS_REMOTE_S3_TEST) on a bucket of it;
+#   2. a page server ($PAGESERVER) with --remote on that bucket and a database made by
+#      `pagectl init` ($PAGECTL): its layers and manifest reach the bucket byte for byte, and
+#      remote_consistent_lsn in /metrics reaches disk_consistent_lsn.
+# The cluster and the page server are stopped and removed whatever happens.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TEST_BIN=${PS_REMOTE_S3_TEST:?the ps_remote_s3_test binary}
 WORK=$(mktemp -d /tmp/s3_test.XXXXXX)
-cleanup() { "$ROOT/scripts/radosgw.sh" stop "$WORK/ceph" || true; rm -rf "$WORK"; }
+SERVER_PID=""
+cleanup() {
+  [[ -z $SERVER_PID ]] || kill -9 "$SERVER_PID" 2>/dev/null || true
+  "$ROOT/scripts/radosgw.sh" stop "$WORK/ceph" || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # The monitor takes PORT + 1: find a pair that is free.
@@ -18,4 +27,42 @@ credentials=$("$ROOT/scripts/radosgw.sh" start "$WORK/ceph" "$PORT" | tail -1)
 export ${credentials?}
 export PAGESERVER_TEST_S3_URL="s3://pageserver-test/ci?endpoint=http://127.0.0.1:$PORT"
 "$TEST_BIN"
+
+# --- 2. a page server uploading to the bucket ---
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+GRPC=127.0.0.1:$(free_port) HTTP=127.0.0.1:$(free_port)
+"${PAGESERVER:?}" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" \
+  --remote "s3://pageserver-test/e2e?endpoint=http://127.0.0.1:$PORT" >"$WORK/pageserver.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 600); do
+  curl -sf "http://$HTTP/api/v1/ping" >/dev/null && break
+  kill -0 "$SERVER_PID" || { cat "$WORK/pageserver.log"; exit 1; }
+  sleep 0.1
+done
+"${PAGECTL:?}" init --server "$GRPC" >"$WORK/init.log" 2>&1 || { tail -20 "$WORK/init.log"; exit 1; }
+metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+# Event: the upload of the imported base is done (remote_consistent_lsn reaches the manifest's LSN).
+for _ in $(seq 1200); do
+  dcl=$(metric pageserver_disk_consistent_lsn) rcl=$(metric pageserver_remote_consistent_lsn)
+  [[ -n $dcl && $dcl != 0 && $rcl == "$dcl" ]] && break
+  kill -0 "$SERVER_PID" || { cat "$WORK/pageserver.log"; exit 1; }
+  sleep 0.1
+done
+[[ $rcl == "$dcl" ]] || { echo "[s3_test] remote_consistent_lsn $rcl never reached $dcl"; cat "$WORK/pageserver.log"; exit 1; }
+s3get() {  # s3get KEY OUT: the object from the bucket, signed as the page server signs
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+    -o "$2" "http://127.0.0.1:$PORT/pageserver-test/e2e/$1"
+}
+TL=$WORK/ps/timelines/main
+s3get "timelines/main/index/$(printf '%020d' "$dcl").json" "$WORK/index.json"
+cmp "$WORK/index.json" "$TL/timeline.json"
+layers=0
+for layer in "$TL"/layers/*; do
+  s3get "timelines/main/layers/$(basename "$layer")" "$WORK/layer"
+  cmp "$WORK/layer" "$layer"
+  layers=$((layers + 1))
+done
+((layers > 0)) || { echo "[s3_test] the imported timeline has no layer file"; exit 1; }
+echo "[s3_test] page server: $layers layer file(s) and the manifest at LSN $dcl in the bucket, byte for byte"
 echo "[s3_test] PASS"
