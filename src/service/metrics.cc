@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "remote/retrying_storage.h"
 #include "storage/timeline.h"
 
 namespace pageserver::service {
@@ -328,6 +329,17 @@ void PageServerMetrics::ObserveWalStored(const storage::IngestResult& stored, do
   if (stored.bytes_stored > 0) wal_store_latency_->Observe(seconds);
   wal_ingested_bytes_->Increment(stored.bytes_stored);
   wal_ingested_records_->Increment(stored.records_stored);
+}
+
+void PageServerMetrics::AddRemoteStorageCounters(const remote::RetryingStorage& remote) {
+  const remote::RetryingStorage* r = &remote;
+  registry_.AddGaugeCallback("pageserver_remote_storage_retries",
+                             "Remote storage calls repeated after an error that may pass (5xx, "
+                             "SlowDown, timeouts, broken connections).",
+                             [r]() { return static_cast<double>(r->retries()); });
+  registry_.AddGaugeCallback("pageserver_remote_storage_failures",
+                             "Remote storage calls that failed after every retry.",
+                             [r]() { return static_cast<double>(r->failures()); });
 }
 
 void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {

@@ -28,6 +28,10 @@
 #include <utility>
 #include <vector>
 
+namespace pageserver::remote {
+class RetryingStorage;
+}
+
 namespace pageserver::storage {
 class Timeline;
 struct IngestResult;
@@ -148,6 +152,9 @@ class PageServerMetrics {
 
   // Gauges read from timeline.Status() at each render; `timeline` must outlive rendering.
   void AddTimelineGauges(const storage::Timeline& timeline);
+  // Retries and final failures of remote storage calls, read at each render; `remote` must
+  // outlive rendering.
+  void AddRemoteStorageCounters(const remote::RetryingStorage& remote);
 
   // `method` is one of the names registered by the constructor (the gRPC method names and the
   // HTTP handler names above); an unknown one aborts, as it is a programming error.

@@ -7,6 +7,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/temp_dir.h"
+#include "remote/local_storage.h"
+#include "remote/retrying_storage.h"
+#include "remote/testing/fault_injecting_storage.h"
+#include "remote/testing/forwarding_storage.h"
 #include "service/testing/fake_timeline.h"
 
 namespace pageserver::service {
@@ -55,6 +60,27 @@ TEST(Metrics, LabelValuesAndHelpAreEscaped) {
             "# HELP g Back\\\\slash and\\nnewline \"kept\".\n"
             "# TYPE g gauge\n"
             "g{path=\"a\\\\b\\\"c\\nd\"} -2\n");
+}
+
+TEST(Metrics, RemoteStorageRetriesAndFailuresAreCounted) {
+  pageserver::testing::TempDir dir("metrics_remote_test");
+  auto bucket = remote::LocalStorage::Open((dir.path() / "bucket").string());
+  ASSERT_TRUE(bucket.ok()) << bucket.status();
+  remote::testing::FaultInjectingStorage faults(**bucket);
+  remote::RetryOptions options;
+  options.max_attempts = 3;
+  options.sleep = [](absl::Duration) {};
+  remote::RetryingStorage storage(std::make_unique<remote::testing::ForwardingStorage>(faults),
+                                  options);
+  PageServerMetrics metrics;
+  metrics.AddRemoteStorageCounters(storage);
+  faults.FailNext(2, remote::testing::Fault::kSlowDown);
+  ASSERT_TRUE(storage.PutIfAbsent("a", std::vector<uint8_t>{1}).ok());
+  faults.FailNext(3, remote::testing::Fault::kUnavailable);
+  EXPECT_FALSE(storage.Get("a", {}).ok());
+  const std::string text = metrics.Render();
+  EXPECT_NE(text.find("pageserver_remote_storage_retries 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("pageserver_remote_storage_failures 1\n"), std::string::npos) << text;
 }
 
 TEST(Metrics, GaugeCallbackIsReadAtEachRender) {

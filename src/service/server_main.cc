@@ -268,7 +268,7 @@ int Run(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(config.data_dir) / "timelines", ec);
   if (ec) return Fail("cannot create " + config.data_dir + "/timelines: " + ec.message());
-  std::unique_ptr<remote::RemoteStorage> remote_storage;  // outlives the timeline
+  std::unique_ptr<remote::RetryingStorage> remote_storage;  // outlives the timeline
   if (!config.remote.empty()) {
     absl::StatusOr<std::unique_ptr<remote::RemoteStorage>> opened =
         remote::OpenRemoteStorage(config.remote);
@@ -289,6 +289,7 @@ int Run(int argc, char** argv) {
   options.read_wait_limit = absl::Milliseconds(config.read_wait_limit_ms);
   PageServerMetrics metrics;
   metrics.AddTimelineGauges(**timeline);
+  if (remote_storage) metrics.AddRemoteStorageCounters(*remote_storage);
   PageService service(**timeline, metrics, options);
   HttpApi http(**timeline, metrics, options);
 
