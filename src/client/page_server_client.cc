@@ -528,7 +528,9 @@ absl::StatusOr<ServerStatus> PageServerClient::GetStatus() {
                       response.in_memory_bytes(),
                       response.tablespaces(),
                       response.writer_generation(),
-                      response.writer_holder()};
+                      response.writer_holder(),
+                      Lsn(response.remote_consistent_lsn()),
+                      response.wal_syncs()};
 }
 
 absl::StatusOr<Lsn> PageServerClient::TruncateWal(Lsn lsn) {

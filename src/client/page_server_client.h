@@ -123,6 +123,8 @@ struct ServerStatus {
   uint32_t tablespaces = 0;
   uint64_t writer_generation = 0;  // 0: no writer lease was ever granted
   std::string writer_holder;
+  Lsn remote_consistent_lsn;  // 0: no remote storage, or nothing uploaded yet
+  uint64_t wal_syncs = 0;
 };
 
 struct ImportCatalog {

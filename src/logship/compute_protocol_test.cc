@@ -193,6 +193,8 @@ TEST_F(ComputeProtocolTest, AWalSessionTakesFlushesBeforeTheirAnswers) {
   ASSERT_TRUE(client_->AcquireWriter("compute one").ok());
   auto session = client_->OpenWalSession();
   ASSERT_TRUE(session.ok()) << session.status();
+  auto before = client_->GetStatus();
+  ASSERT_TRUE(before.ok()) << before.status();
   ASSERT_TRUE((*session)->Send(kFirst, bytes(kFirst, a)).ok());
   ASSERT_TRUE((*session)->Send(a, bytes(a, b)).ok());
   EXPECT_EQ((*session)->unanswered(), 2u);
@@ -201,6 +203,11 @@ TEST_F(ComputeProtocolTest, AWalSessionTakesFlushesBeforeTheirAnswers) {
   EXPECT_EQ(ack->last_record_lsn, b);
   EXPECT_EQ((*session)->unanswered(), 0u);
   EXPECT_EQ(ServerLsn(), b);
+  // Two messages, one or two syncs (two when the second arrived after the first sync began).
+  auto after = client_->GetStatus();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GE(after->wal_syncs - before->wal_syncs, 1u);
+  EXPECT_LE(after->wal_syncs - before->wal_syncs, 2u);
   // Nothing unanswered: AwaitAll asks where the server stands.
   ack = (*session)->AwaitAll();
   ASSERT_TRUE(ack.ok()) << ack.status();

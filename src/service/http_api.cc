@@ -258,6 +258,8 @@ void HttpApi::Route() {
                              {"durable_lsn", s.durable_lsn.value()},
                              {"received_lsn", s.received_lsn.value()},
                              {"disk_consistent_lsn", s.disk_consistent_lsn.value()},
+                             {"remote_consistent_lsn", s.remote_consistent_lsn.value()},
+                             {"wal_syncs", s.wal_syncs},
                              {"image_layers", s.image_layers},
                              {"delta_layers", s.delta_layers},
                              {"image_layer_bytes", s.image_layer_bytes},

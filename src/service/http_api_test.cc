@@ -169,6 +169,8 @@ TEST_F(HttpApiTest, PingAndStatus) {
   storage::TimelineStatus s = timeline_.Status();
   s.image_layer_bytes = 10;
   s.delta_layer_bytes = 5;
+  s.remote_consistent_lsn = Lsn(777);
+  s.wal_syncs = 12;
   timeline_.SetStatus(s);
   auto [code, body] = Get("/api/v1/status");
   ASSERT_EQ(code, 200);
@@ -180,6 +182,8 @@ TEST_F(HttpApiTest, PingAndStatus) {
   }
   EXPECT_EQ(body["layer_bytes"], 15);
   EXPECT_EQ(body["tablespaces"], 2);
+  EXPECT_EQ(body["remote_consistent_lsn"], 777);
+  EXPECT_EQ(body["wal_syncs"], 12);
 }
 
 TEST_F(HttpApiTest, Tablespaces) {

@@ -406,6 +406,8 @@ grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
     response->set_delta_layers(s.delta_layers);
     response->set_in_memory_bytes(s.in_memory_bytes);
     response->set_tablespaces(s.tablespaces);
+    response->set_remote_consistent_lsn(s.remote_consistent_lsn.value());
+    response->set_wal_syncs(s.wal_syncs);
     if (s.writer) {
       response->set_writer_generation(s.writer->generation);
       response->set_writer_holder(s.writer->holder);
