@@ -53,8 +53,9 @@ absl::Status LayerUploader::last_error() const {
 
 absl::Status LayerUploader::WaitUntilUploaded(absl::Time deadline) {
   std::unique_lock<std::mutex> l(mu_);
-  const bool done = cv_.wait_for(l, absl::ToChronoNanoseconds(deadline - absl::Now()),
-                                 [&] { return !pending_ && !uploading_; });
+  const bool done = cv_.wait_for(l, absl::ToChronoNanoseconds(deadline - absl::Now()), [&] {
+    return (!pending_ && !uploading_) || stopped_for_good_;
+  });
   if (done) return last_error_;
   return absl::DeadlineExceededError(absl::StrFormat(
       "uploads to %s still pending%s%s", remote_.Describe(), last_error_.ok() ? "" : ": ",
@@ -81,8 +82,12 @@ void LayerUploader::Run() {
                     manifest.disk_consistent_lsn.value(), uploaded.message());
       // Again after a pause, unless a newer manifest came meanwhile.
       if (!pending_) pending_ = std::move(manifest);
+      if (absl::IsDataLoss(uploaded)) {  // two different files under one name: stop
+        stopped_for_good_ = true;
+        cv_.notify_all();
+        return;
+      }
       cv_.notify_all();
-      if (absl::IsDataLoss(uploaded)) return;  // two different files under one name: stop
       cv_.wait_for(l, absl::ToChronoNanoseconds(pause_after_failure_), [&] { return stopping_; });
     }
     cv_.notify_all();

@@ -55,8 +55,9 @@ class LayerUploader {
   void Schedule(Manifest manifest);
 
   Lsn remote_consistent_lsn() const;
-  // Until the newest manifest scheduled is in the bucket, or `deadline` (DeadlineExceeded, with
-  // the last upload error if there was one). For tests and orderly shutdown.
+  // Until the newest manifest scheduled is in the bucket (OK), the uploader stopped for good
+  // (its DataLoss), or `deadline` (DeadlineExceeded, with the last upload error if there was
+  // one). For tests and orderly shutdown.
   absl::Status WaitUntilUploaded(absl::Time deadline);
   // The error of the last failed upload, OK after a success.
   absl::Status last_error() const;
@@ -79,6 +80,7 @@ class LayerUploader {
   std::optional<Manifest> pending_;
   bool uploading_ = false;
   bool stopping_ = false;
+  bool stopped_for_good_ = false;  // DataLoss: nothing more is uploaded until a restart
   Lsn remote_consistent_lsn_;
   absl::Status last_error_;
   // The uploader's thread only: layers this run stored or checked, and what the bucket held

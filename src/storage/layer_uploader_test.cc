@@ -97,11 +97,8 @@ TEST_F(LayerUploaderTest, OtherBytesUnderALayersNameStopTheUploads) {
   ASSERT_TRUE(bucket_->PutIfAbsent("tl/layers/image_1.layer", Bytes{1, 2, 3}).ok());
   LayerUploader uploader(*bucket_, layers_.string(), "tl");
   uploader.Schedule(m);
-  // Event: the upload fails (bounded: the failure comes at the first attempt).
-  const absl::Time give_up = absl::Now() + absl::Seconds(60);
-  while (!absl::IsDataLoss(uploader.last_error()) && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  const absl::Status s = uploader.WaitUntilUploaded(absl::Now() + absl::Seconds(60));
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
   EXPECT_TRUE(absl::IsDataLoss(uploader.last_error())) << uploader.last_error();
   EXPECT_NE(uploader.last_error().message().find("image_1.layer"), std::string::npos);
   EXPECT_EQ(uploader.remote_consistent_lsn(), Lsn(0));

@@ -108,6 +108,9 @@ class TimelineImpl : public Timeline {
                                                               absl::Time deadline) override;
   TimelineStatus Status() const override;
   absl::Status Flush() override;
+  absl::Status WaitUntilUploaded(absl::Time deadline) override {
+    return uploader_ ? uploader_->WaitUntilUploaded(deadline) : absl::OkStatus();
+  }
 
   // Called by ImportSessionImpl::Finish with the ingest lock held.
   absl::Status CompleteImport(Lsn lsn, uint32_t page_size,

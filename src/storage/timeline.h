@@ -195,6 +195,10 @@ class Timeline {
 
   // Writes the in-memory layer out as a delta layer now (also done at the size threshold).
   virtual absl::Status Flush() = 0;
+
+  // Until every manifest written so far is in remote storage (OK at once without one), the
+  // uploads stopped for good (DataLoss), or `deadline` (DeadlineExceeded). layer_uploader.h.
+  virtual absl::Status WaitUntilUploaded(absl::Time deadline) = 0;
 };
 
 }  // namespace pageserver::storage

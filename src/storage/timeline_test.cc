@@ -492,11 +492,8 @@ TEST_F(TimelineTest, FlushedLayersAndTheManifestAreUploaded) {
   ASSERT_TRUE(t->Flush().ok());
   const Lsn flushed = t->Status().disk_consistent_lsn;
   ASSERT_GT(flushed, kBase);
-  // Event: the uploader catches up (bounded).
-  const absl::Time give_up = absl::Now() + absl::Seconds(60);
-  while (t->Status().remote_consistent_lsn < flushed && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  const absl::Status uploaded = t->WaitUntilUploaded(absl::Now() + absl::Seconds(60));
+  ASSERT_TRUE(uploaded.ok()) << uploaded;
   EXPECT_EQ(t->Status().remote_consistent_lsn, flushed);
   auto index = (*bucket)->Get("timelines/t1/" + LayerUploader::IndexKey(flushed), {});
   ASSERT_TRUE(index.ok()) << index.status();

@@ -55,6 +55,7 @@ class FakeTimeline final : public storage::Timeline {
     return std::unique_ptr<storage::ImportSession>(new Session(this, lsn, std::move(catalog)));
   }
 
+  absl::Status WaitUntilUploaded(absl::Time) override { return absl::OkStatus(); }  // no remote
   // Durable as soon as written.
   absl::StatusOr<Lsn> MakeWalDurable(Lsn lsn) override {
     std::lock_guard<std::mutex> lock(mu_);
