@@ -61,6 +61,20 @@ absl::StatusOr<uint64_t> OpenForReading(const std::string& path, int* fd) {
   return static_cast<uint64_t>(st.st_size);
 }
 
+absl::StatusOr<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
+  int fd = -1;
+  absl::StatusOr<uint64_t> size = OpenForReading(path, &fd);
+  if (!size.ok()) {
+    if (fd >= 0) close(fd);
+    return size.status();
+  }
+  std::vector<uint8_t> bytes(*size);
+  const absl::Status read = ReadFully(fd, 0, bytes.size(), bytes.data(), path);
+  close(fd);
+  if (!read.ok()) return read;
+  return bytes;
+}
+
 absl::Status SyncDirectory(const std::string& dir) {
   const int fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("open", dir);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -24,6 +25,9 @@ absl::Status ErrnoError(std::string_view what, const std::string& path);
 
 // Opens `path` read-only (close-on-exec) into *fd and returns its size.
 absl::StatusOr<uint64_t> OpenForReading(const std::string& path, int* fd);
+
+// The whole file.
+absl::StatusOr<std::vector<uint8_t>> ReadWholeFile(const std::string& path);
 
 // fsyncs a directory, so that creations, renames and removals in it are durable.
 absl::Status SyncDirectory(const std::string& dir);

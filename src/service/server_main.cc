@@ -85,7 +85,8 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
     return absl::OkStatus();
   }
   const bool numeric = key == "in_memory_layer_bytes" || key == "wal_segment_bytes" ||
-                       key == "image_chain_threshold" || key == "read_wait_limit_ms";
+                       key == "image_chain_threshold" || key == "read_wait_limit_ms" ||
+                       key == "remote_wal_upload_interval_ms";
   if (!numeric) return absl::InvalidArgumentError("unknown option '" + key + "'");
   absl::StatusOr<uint64_t> n = ParseCount(key, value);
   if (!n.ok()) return n.status();
@@ -96,6 +97,8 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
   } else if (key == "image_chain_threshold") {
     if (*n > 0xFFFFFFFFu) return absl::InvalidArgumentError(key + " is too large");
     config.timeline.image_chain_threshold = static_cast<uint32_t>(*n);
+  } else if (key == "remote_wal_upload_interval_ms") {
+    config.timeline.remote_wal_upload_interval = absl::Milliseconds(*n);
   } else {
     config.read_wait_limit_ms = *n;
   }
@@ -216,7 +219,8 @@ int Run(int argc, char** argv) {
   std::string remote_url;
   auto* remote_opt = app.add_option(
       "--remote", remote_url,
-      "Remote storage the layers and manifests are uploaded to: file:///PATH or "
+      "Remote storage, the durable home of the timeline: everything stored is uploaded there, "
+      "and an empty data directory is restored from it. file:///PATH or "
       "s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=R (AWS_ACCESS_KEY_ID, "
       "AWS_SECRET_ACCESS_KEY)");
   bool no_sync = false;

@@ -22,6 +22,30 @@ constexpr size_t kMaxPathBytes = 4096;
 // u32 path length, path, u64 LSN, u8 deleted.
 constexpr size_t kFixedHeaderBytes = 4 + 8 + 1;
 
+// The version of a file of `file_size` bytes from its first bytes (`head`: at least its header,
+// when the file is long enough for one).
+absl::StatusOr<AuxFileVersion> DecodeHeader(std::span<const uint8_t> head, uint64_t file_size,
+                                            const std::string& where) {
+  if (file_size < kFixedHeaderBytes) {
+    return absl::DataLossError(
+        absl::StrFormat("%s: %d bytes, too short for a header", where, file_size));
+  }
+  const uint32_t path_len = ReadBe32(head.data());
+  if (path_len > kMaxPathBytes || kFixedHeaderBytes + path_len > file_size ||
+      kFixedHeaderBytes + path_len > head.size()) {
+    return absl::DataLossError(absl::StrFormat("%s: path length %d does not fit", where, path_len));
+  }
+  AuxFileVersion v;
+  v.path.assign(reinterpret_cast<const char*>(head.data() + 4), path_len);
+  v.lsn = Lsn(ReadBe64(head.data() + 4 + path_len));
+  v.deleted = head[4 + path_len + 8] != 0;
+  v.size = file_size - kFixedHeaderBytes - path_len;
+  if (absl::Status p = AuxFileStore::CheckPath(v.path); !p.ok()) {
+    return absl::DataLossError(absl::StrFormat("%s: %s", where, p.message()));
+  }
+  return v;
+}
+
 }  // namespace
 
 absl::Status AuxFileStore::CheckPath(const std::string& path) {
@@ -50,8 +74,23 @@ absl::StatusOr<std::unique_ptr<AuxFileStore>> AuxFileStore::Open(const std::stri
   return store;
 }
 
-std::string AuxFileStore::FilePath(uint64_t seq) const {
-  return absl::StrFormat("%s/%020d.aux", dir_, seq);
+std::string AuxFileStore::FileName(uint64_t seq) { return absl::StrFormat("%020d.aux", seq); }
+
+std::string AuxFileStore::FilePath(uint64_t seq) const { return dir_ + "/" + FileName(seq); }
+
+std::vector<uint64_t> AuxFileStore::Sequences() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint64_t> out;
+  for (const auto& [path, v] : versions_) {
+    for (const Entry& e : v) out.push_back(e.seq);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<AuxFileVersion> AuxFileStore::DecodeVersion(std::span<const uint8_t> file,
+                                                           const std::string& where) {
+  return DecodeHeader(file, file.size(), where);
 }
 
 absl::Status AuxFileStore::Load() {
@@ -73,27 +112,18 @@ absl::Status AuxFileStore::Load() {
     const std::string path = it->path().string();
     int fd = -1;
     ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(path, &fd));
-    uint8_t fixed[4];
-    absl::Status s = file_size < kFixedHeaderBytes
-                         ? absl::DataLossError(absl::StrFormat("%s: %d bytes, too short for a "
-                                                               "header",
-                                                               path, file_size))
-                         : ReadFully(fd, 0, 4, fixed, path);
-    const uint32_t path_len = s.ok() ? ReadBe32(fixed) : 0;
-    if (s.ok() && (path_len > kMaxPathBytes || kFixedHeaderBytes + path_len > file_size)) {
-      s = absl::DataLossError(absl::StrFormat("%s: path length %d does not fit", path, path_len));
+    // The header only: its fixed part, then the path it announces.
+    std::vector<uint8_t> header(std::min<uint64_t>(file_size, kFixedHeaderBytes));
+    absl::Status s = ReadFully(fd, 0, header.size(), header.data(), path);
+    if (s.ok() && header.size() == kFixedHeaderBytes) {
+      const uint64_t path_len = ReadBe32(header.data());
+      header.resize(std::min<uint64_t>(file_size, kFixedHeaderBytes + std::min<uint64_t>(
+                                                                          path_len, kMaxPathBytes)));
+      s = ReadFully(fd, 0, header.size(), header.data(), path);
     }
-    std::vector<uint8_t> header(path_len + 9);
-    if (s.ok()) s = ReadFully(fd, 4, header.size(), header.data(), path);
     close(fd);
     RETURN_IF_ERROR(s);
-    e.version.path.assign(reinterpret_cast<const char*>(header.data()), path_len);
-    e.version.lsn = Lsn(ReadBe64(header.data() + path_len));
-    e.version.deleted = header[path_len + 8] != 0;
-    e.version.size = file_size - kFixedHeaderBytes - path_len;
-    if (absl::Status p = CheckPath(e.version.path); !p.ok()) {
-      return absl::DataLossError(absl::StrFormat("%s: %s", path, p.message()));
-    }
+    ASSIGN_OR_RETURN(e.version, DecodeHeader(header, file_size, path));
     entries.push_back(std::move(e));
   }
   if (ec) return absl::InternalError(absl::StrFormat("listing %s: %s", dir_, ec.message()));
@@ -112,7 +142,7 @@ absl::Status AuxFileStore::Load() {
 }
 
 absl::Status AuxFileStore::Put(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
-                               bool deleted) {
+                               bool deleted, uint64_t* seq_out) {
   RETURN_IF_ERROR(CheckPath(path));
   if (content.size() > kMaxAuxFileBytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -147,6 +177,7 @@ absl::Status AuxFileStore::Put(const std::string& path, Lsn lsn, std::span<const
   std::lock_guard<std::mutex> lock(mu_);
   next_seq_ = seq + 1;
   versions_[path].push_back(Entry{{path, lsn, content.size(), deleted}, seq});
+  if (seq_out != nullptr) *seq_out = seq;
   return absl::OkStatus();
 }
 

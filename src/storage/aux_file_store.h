@@ -44,14 +44,24 @@ class AuxFileStore {
   // Stores a version of `path` at `lsn` (its content, or a deletion); durable when OK.
   // InvalidArgument for a path that is not a clean relative path or content over
   // kMaxAuxFileBytes; FailedPrecondition for an LSN below the path's newest version.
+  // `seq`, when given, receives the version's sequence number (its file: FileName(seq)).
   absl::Status Put(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
-                   bool deleted);
+                   bool deleted, uint64_t* seq = nullptr);
   // The content of `path` at `lsn`; NotFound when it has no version at or below `lsn`, or the
   // newest one is a deletion.
   absl::StatusOr<std::vector<uint8_t>> Get(const std::string& path, Lsn lsn,
                                            AuxFileVersion* version = nullptr) const;
   // Every path that exists at `lsn` (deleted ones left out), in path order, with its version.
   std::vector<AuxFileVersion> List(Lsn lsn) const;
+
+  // The sequence numbers of every version stored, ascending.
+  std::vector<uint64_t> Sequences() const;
+  // The file of version `seq`, under the store's directory.
+  std::string FilePath(uint64_t seq) const;
+  static std::string FileName(uint64_t seq);
+  // The version a file's bytes describe (its header), or DataLoss naming `where`.
+  static absl::StatusOr<AuxFileVersion> DecodeVersion(std::span<const uint8_t> file,
+                                                      const std::string& where);
 
   // Why `path` cannot name an aux file, or OK.
   static absl::Status CheckPath(const std::string& path);
@@ -63,7 +73,6 @@ class AuxFileStore {
   };
   explicit AuxFileStore(std::string dir) : dir_(std::move(dir)) {}
   absl::Status Load();
-  std::string FilePath(uint64_t seq) const;
   const Entry* Find(const std::string& path, Lsn lsn) const;  // mu_ held
 
   const std::string dir_;

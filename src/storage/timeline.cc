@@ -8,6 +8,8 @@
 #include <shared_mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -19,7 +21,8 @@
 #include "storage/delta_layer.h"
 #include "storage/image_layer.h"
 #include "storage/in_memory_layer.h"
-#include "storage/layer_uploader.h"
+#include "storage/remote_restore.h"
+#include "storage/remote_timeline_client.h"
 #include "storage/page_reconstruct.h"
 #include "storage/page_snippet.h"
 #include "storage/timeline_manifest.h"
@@ -86,6 +89,8 @@ class TimelineImpl : public Timeline {
 
   absl::Status Load();
   void StartFlusher();
+  // With remote storage: ingests the WAL a restore planned, then starts the uploads.
+  absl::Status StartRemote();
 
   absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(
       Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) override;
@@ -109,7 +114,7 @@ class TimelineImpl : public Timeline {
   TimelineStatus Status() const override;
   absl::Status Flush() override;
   absl::Status WaitUntilUploaded(absl::Time deadline) override {
-    return uploader_ ? uploader_->WaitUntilUploaded(deadline) : absl::OkStatus();
+    return remote_client_ ? remote_client_->WaitUntilUploaded(deadline) : absl::OkStatus();
   }
 
   // Called by ImportSessionImpl::Finish with the ingest lock held.
@@ -119,6 +124,9 @@ class TimelineImpl : public Timeline {
   std::string LayerPath(const std::string& name) const { return dir_ + "/layers/" + name; }
 
  private:
+  // With remote storage, before anything is loaded: claims this node's generation, and restores
+  // an empty directory from the bucket, or checks that the bucket is not ahead of the directory.
+  absl::Status PrepareRemote();
   absl::StatusOr<Lsn> WaitFor(Lsn lsn, absl::Time deadline);
   void Index(const wal::Mtr& mtr);  // exclusive lock held
   absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes);
@@ -187,8 +195,13 @@ class TimelineImpl : public Timeline {
 
   std::atomic<uint64_t> last_record_lsn_{0};
   std::atomic<uint64_t> received_lsn_{0};
-  // Layer files and manifests to remote storage, when there is one (set by Load).
-  std::unique_ptr<LayerUploader> uploader_;
+  // Remote storage, when there is one: this node's generation, the newest index in the bucket
+  // when it started and what a restore left to ingest (PrepareRemote), and the uploads (set by
+  // StartRemote before any caller sees the timeline; const afterwards).
+  Generation generation_ = 0;
+  std::optional<RemoteIndex> start_index_;
+  std::optional<RestoredTimeline> restored_;
+  std::unique_ptr<RemoteTimelineClient> remote_client_;
   absl::Mutex wait_mu_;  // readers waiting for an LSN
 };
 
@@ -229,14 +242,9 @@ absl::Status TimelineImpl::Load() {
   std::error_code ec;
   fs::create_directories(dir_ + "/layers", ec);
   if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", dir_, ec.message()));
+  if (options_.remote != nullptr) RETURN_IF_ERROR(PrepareRemote());
   ASSIGN_OR_RETURN(aux_, AuxFileStore::Open(dir_ + "/aux"));
-  if (options_.remote != nullptr) {
-    uploader_ = std::make_unique<LayerUploader>(*options_.remote, dir_ + "/layers",
-                                                options_.remote_prefix);
-  }
   ASSIGN_OR_RETURN(std::optional<Manifest> manifest, ReadManifest(dir_));
-  // Whatever an earlier run did not upload.
-  if (uploader_ && manifest) uploader_->Schedule(*manifest);
   // Files the manifest does not name are what a crash left between writing a layer and the
   // manifest that would have named it: never part of the timeline.
   std::vector<std::string> named = manifest ? manifest->layers : std::vector<std::string>();
@@ -307,6 +315,107 @@ absl::Status TimelineImpl::Load() {
   return absl::OkStatus();
 }
 
+absl::Status TimelineImpl::PrepareRemote() {
+  remote::RemoteStorage& remote = *options_.remote;
+  const std::string& prefix = options_.remote_prefix;
+  char host[256] = "";
+  gethostname(host, sizeof(host) - 1);
+  ASSIGN_OR_RETURN(generation_,
+                   ClaimGeneration(remote, prefix,
+                                   absl::StrFormat("%s pid %d %s", host, getpid(), dir_)));
+  ASSIGN_OR_RETURN(std::optional<Manifest> local, ReadManifest(dir_));
+  if (!local) {
+    // Nothing of a timeline here but what a crashed import or restore left: gone, then the
+    // bucket's timeline, if it holds one.
+    std::error_code ec;
+    for (const char* leftover : {"layers", "aux", "wal"}) fs::remove_all(dir_ + "/" + leftover, ec);
+    fs::remove(dir_ + "/writer.json", ec);
+    fs::create_directories(dir_ + "/layers", ec);
+    ASSIGN_OR_RETURN(restored_, RestoreTimelineFiles(remote, prefix, dir_, generation_ - 1));
+    if (restored_) start_index_ = restored_->index;
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(const std::optional<IndexName> newest,
+                   NewestIndex(remote, prefix, generation_ - 1));
+  if (!newest) return absl::OkStatus();
+  ASSIGN_OR_RETURN(start_index_, DownloadRemoteIndex(remote, prefix, *newest));
+  const Manifest& bucket = start_index_->manifest;
+  // A bucket ahead of the directory holds what another node stored after this one stopped: the
+  // directory is stale, and serving it would hide that.
+  if (bucket.base_lsn != local->base_lsn || bucket.disk_consistent_lsn > local->disk_consistent_lsn) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s holds a timeline (base LSN %d, layers up to LSN %d) that %s/%s does not continue: its "
+        "newest index, of generation %d, has base LSN %d and layers up to LSN %d. Move the "
+        "directory away to restore the timeline from the bucket",
+        dir_, local->base_lsn.value(), local->disk_consistent_lsn.value(), remote.Describe(),
+        prefix, newest->gen, bucket.base_lsn.value(), bucket.disk_consistent_lsn.value()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TimelineImpl::StartRemote() {
+  if (restored_) {
+    // The WAL after the restored layers, ingested as a writer would send it: checked, indexed
+    // and made durable. An incomplete mini-transaction at the end stays unacknowledged.
+    const uint64_t writer = writer_ ? writer_->generation : kNoWriterLease;
+    for (const WalPiece& piece : restored_->wal) {
+      if (piece.end == piece.start) continue;
+      ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes,
+                       options_.remote->Get(piece.key, {piece.offset, piece.end - piece.start}));
+      absl::StatusOr<IngestResult> ingested = IngestWalAs(writer, piece.start, bytes);
+      if (!ingested.ok()) {
+        return absl::DataLossError(absl::StrFormat(
+            "restoring the WAL at LSN %d..%d from %s/%s: %s", piece.start.value(),
+            piece.end.value(), options_.remote->Describe(), piece.key,
+            ingested.status().message()));
+      }
+    }
+    if (!restored_->wal.empty()) {
+      absl::FPrintF(stderr, "pageserver: restored the WAL up to LSN %d\n", last_record_lsn_.load());
+    }
+  }
+  RemoteTimelineClientOptions client;
+  client.storage = options_.remote;
+  client.prefix = options_.remote_prefix;
+  client.layers_dir = dir_ + "/layers";
+  client.generation = generation_;
+  client.read_wal = [this](Lsn lsn, std::span<uint8_t> out) {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    return wal_->Read(lsn, out);
+  };
+  client.aux_file = [this](uint64_t seq) { return aux_->FilePath(seq); };
+  client.wal_upload_interval = options_.remote_wal_upload_interval;
+  // A restore's WAL is in the bucket already; after a restart, the local log is uploaded again
+  // from its start (objects of this generation; the same bytes as the older ones).
+  Lsn wal_uploaded;
+  std::optional<Manifest> manifest;
+  {
+    std::lock_guard<std::mutex> lock(ingest_mu_);
+    // No flush of the restored WAL is running (the flusher reads remote_client_), and none can
+    // start: only ingest, which waits for ingest_mu_, starts one.
+    RETURN_IF_ERROR(WaitForFlush());
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    if (wal_) wal_uploaded = restored_ ? wal_->end_lsn() : wal_->start_lsn();
+    if (has_base_) {
+      manifest.emplace();
+      manifest->base_lsn = base_lsn_;
+      manifest->page_size = page_size_;
+      manifest->disk_consistent_lsn = disk_consistent_lsn_;
+      manifest->layers = layer_names_;
+      manifest->catalog = catalog_;
+    }
+    remote_client_ =
+        std::make_unique<RemoteTimelineClient>(std::move(client), start_index_, wal_uploaded);
+    if (wal_) remote_client_->WalDurable(wal_->durable_lsn());
+  }
+  // Whatever an earlier run may not have uploaded.
+  if (manifest) remote_client_->ScheduleIndex(std::move(*manifest));
+  for (const uint64_t seq : aux_->Sequences()) remote_client_->ScheduleAux(seq);
+  if (writer_) remote_client_->ScheduleLease(*writer_);
+  restored_.reset();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ImportSession>> TimelineImpl::BeginImport(
     Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) {
   std::unique_lock<std::mutex> lock(ingest_mu_);
@@ -354,7 +463,10 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   // LSN) after it — Load does the same if a crash comes in between, and wipes a WAL directory
   // that has no manifest.
   RETURN_IF_ERROR(WriteManifest(dir_, m));
-  if (uploader_) uploader_->Schedule(m);
+  if (remote_client_) {
+    remote_client_->WalStartsAt(lsn);
+    remote_client_->ScheduleIndex(m);
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<WalLog> wal, WalLog::Open(dir_ + "/wal", lsn, wal_options));
   wal_ = std::move(wal);  // from here on IngestWal accepts redo
   std::unique_lock<std::shared_mutex> write(mu_);
@@ -436,6 +548,7 @@ absl::StatusOr<WriterLease> TimelineImpl::AcquireWriter(const std::string& holde
   lease.holder = holder;
   lease.granted_at = wal_->end_lsn();
   RETURN_IF_ERROR(WriteWriterLease(dir_, lease));
+  if (remote_client_) remote_client_->ScheduleLease(lease);
   std::unique_lock<std::shared_mutex> write(mu_);
   writer_ = lease;
   return lease;
@@ -464,7 +577,10 @@ absl::Status TimelineImpl::PutAuxFile(const std::string& path, Lsn lsn,
         "first",
         path, lsn.value(), last_record_lsn_.load()));
   }
-  return aux_->Put(path, lsn, content, deleted);
+  uint64_t seq = 0;
+  RETURN_IF_ERROR(aux_->Put(path, lsn, content, deleted, &seq));
+  if (remote_client_) remote_client_->ScheduleAux(seq);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<uint8_t>> TimelineImpl::GetAuxFile(const std::string& path, Lsn lsn,
@@ -614,6 +730,7 @@ absl::StatusOr<Lsn> TimelineImpl::MakeWalDurable(Lsn lsn) {
     RETURN_IF_ERROR(wal_->EndSync(ticket, synced));
   }
   wal_syncs_.fetch_add(1, std::memory_order_relaxed);
+  if (remote_client_) remote_client_->WalDurable(ticket.end());
   absl::MutexLock wake(&wait_mu_);
   last_record_lsn_ = std::max(last_record_lsn_.load(), ticket.end().value());
   received_lsn_ = std::max(received_lsn_.load(), ticket.end().value());
@@ -665,6 +782,7 @@ absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn, uint64_t writer_generatio
     std::lock_guard<std::mutex> wal_lock(wal_mu_);
     RETURN_IF_ERROR(wal_->TruncateAfter(lsn));
   }
+  if (remote_client_) remote_client_->WalTruncated(lsn);
   pending_.clear();
   {
     // The in-memory layer and the catalog as a restart would rebuild them: the manifest's
@@ -781,7 +899,7 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
     m.catalog = catalog_;  // ToJson keeps only what happened up to `end`
   }
   RETURN_IF_ERROR(WriteManifest(dir_, m));
-  if (uploader_) uploader_->Schedule(m);
+  if (remote_client_) remote_client_->ScheduleIndex(m);
   {
     std::unique_lock<std::shared_mutex> write(mu_);
     auto layers = std::make_shared<LayerSnapshot>(*layers_);
@@ -792,8 +910,10 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
     disk_consistent_lsn_ = end;
     frozen_.reset();
   }
+  // With remote storage, a segment goes only once the bucket has it too.
+  const Lsn removable = remote_client_ ? std::min(end, remote_client_->wal_uploaded_lsn()) : end;
   std::lock_guard<std::mutex> wal_lock(wal_mu_);
-  return wal_->RemoveSegmentsBefore(end);
+  return wal_->RemoveSegmentsBefore(removable);
 }
 
 absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std::string* name) {
@@ -1018,7 +1138,7 @@ TimelineStatus TimelineImpl::Status() const {
   s.received_lsn = Lsn(received_lsn_.load());
   s.disk_consistent_lsn = disk_consistent_lsn_;
   s.wal_syncs = wal_syncs_.load(std::memory_order_relaxed);
-  if (uploader_) s.remote_consistent_lsn = uploader_->remote_consistent_lsn();
+  if (remote_client_) s.remote_consistent_lsn = remote_client_->remote_consistent_lsn();
   s.writer = writer_;
   s.image_layers = static_cast<uint32_t>(layers_->images.size());
   s.delta_layers = static_cast<uint32_t>(layers_->deltas.size());
@@ -1045,6 +1165,7 @@ absl::StatusOr<std::unique_ptr<Timeline>> Timeline::Open(const std::string& dir,
   auto timeline = std::make_unique<TimelineImpl>(dir, options);
   RETURN_IF_ERROR(timeline->Load());
   timeline->StartFlusher();
+  if (options.remote != nullptr) RETURN_IF_ERROR(timeline->StartRemote());
   return std::unique_ptr<Timeline>(std::move(timeline));
 }
 

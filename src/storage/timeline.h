@@ -60,10 +60,13 @@ struct TimelineOptions {
   uint32_t image_chain_threshold = 32;
   // fdatasync before acknowledging; only tests of unrelated behaviour turn it off.
   bool sync = true;
-  // Remote storage (issue 10): when set, layer files and manifests are uploaded under
-  // `remote_prefix` after every flush (layer_uploader.h). Must outlive the timeline.
+  // Remote storage (issue 10): when set, the timeline claims a generation there, is restored
+  // from it when `dir` holds none (remote_restore.h), and uploads everything it stores under
+  // `remote_prefix` (remote_timeline_client.h). Must outlive the timeline.
   remote::RemoteStorage* remote = nullptr;
   std::string remote_prefix = "timelines/main";
+  // The bucket covers acknowledged redo with at most about this lag (remote_timeline_client.h).
+  absl::Duration remote_wal_upload_interval = absl::Seconds(1);
 };
 
 struct PageVersion {
@@ -197,7 +200,8 @@ class Timeline {
   virtual absl::Status Flush() = 0;
 
   // Until every manifest written so far is in remote storage (OK at once without one), the
-  // uploads stopped for good (DataLoss), or `deadline` (DeadlineExceeded). layer_uploader.h.
+  // uploads stopped for good (DataLoss, or fenced by a newer generation), or `deadline`
+  // (DeadlineExceeded). remote_timeline_client.h.
   virtual absl::Status WaitUntilUploaded(absl::Time deadline) = 0;
 };
 

@@ -43,11 +43,16 @@ absl::StatusOr<std::optional<Manifest>> ReadManifest(const std::string& dir) {
   }
   std::stringstream text;
   text << in.rdbuf();
+  ASSIGN_OR_RETURN(Manifest m, ParseManifestJson(text.str(), path));
+  return std::optional<Manifest>(std::move(m));
+}
+
+absl::StatusOr<Manifest> ParseManifestJson(const std::string& text, const std::string& where) {
   Manifest m;
   try {
-    const nlohmann::json j = nlohmann::json::parse(text.str());
+    const nlohmann::json j = nlohmann::json::parse(text);
     if (j.at("format_version").get<int>() != kFormatVersion) {
-      return absl::DataLossError(absl::StrFormat("%s: format version %d, expected %d", path,
+      return absl::DataLossError(absl::StrFormat("%s: format version %d, expected %d", where,
                                                  j.at("format_version").get<int>(),
                                                  kFormatVersion));
     }
@@ -58,14 +63,14 @@ absl::StatusOr<std::optional<Manifest>> ReadManifest(const std::string& dir) {
     for (const std::string& name : m.layers) {
       if (!IsLayerFileName(name)) {
         return absl::DataLossError(
-            absl::StrFormat("%s names \"%s\", which is not a layer file name", path, name));
+            absl::StrFormat("%s names \"%s\", which is not a layer file name", where, name));
       }
     }
     ASSIGN_OR_RETURN(m.catalog, Catalog::FromJson(j.at("catalog")));
   } catch (const nlohmann::json::exception& e) {
-    return absl::DataLossError(absl::StrFormat("%s is malformed: %s", path, e.what()));
+    return absl::DataLossError(absl::StrFormat("%s is malformed: %s", where, e.what()));
   }
-  return std::optional<Manifest>(std::move(m));
+  return m;
 }
 
 std::string ManifestJson(const Manifest& m) {

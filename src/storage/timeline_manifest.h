@@ -28,6 +28,8 @@ struct Manifest {
 // nullopt when `dir` has no manifest (an empty timeline); DataLoss when it is unreadable.
 absl::StatusOr<std::optional<Manifest>> ReadManifest(const std::string& dir);
 absl::Status WriteManifest(const std::string& dir, const Manifest& manifest);
+// A manifest from its text; DataLoss naming `where` when malformed.
+absl::StatusOr<Manifest> ParseManifestJson(const std::string& text, const std::string& where);
 // The manifest's text, as WriteManifest stores it (and the remote index holds it).
 std::string ManifestJson(const Manifest& manifest);
 

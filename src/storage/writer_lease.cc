@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/file_io.h"
+#include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace pageserver::storage {
@@ -23,27 +24,36 @@ absl::StatusOr<std::optional<WriterLease>> ReadWriterLease(const std::string& di
   std::stringstream text;
   text << in.rdbuf();
   if (!in) return absl::DataLossError(absl::StrFormat("%s: cannot be read", path));
+  ASSIGN_OR_RETURN(WriterLease lease, ParseWriterLease(text.str(), path));
+  return std::optional<WriterLease>(std::move(lease));
+}
+
+absl::StatusOr<WriterLease> ParseWriterLease(const std::string& text, const std::string& where) {
   try {
-    const nlohmann::json j = nlohmann::json::parse(text.str());
+    const nlohmann::json j = nlohmann::json::parse(text);
     WriterLease lease;
     lease.generation = j.at("generation").get<uint64_t>();
     lease.holder = j.at("holder").get<std::string>();
     lease.granted_at = Lsn(j.at("granted_at_lsn").get<uint64_t>());
     if (lease.generation == kNoWriterLease) {
-      return absl::DataLossError(absl::StrFormat("%s: generation 0 is never granted", path));
+      return absl::DataLossError(absl::StrFormat("%s: generation 0 is never granted", where));
     }
-    return std::optional<WriterLease>(std::move(lease));
+    return lease;
   } catch (const nlohmann::json::exception& e) {
-    return absl::DataLossError(absl::StrFormat("%s is malformed: %s", path, e.what()));
+    return absl::DataLossError(absl::StrFormat("%s is malformed: %s", where, e.what()));
   }
 }
 
-absl::Status WriteWriterLease(const std::string& dir, const WriterLease& lease) {
+std::string WriterLeaseJson(const WriterLease& lease) {
   nlohmann::json j;
   j["generation"] = lease.generation;
   j["holder"] = lease.holder;
   j["granted_at_lsn"] = lease.granted_at.value();
-  return WriteFileAtomically(dir + "/" + kLeaseName, j.dump(1) + "\n");
+  return j.dump(1) + "\n";
+}
+
+absl::Status WriteWriterLease(const std::string& dir, const WriterLease& lease) {
+  return WriteFileAtomically(dir + "/" + kLeaseName, WriterLeaseJson(lease));
 }
 
 }  // namespace pageserver::storage

@@ -30,6 +30,10 @@ struct WriterLease {
 
 // DIR/writer.json; nullopt when no lease was ever granted. DataLoss when malformed.
 absl::StatusOr<std::optional<WriterLease>> ReadWriterLease(const std::string& dir);
+// The lease's text, as WriteWriterLease stores it (and remote storage holds it).
+std::string WriterLeaseJson(const WriterLease& lease);
+// DataLoss naming `where` when malformed.
+absl::StatusOr<WriterLease> ParseWriterLease(const std::string& text, const std::string& where);
 absl::Status WriteWriterLease(const std::string& dir, const WriterLease& lease);
 
 }  // namespace pageserver::storage

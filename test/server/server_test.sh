@@ -9,6 +9,10 @@
 #   serve       import base/; push final/ib_logfile0 in seeded random chunk sizes; every page at
 #               the crash LSN == crash_recovered/ (gRPC), at the end == final/ (gRPC and HTTP)
 #   restart     SIGTERM (exit 0), start again, the same pages at both LSNs
+#   restore     (issue 10) a second server with --remote $REMOTE_URL (default file://WORK/bucket):
+#               import, push, wait until remote_consistent_lsn reaches the end; kill -9, delete
+#               its data directory, start a new one on the bucket alone: every page at the crash
+#               LSN and at the end, and every aux file at the base, as above
 #   bad_input   a table of bad requests over HTTP (gap, differing overlap, corrupt bytes,
 #               malformed JSON, bad base64, unknown space, page past the end, LSN below the base,
 #               LSN never reached): each a 4xx/5xx with a JSON error naming what and where, and
@@ -54,6 +58,22 @@ verify() {
   return 1
 }
 
+# verify_history CASE: the server holds the whole log, and its pages at the crash LSN and at the
+# end are MariaDB's; prints what differs otherwise.
+verify_history() {
+  local case=$1
+  if [[ $(status_field last_record_lsn) != "$FINAL_END_LSN" ]]; then
+    echo "last_record_lsn is $(status_field last_record_lsn), expected $FINAL_END_LSN"
+  elif ! verify "$case.crash" crash_recovered "$CRASH_END_LSN"; then
+    echo "pages at the crash LSN $CRASH_END_LSN differ from crash_recovered/"
+  elif ! verify "$case.final" final "$FINAL_END_LSN"; then
+    echo "pages at LSN $FINAL_END_LSN differ from final/ (gRPC)"
+  else
+    return 0
+  fi
+  return 1
+}
+
 start_server main
 if ! run_pagectl import import --server "$GRPC" --datadir "$FIXTURE/base"; then
   cat "$WORK/import.err" >&2
@@ -71,12 +91,8 @@ if wanted serve; then
   if ! run_pagectl push push --server "$GRPC" --log "$FIXTURE/final/ib_logfile0" \
       --seed "$SEED" --max-chunk 65536 --batch-bytes 1048576; then
     fail serve "push failed: $(tail -3 "$WORK/push.err")"
-  elif [[ $(status_field last_record_lsn) != "$FINAL_END_LSN" ]]; then
-    fail serve "last_record_lsn $(status_field last_record_lsn), expected $FINAL_END_LSN"
-  elif ! verify serve.crash crash_recovered "$CRASH_END_LSN"; then
-    fail serve "pages at the crash LSN $CRASH_END_LSN differ from crash_recovered/"
-  elif ! verify serve.final final "$FINAL_END_LSN"; then
-    fail serve "pages at LSN $FINAL_END_LSN differ from final/ (gRPC)"
+  elif ! why=$(verify_history serve); then
+    fail serve "$why"
   elif ! verify serve.final_http final "$FINAL_END_LSN" --http-server "$HTTP"; then
     fail serve "pages at LSN $FINAL_END_LSN differ from final/ (HTTP)"
   else
@@ -89,12 +105,8 @@ if wanted restart; then
     fail restart "the server did not exit 0 on SIGTERM"
   else
     start_server restarted
-    if [[ $(status_field last_record_lsn) != "$FINAL_END_LSN" ]]; then
-      fail restart "after restart last_record_lsn is $(status_field last_record_lsn)"
-    elif ! verify restart.crash crash_recovered "$CRASH_END_LSN"; then
-      fail restart "pages at the crash LSN differ after restart"
-    elif ! verify restart.final final "$FINAL_END_LSN"; then
-      fail restart "pages at the end differ after restart"
+    if ! why=$(verify_history restart); then
+      fail restart "after the restart, $why"
     else
       pass restart
     fi
@@ -108,6 +120,44 @@ if wanted bad_input; then
 fi
 
 stop_server || true
+
+if wanted restore; then
+  REMOTE_URL=${REMOTE_URL:-file://$WORK/bucket}
+  DATA_DIR=$WORK/data.uploading
+  start_server restore.uploading --remote "$REMOTE_URL"
+  if ! run_pagectl restore.import import --server "$GRPC" --datadir "$FIXTURE/base"; then
+    fail restore "import failed: $(tail -3 "$WORK/restore.import.err")"
+  elif ! run_pagectl restore.push push --server "$GRPC" --log "$FIXTURE/final/ib_logfile0" \
+      --seed "$SEED" --max-chunk 65536 --batch-bytes 1048576; then
+    fail restore "push failed: $(tail -3 "$WORK/restore.push.err")"
+  else
+    # Event: everything pushed is in the bucket (checked as the server reports it).
+    deadline=$((SECONDS + 600))
+    until (($(status_field remote_consistent_lsn) >= FINAL_END_LSN)) || ((SECONDS > deadline)); do
+      sleep 0.2
+    done
+    uploaded=$(status_field remote_consistent_lsn)
+    base_lsn=$(status_field base_lsn)
+    kill_server
+    rm -rf "$DATA_DIR"
+    DATA_DIR=$WORK/data.restored
+    if ((uploaded < FINAL_END_LSN)); then
+      fail restore "remote_consistent_lsn $uploaded never reached $FINAL_END_LSN"
+    else
+      start_server restore.restored --remote "$REMOTE_URL"
+      log "restore: $(grep -h 'pageserver: restored' "$WORK/server.restore.restored.log" | tr '\n' ' ')"
+      if ! why=$(verify_history restore); then
+        fail restore "after the restore, $why"
+      elif ! verify restore.base base "$base_lsn" --aux; then
+        fail restore "restored pages or aux files at the base differ from base/"
+      else
+        pass restore
+      fi
+    fi
+  fi
+  stop_server || true
+fi
+
 log "passed: ${PASSED[*]:-none}; failed: ${FAILED[*]:-none}"
 if ((${#FAILED[@]})); then
   log "work dir kept: $WORK (TEST_SEED=$SEED)"

@@ -1,0 +1,348 @@
+#include "storage/remote_timeline_client.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_format.h"
+#include "common/file_io.h"
+#include "common/status_macros.h"
+
+namespace pageserver::storage {
+namespace {
+
+std::span<const uint8_t> AsBytes(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+}  // namespace
+
+RemoteTimelineClient::RemoteTimelineClient(RemoteTimelineClientOptions options,
+                                           std::optional<RemoteIndex> start_index,
+                                           Lsn wal_uploaded)
+    : options_(std::move(options)), remote_(*options_.storage) {
+  if (start_index) {
+    layer_generations_ = start_index->layer_generations;
+    index_uploaded_ = start_index->manifest.disk_consistent_lsn;
+  }
+  wal_durable_ = wal_uploaded_ = wal_restorable_ = wal_uploaded;
+  thread_ = std::thread([this] { Run(); });
+}
+
+RemoteTimelineClient::~RemoteTimelineClient() {
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void RemoteTimelineClient::ScheduleIndex(Manifest manifest) {
+  absl::MutexLock l(&mu_);
+  index_scheduled_ = std::max(index_scheduled_, manifest.disk_consistent_lsn);
+  pending_index_ = std::move(manifest);
+}
+
+void RemoteTimelineClient::WalDurable(Lsn end) {
+  absl::MutexLock l(&mu_);
+  wal_durable_ = std::max(wal_durable_, end);
+}
+
+void RemoteTimelineClient::WalStartsAt(Lsn lsn) {
+  absl::MutexLock l(&mu_);
+  wal_durable_ = std::max(wal_durable_, lsn);
+  wal_uploaded_ = std::max(wal_uploaded_, lsn);
+  wal_restorable_ = std::max(wal_restorable_, lsn);
+}
+
+void RemoteTimelineClient::WalTruncated(Lsn lsn) {
+  absl::MutexLock l(&mu_);
+  ++truncations_;
+  wal_durable_ = lsn;
+  wal_uploaded_ = std::min(wal_uploaded_, lsn);
+  wal_restorable_ = std::min(wal_restorable_, lsn);
+  pending_truncation_ = lsn;
+}
+
+void RemoteTimelineClient::ScheduleAux(uint64_t seq) {
+  absl::MutexLock l(&mu_);
+  pending_aux_.push_back(seq);
+}
+
+void RemoteTimelineClient::ScheduleLease(const WriterLease& lease) {
+  absl::MutexLock l(&mu_);
+  pending_leases_.push_back(lease);
+}
+
+Lsn RemoteTimelineClient::remote_consistent_lsn() const {
+  absl::MutexLock l(&mu_);
+  return std::max(index_uploaded_, wal_restorable_);
+}
+
+Lsn RemoteTimelineClient::wal_uploaded_lsn() const {
+  absl::MutexLock l(&mu_);
+  return wal_uploaded_;
+}
+
+absl::Status RemoteTimelineClient::last_error() const {
+  absl::MutexLock l(&mu_);
+  return last_error_;
+}
+
+absl::Status RemoteTimelineClient::WaitUntilUploaded(absl::Time deadline) {
+  absl::MutexLock l(&mu_);
+  const Lsn wal_target = wal_durable_;
+  const Lsn index_target = index_scheduled_;
+  // Asks the thread to upload the WAL now rather than after the interval.
+  last_wal_upload_ = absl::InfinitePast();
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!stopped_for_good_.ok()) return true;
+    return !busy_ && !pending_index_ && pending_aux_.empty() && pending_leases_.empty() &&
+           !pending_truncation_ && index_uploaded_ >= index_target &&
+           (wal_uploaded_ >= wal_target || wal_durable_ < wal_target);
+  };
+  if (mu_.AwaitWithDeadline(absl::Condition(&done), deadline)) {
+    return stopped_for_good_.ok() ? absl::OkStatus() : stopped_for_good_;
+  }
+  return absl::DeadlineExceededError(absl::StrFormat(
+      "uploads to %s still pending%s%s", remote_.Describe(), last_error_.ok() ? "" : ": ",
+      last_error_.message()));
+}
+
+void RemoteTimelineClient::Run() {
+  absl::MutexLock l(&mu_);
+  for (;;) {
+    // Due: anything queued, or WAL waiting for longer than the interval (or more than a chunk).
+    auto due = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      if (stopping_) return true;
+      if (pending_index_ || !pending_aux_.empty() || !pending_leases_.empty() ||
+          pending_truncation_) {
+        return true;
+      }
+      if (wal_durable_ <= wal_uploaded_) return false;
+      return wal_durable_ - wal_uploaded_ >= options_.wal_chunk_bytes ||
+             absl::Now() >= last_wal_upload_ + options_.wal_upload_interval;
+    };
+    while (!due()) {
+      const absl::Time wake = wal_durable_ > wal_uploaded_
+                                  ? last_wal_upload_ + options_.wal_upload_interval
+                                  : absl::Now() + absl::Seconds(1);
+      mu_.AwaitWithDeadline(absl::Condition(&due), wake);
+    }
+    if (stopping_) return;
+    busy_ = true;
+    mu_.Unlock();
+    const absl::Status uploaded = UploadWaiting();
+    mu_.Lock();
+    busy_ = false;
+    last_error_ = uploaded;
+    if (uploaded.ok()) continue;
+    absl::FPrintF(stderr, "pageserver: uploading to %s failed: %s\n", remote_.Describe(),
+                  uploaded.message());
+    if (absl::IsDataLoss(uploaded) || !stopped_for_good_.ok()) {
+      if (stopped_for_good_.ok()) stopped_for_good_ = uploaded;
+      absl::FPrintF(stderr, "pageserver: uploads to %s stopped until a restart\n",
+                    remote_.Describe());
+      mu_.Await(absl::Condition(&stopping_));
+      return;
+    }
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.pause_after_failure);
+  }
+}
+
+absl::Status RemoteTimelineClient::UploadWaiting() {
+  // Truncation first: every chunk after it must apply after it (a higher seq).
+  std::optional<Lsn> truncation;
+  uint64_t truncations = 0;
+  {
+    absl::MutexLock l(&mu_);
+    truncation = pending_truncation_;
+    truncations = truncations_;
+  }
+  if (truncation) {
+    RETURN_IF_ERROR(PutOnce(
+        WalChunkKey(options_.prefix, options_.generation, next_wal_seq_++, *truncation,
+                    *truncation),
+        {}));
+    absl::MutexLock l(&mu_);
+    if (truncations == truncations_) pending_truncation_.reset();
+  }
+  RETURN_IF_ERROR(UploadWal());
+  for (;;) {
+    std::optional<uint64_t> seq;
+    {
+      absl::MutexLock l(&mu_);
+      if (!pending_aux_.empty()) seq = pending_aux_.front();
+    }
+    if (!seq) break;
+    if (!aux_listed_) RETURN_IF_ERROR(LoadAuxListing());
+    const std::string file = options_.aux_file(*seq);
+    ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadWholeFile(file));
+    auto listed = aux_listed_->find(*seq);
+    if (listed == aux_listed_->end() || listed->second != bytes.size()) {
+      RETURN_IF_ERROR(PutOnce(AuxKey(options_.prefix, *seq, options_.generation), bytes));
+      (*aux_listed_)[*seq] = bytes.size();
+    }
+    absl::MutexLock l(&mu_);
+    pending_aux_.pop_front();
+  }
+  for (;;) {
+    std::optional<WriterLease> lease;
+    {
+      absl::MutexLock l(&mu_);
+      if (!pending_leases_.empty()) lease = pending_leases_.front();
+    }
+    if (!lease) break;
+    RETURN_IF_ERROR(PutOnce(LeaseKey(options_.prefix, lease->generation, options_.generation),
+                            AsBytes(WriterLeaseJson(*lease))));
+    absl::MutexLock l(&mu_);
+    pending_leases_.pop_front();
+  }
+  std::optional<Manifest> manifest;
+  {
+    absl::MutexLock l(&mu_);
+    manifest = pending_index_;
+  }
+  if (manifest) {
+    RETURN_IF_ERROR(UploadIndex(*manifest));
+    absl::MutexLock l(&mu_);
+    // Unless a newer one came meanwhile.
+    if (pending_index_ && pending_index_->disk_consistent_lsn == manifest->disk_consistent_lsn) {
+      pending_index_.reset();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoteTimelineClient::UploadWal() {
+  for (;;) {
+    Lsn from, to;
+    uint64_t truncations = 0;
+    {
+      absl::MutexLock l(&mu_);
+      from = wal_uploaded_;
+      to = std::min<Lsn>(wal_durable_, from + options_.wal_chunk_bytes);
+      truncations = truncations_;
+    }
+    if (to <= from) return absl::OkStatus();
+    std::vector<uint8_t> bytes(to - from);
+    absl::Status read = options_.read_wal(from, bytes);
+    if (read.ok()) {
+      read = PutOnce(WalChunkKey(options_.prefix, options_.generation, next_wal_seq_++, from, to),
+                     bytes);
+    }
+    absl::MutexLock l(&mu_);
+    if (truncations != truncations_) continue;  // the log changed under the read: again
+    RETURN_IF_ERROR(read);
+    wal_uploaded_ = to;
+    if (to == wal_durable_) wal_restorable_ = to;  // durable ends are mini-transaction boundaries
+    last_wal_upload_ = absl::Now();
+  }
+}
+
+absl::Status RemoteTimelineClient::UploadIndex(const Manifest& manifest) {
+  RemoteIndex index;
+  index.manifest = manifest;
+  index.generation = options_.generation;
+  std::optional<std::map<std::string, uint64_t>> listed;  // layer key -> size, when needed
+  for (const std::string& name : manifest.layers) {
+    const std::string path = options_.layers_dir + "/" + name;
+    auto known = layer_generations_.find(name);
+    if (known != layer_generations_.end() && known->second != options_.generation) {
+      // Stored by an earlier generation: not copied again, but it must be the same file (its
+      // size is checked; the name already says which LSNs it covers).
+      if (!listed) {
+        ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> objects,
+                         remote_.List(options_.prefix + "/layers/"));
+        listed.emplace();
+        for (const remote::ObjectInfo& o : objects) (*listed)[o.key] = o.size;
+      }
+      const std::string key = LayerKey(options_.prefix, name, known->second);
+      std::error_code ec;
+      const uint64_t size = std::filesystem::file_size(path, ec);
+      if (ec) return ErrnoError("stat", path);
+      auto found = listed->find(key);
+      if (found == listed->end()) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s/%s is missing, though the index of generation %d names it", remote_.Describe(),
+            key, known->second));
+      }
+      if (found->second != size) {
+        return absl::DataLossError(
+            absl::StrFormat("%s/%s holds %d bytes, the local file of that name %d",
+                            remote_.Describe(), key, found->second, size));
+      }
+      index.layer_generations[name] = known->second;
+      continue;
+    }
+    if (known == layer_generations_.end()) {
+      ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadWholeFile(path));
+      RETURN_IF_ERROR(PutOnce(LayerKey(options_.prefix, name, options_.generation), bytes));
+      layer_generations_[name] = options_.generation;
+    }
+    index.layer_generations[name] = options_.generation;
+  }
+  RETURN_IF_ERROR(CheckNotFenced());
+  RETURN_IF_ERROR(PutOnce(
+      IndexKey(options_.prefix, options_.generation, manifest.disk_consistent_lsn),
+      AsBytes(RemoteIndexJson(index))));
+  {
+    absl::MutexLock l(&mu_);
+    index_uploaded_ = std::max(index_uploaded_, manifest.disk_consistent_lsn);
+  }
+  return DeleteWalBelow(manifest.disk_consistent_lsn);
+}
+
+absl::Status RemoteTimelineClient::DeleteWalBelow(Lsn lsn) {
+  ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks,
+                   ListWalChunks(remote_, options_.prefix));
+  bool checked = false;
+  for (const WalChunkName& chunk : chunks) {
+    if (chunk.end > lsn) continue;
+    if (!checked) {
+      RETURN_IF_ERROR(CheckNotFenced());
+      checked = true;
+    }
+    RETURN_IF_ERROR(remote_.Delete(chunk.key));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoteTimelineClient::CheckNotFenced() {
+  ASSIGN_OR_RETURN(const Generation newest, NewestGeneration(remote_, options_.prefix));
+  if (newest <= options_.generation) return absl::OkStatus();
+  const absl::Status fenced = absl::FailedPreconditionError(absl::StrFormat(
+      "generation %d is fenced: generation %d of %s/%s was claimed since, so this node no "
+      "longer writes indexes or deletes objects there",
+      options_.generation, newest, remote_.Describe(), options_.prefix));
+  absl::MutexLock l(&mu_);
+  stopped_for_good_ = fenced;
+  return fenced;
+}
+
+absl::Status RemoteTimelineClient::LoadAuxListing() {
+  ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> objects,
+                   remote_.List(options_.prefix + "/aux/"));
+  aux_listed_.emplace();
+  for (const remote::ObjectInfo& o : objects) {
+    if (std::optional<AuxName> n = ParseAuxKey(options_.prefix, o.key)) {
+      (*aux_listed_)[n->seq] = o.size;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoteTimelineClient::PutOnce(const std::string& key,
+                                           std::span<const uint8_t> bytes) {
+  const absl::Status put = remote_.PutIfAbsent(key, bytes);
+  if (!absl::IsAlreadyExists(put)) return put;
+  ASSIGN_OR_RETURN(const std::vector<uint8_t> stored, remote_.Get(key));
+  if (std::equal(stored.begin(), stored.end(), bytes.begin(), bytes.end())) {
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(
+      absl::StrFormat("%s/%s holds other bytes than this node would store there (%d vs %d bytes)",
+                      remote_.Describe(), key, stored.size(), bytes.size()));
+}
+
+}  // namespace pageserver::storage
