@@ -376,6 +376,19 @@ void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {
         "Everything up to this LSN is in remote storage (0 without one, or before its first "
         "upload).",
         [](const S& s) { return static_cast<double>(s.remote_consistent_lsn.value()); });
+  gauge("pageserver_local_layer_bytes",
+        "Layer files on the local disk; with remote storage and a disk budget, the rest are "
+        "evicted to the bucket and downloaded again on demand.",
+        [](const S& s) { return static_cast<double>(s.local_layer_bytes); });
+  gauge("pageserver_layer_downloads", "Layer files downloaded from remote storage since start.",
+        [](const S& s) { return static_cast<double>(s.layer_downloads); });
+  gauge("pageserver_layer_remote_reads",
+        "Reads of evicted layers served from remote storage without downloading them again "
+        "(their working set exceeds the disk budget).",
+        [](const S& s) { return static_cast<double>(s.layer_remote_reads); });
+  gauge("pageserver_layer_evictions",
+        "Local layer files evicted to keep within local_disk_budget_bytes since start.",
+        [](const S& s) { return static_cast<double>(s.layer_evictions); });
   gauge("pageserver_wal_syncs",
         "fdatasyncs of the WAL log since the timeline was opened; fewer than the requests stored "
         "when requests written during one sync share the next (group commit).",

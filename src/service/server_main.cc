@@ -3,7 +3,10 @@
 //
 //   pageserver --data-dir DIR [--grpc-addr HOST:PORT] [--http-addr HOST:PORT] [--config FILE]
 //              [--in-memory-layer-bytes N] [--image-chain-threshold N] [--wal-segment-bytes N]
-//              [--read-wait-limit-ms N]
+//              [--read-wait-limit-ms N] [--remote URL [--local-disk-budget-bytes N]]
+//
+// With --remote (docs/remote_storage.md) the bucket is the durable home of the timeline: an empty
+// data directory is restored from it, and the local layer files are a cache of it.
 //
 // The config file is JSON ({"data_dir": "...", "in_memory_layer_bytes": 1048576, ...}) or
 // key=value lines ('#' starts a comment) with the same names as the flags, '_' or '-' alike;
@@ -86,7 +89,7 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
   }
   const bool numeric = key == "in_memory_layer_bytes" || key == "wal_segment_bytes" ||
                        key == "image_chain_threshold" || key == "read_wait_limit_ms" ||
-                       key == "remote_wal_upload_interval_ms";
+                       key == "remote_wal_upload_interval_ms" || key == "local_disk_budget_bytes";
   if (!numeric) return absl::InvalidArgumentError("unknown option '" + key + "'");
   absl::StatusOr<uint64_t> n = ParseCount(key, value);
   if (!n.ok()) return n.status();
@@ -97,6 +100,8 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
   } else if (key == "image_chain_threshold") {
     if (*n > 0xFFFFFFFFu) return absl::InvalidArgumentError(key + " is too large");
     config.timeline.image_chain_threshold = static_cast<uint32_t>(*n);
+  } else if (key == "local_disk_budget_bytes") {
+    config.timeline.local_disk_budget_bytes = *n;
   } else if (key == "remote_wal_upload_interval_ms") {
     config.timeline.remote_wal_upload_interval = absl::Milliseconds(*n);
   } else {
@@ -223,6 +228,11 @@ int Run(int argc, char** argv) {
       "and an empty data directory is restored from it. file:///PATH or "
       "s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=R (AWS_ACCESS_KEY_ID, "
       "AWS_SECRET_ACCESS_KEY)");
+  uint64_t local_disk_budget_bytes = 0;
+  auto* budget_opt = app.add_option(
+      "--local-disk-budget-bytes", local_disk_budget_bytes,
+      "With --remote: keep the local layer files within this many bytes, evicting the least "
+      "recently read to the bucket (0: no limit)");
   bool no_sync = false;
   app.add_flag("--no-sync", no_sync,
                "UNSAFE: acknowledge redo and write layers without syncing them to disk; a crash "
@@ -246,6 +256,7 @@ int Run(int argc, char** argv) {
   if (segment_opt->count() > 0) config.timeline.wal_segment_bytes = wal_segment_bytes;
   if (wait_opt->count() > 0) config.read_wait_limit_ms = read_wait_limit_ms;
   if (remote_opt->count() > 0) config.remote = remote_url;
+  if (budget_opt->count() > 0) config.timeline.local_disk_budget_bytes = local_disk_budget_bytes;
   if (no_sync) {
     config.timeline.sync = false;
     std::fprintf(stderr,

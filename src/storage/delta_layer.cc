@@ -126,22 +126,28 @@ absl::Status DeltaLayerWriter::Finish() {
   return file_->Publish();
 }
 
-DeltaLayer::~DeltaLayer() {
-  if (fd_ >= 0) close(fd_);
-}
+DeltaLayer::~DeltaLayer() = default;
 
 absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(
     const std::string& path, std::optional<std::span<const PageId>> written_pages) {
+  ASSIGN_OR_RETURN(std::shared_ptr<LayerFile> file, LayerFile::Open(path));
+  return Open(std::move(file), written_pages);
+}
+
+absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(
+    std::shared_ptr<LayerFile> file, std::optional<std::span<const PageId>> written_pages) {
   std::unique_ptr<DeltaLayer> layer(new DeltaLayer());
+  const std::string& path = file->path();
   layer->path_ = path;
-  ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(path, &layer->fd_));
+  const uint64_t file_size = file->size();
+  layer->file_ = std::move(file);
   layer->file_bytes_ = file_size;
   auto corrupt = [&](std::string_view why) {
     return absl::DataLossError(absl::StrFormat("delta layer %s: %s", path, why));
   };
   if (file_size < kSummarySize) return corrupt("shorter than its summary block");
   uint8_t s[kSummaryUsed + 4];
-  RETURN_IF_ERROR(ReadFully(layer->fd_, 0, sizeof(s), s, path));
+  RETURN_IF_ERROR(layer->file_->ReadAt(0, sizeof(s), s));
   if (std::memcmp(s, kMagic, sizeof(kMagic)) != 0) return corrupt("not a delta layer (magic)");
   if (Crc32c(0, s, kSummaryUsed) != ReadBe32(s + kSummaryUsed)) {
     return corrupt("summary checksum mismatch");
@@ -162,7 +168,7 @@ absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(
         absl::StrFormat("size %d does not match %d entries", file_size, layer->entry_count_));
   }
   std::vector<uint8_t> blocks(block_count * kBlockKeySize);
-  RETURN_IF_ERROR(ReadFully(layer->fd_, blocks_offset, blocks.size(), blocks.data(), path));
+  RETURN_IF_ERROR(layer->file_->ReadAt(blocks_offset, blocks.size(), blocks.data()));
   if (Crc32c(blocks) != ReadBe32(s + 64)) return corrupt("block index checksum mismatch");
   layer->blocks_.reserve(block_count);
   for (uint64_t b = 0; b < block_count; ++b) {
@@ -189,7 +195,7 @@ absl::Status DeltaLayer::ReadBlock(uint64_t block, std::vector<IndexEntry>* entr
   const uint64_t first = block * kEntriesPerBlock;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(kEntriesPerBlock, entry_count_ - first));
   uint8_t buf[kEntriesPerBlock * kEntrySize];
-  RETURN_IF_ERROR(ReadFully(fd_, index_offset_ + first * kEntrySize, n * kEntrySize, buf, path_));
+  RETURN_IF_ERROR(file_->ReadAt(index_offset_ + first * kEntrySize, n * kEntrySize, buf));
   if (Crc32c(0, buf, n * kEntrySize) != blocks_[block].crc) {
     return absl::DataLossError(
         absl::StrFormat("delta layer %s: index block %d fails its checksum", path_, block));
@@ -254,7 +260,7 @@ absl::StatusOr<bool> DeltaLayer::CollectNewestFirst(PageId id, Lsn max_lsn, Lsn 
     }
   }
   std::vector<uint8_t> values(end - begin);
-  RETURN_IF_ERROR(ReadFully(fd_, begin, values.size(), values.data(), path_));
+  RETURN_IF_ERROR(file_->ReadAt(begin, values.size(), values.data()));
   for (size_t i = mine.size(); i-- > first;) {
     const IndexEntry& e = mine[i];
     const uint8_t* data = values.data() + (e.offset - begin);

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "common/file_io.h"
 #include "common/types.h"
+#include "storage/layer_file.h"
 #include "storage/page_filter.h"
 
 namespace pageserver::storage {
@@ -73,6 +74,9 @@ class DeltaLayer {
   // from which the page filter is built; without them the whole index is read to build it.
   static absl::StatusOr<std::unique_ptr<DeltaLayer>> Open(
       const std::string& path, std::optional<std::span<const PageId>> written_pages = {});
+  // The layer in `file` (which may be evicted later: layer_file.h).
+  static absl::StatusOr<std::unique_ptr<DeltaLayer>> Open(
+      std::shared_ptr<LayerFile> file, std::optional<std::span<const PageId>> written_pages = {});
   ~DeltaLayer();
 
   Lsn lsn_start() const { return lsn_start_; }
@@ -80,6 +84,7 @@ class DeltaLayer {
   uint64_t entry_count() const { return entry_count_; }
   uint64_t file_bytes() const { return file_bytes_; }
   const std::string& path() const { return path_; }
+  const std::shared_ptr<LayerFile>& file() const { return file_; }
 
   // Appends to `out` the page's entries with floor <= lsn <= max_lsn, newest first, stopping
   // after the first will_init one. Returns whether it stopped at a will_init entry.
@@ -106,7 +111,7 @@ class DeltaLayer {
   absl::Status ForEachEntryOf(PageId id, const std::function<bool(const IndexEntry&)>& fn) const;
 
   std::string path_;
-  int fd_ = -1;
+  std::shared_ptr<LayerFile> file_;
   Lsn lsn_start_;
   Lsn lsn_end_;
   uint64_t entry_count_ = 0;

@@ -92,18 +92,23 @@ absl::Status ImageLayerWriter::Finish() {
   return file_->Publish();
 }
 
-ImageLayer::~ImageLayer() {
-  if (fd_ >= 0) close(fd_);
-}
+ImageLayer::~ImageLayer() = default;
 
 absl::Status ImageLayer::ReadAt(uint64_t offset, size_t size, uint8_t* out) const {
-  return ReadFully(fd_, offset, size, out, path_);
+  return file_->ReadAt(offset, size, out);
 }
 
 absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(const std::string& path) {
+  ASSIGN_OR_RETURN(std::shared_ptr<LayerFile> file, LayerFile::Open(path));
+  return Open(std::move(file));
+}
+
+absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(std::shared_ptr<LayerFile> file) {
   std::unique_ptr<ImageLayer> layer(new ImageLayer());
+  const std::string& path = file->path();
   layer->path_ = path;
-  ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(path, &layer->fd_));
+  const uint64_t file_size = file->size();
+  layer->file_ = std::move(file);
   auto corrupt = [&](std::string_view why) {
     return absl::DataLossError(absl::StrFormat("image layer %s: %s", path, why));
   };

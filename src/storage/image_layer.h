@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "common/file_io.h"
 #include "common/types.h"
+#include "storage/layer_file.h"
 #include "storage/page_filter.h"
 
 namespace pageserver::storage {
@@ -61,6 +62,8 @@ class ImageLayerWriter {
 class ImageLayer {
  public:
   static absl::StatusOr<std::unique_ptr<ImageLayer>> Open(const std::string& path);
+  // The layer in `file` (which may be evicted later: layer_file.h).
+  static absl::StatusOr<std::unique_ptr<ImageLayer>> Open(std::shared_ptr<LayerFile> file);
   ~ImageLayer();
 
   Lsn lsn() const { return lsn_; }
@@ -69,6 +72,7 @@ class ImageLayer {
   PageId first_key() const { return first_; }
   PageId last_key() const { return last_; }
   uint64_t file_bytes() const { return index_offset_ + count_ * 24; }
+  const std::shared_ptr<LayerFile>& file() const { return file_; }
 
   // Every page id in the layer, ascending (reads the index only).
   absl::Status ForEachPage(const std::function<void(PageId)>& fn) const;
@@ -81,7 +85,7 @@ class ImageLayer {
   absl::Status ReadAt(uint64_t offset, size_t size, uint8_t* out) const;
 
   std::string path_;
-  int fd_ = -1;
+  std::shared_ptr<LayerFile> file_;
   Lsn lsn_;
   uint32_t page_size_ = 0;
   uint64_t count_ = 0;

@@ -70,6 +70,32 @@ absl::Status RestoreWriterLease(remote::RemoteStorage& remote, const std::string
 
 }  // namespace
 
+absl::StatusOr<Generation> FindLayerGeneration(remote::RemoteStorage& remote,
+                                               const std::string& prefix, const std::string& name) {
+  ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> objects,
+                   remote.List(prefix + "/layers/" + name + "-"));
+  std::optional<Generation> gen;
+  for (const remote::ObjectInfo& o : objects) {
+    auto parsed = ParseLayerKey(prefix, o.key);
+    if (parsed && parsed->first == name && (!gen || parsed->second > *gen)) gen = parsed->second;
+  }
+  if (!gen) {
+    return absl::NotFoundError(
+        absl::StrFormat("layer %s is in no object of %s/%s", name, remote.Describe(), prefix));
+  }
+  return *gen;
+}
+
+absl::Status DownloadLayerFile(remote::RemoteStorage& remote, const std::string& prefix,
+                               const std::string& name, std::optional<Generation> gen,
+                               const std::string& path) {
+  if (!gen) {
+    ASSIGN_OR_RETURN(gen, FindLayerGeneration(remote, prefix, name));
+  }
+  ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, remote.Get(LayerKey(prefix, name, *gen)));
+  return WriteFileAtomically(path, AsText(bytes));
+}
+
 std::vector<WalPiece> PlanWal(const std::vector<WalChunkName>& chunks) {
   std::vector<WalPiece> log;
   for (const WalChunkName& chunk : chunks) {
@@ -108,27 +134,11 @@ absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(
   ASSIGN_OR_RETURN(restored.index, DownloadRemoteIndex(remote, prefix, *newest));
   const Manifest& manifest = restored.index.manifest;
   const Lsn lsn = manifest.disk_consistent_lsn;
-  const bool tty = isatty(STDERR_FILENO) != 0;
   absl::FPrintF(stderr,
                 "pageserver: restoring %s from %s: index of generation %d at LSN %d, %d layers\n",
                 dir, remote.Describe() + "/" + prefix, newest->gen, lsn.value(),
                 manifest.layers.size());
-  std::error_code ec;
-  fs::create_directories(dir + "/layers", ec);
-  if (ec) return absl::InternalError(absl::StrFormat("creating %s: %s", dir, ec.message()));
-  size_t done = 0;
-  for (const std::string& layer : manifest.layers) {
-    const std::string key = LayerKey(prefix, layer, restored.index.layer_generations.at(layer));
-    ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, remote.Get(key));
-    RETURN_IF_ERROR(WriteFileAtomically(dir + "/layers/" + layer, AsText(bytes)));
-    restored.layer_bytes += bytes.size();
-    ++done;
-    if (tty) {
-      absl::FPrintF(stderr, "\r  layers: %d/%d, %.1f MiB", done, manifest.layers.size(),
-                    restored.layer_bytes / 1048576.0);
-    }
-  }
-  if (tty) absl::FPrintF(stderr, "\n");
+  // The layer files are downloaded when the timeline opens them (Timeline::Open).
   ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks, ListWalChunks(remote, prefix));
   const std::optional<std::vector<WalPiece>> wal = WalFrom(PlanWal(chunks), lsn);
   restored.wal_end = lsn;
@@ -147,10 +157,8 @@ absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(
   RETURN_IF_ERROR(WalLog::Open(dir + "/wal", lsn, wal_options).status());
   RETURN_IF_ERROR(WriteManifest(dir, manifest));  // the commit point
   absl::FPrintF(stderr,
-                "pageserver: restored %d layers (%.1f MiB) and %d aux files; WAL to ingest: "
-                "LSN %d..%d\n",
-                manifest.layers.size(), restored.layer_bytes / 1048576.0, restored.aux_files,
-                lsn.value(), restored.wal_end.value());
+                "pageserver: restored the manifest and %d aux files; WAL to ingest: LSN %d..%d\n",
+                restored.aux_files, lsn.value(), restored.wal_end.value());
   return std::optional<RestoredTimeline>(std::move(restored));
 }
 

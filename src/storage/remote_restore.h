@@ -2,7 +2,8 @@
 // is empty and whose bucket holds a timeline serves every page at every LSN the bucket covers.
 //
 // What is restored, from the newest index (the highest generation below this node's, then the
-// highest LSN; remote_layout.h): its layer files, the local manifest, the aux file versions and
+// highest LSN; remote_layout.h): the local manifest (its layer files are downloaded when the
+// timeline opens them, and evicted again under a disk budget: layer_file.h), the aux file versions and
 // the newest writer lease grant; and the plan of the WAL after the index's disk_consistent_lsn,
 // which the timeline then ingests as it would from a writer (remote_timeline_client.h says how
 // chunks are uploaded).
@@ -42,11 +43,19 @@ std::vector<WalPiece> PlanWal(const std::vector<WalChunkName>& chunks);
 // The part of `log` from `lsn` on; nullopt when the log does not cover `lsn`.
 std::optional<std::vector<WalPiece>> WalFrom(const std::vector<WalPiece>& log, Lsn lsn);
 
+// The newest generation whose object holds layer `name`; NotFound when none does.
+absl::StatusOr<Generation> FindLayerGeneration(remote::RemoteStorage& remote,
+                                               const std::string& prefix, const std::string& name);
+// Downloads layer `name` to `path` (atomically, durably): the object of generation `gen`, or,
+// without one, of the newest generation that stored it.
+absl::Status DownloadLayerFile(remote::RemoteStorage& remote, const std::string& prefix,
+                               const std::string& name, std::optional<Generation> gen,
+                               const std::string& path);
+
 struct RestoredTimeline {
   RemoteIndex index;
   std::vector<WalPiece> wal;  // to ingest, from index.manifest.disk_consistent_lsn on
   Lsn wal_end;                // where the plan ends (the index's LSN without WAL)
-  uint64_t layer_bytes = 0;
   uint32_t aux_files = 0;
 };
 

@@ -22,6 +22,7 @@ RemoteTimelineClient::RemoteTimelineClient(RemoteTimelineClientOptions options,
                                            Lsn wal_uploaded)
     : options_(std::move(options)), remote_(*options_.storage) {
   if (start_index) {
+    absl::MutexLock l(&mu_);
     layer_generations_ = start_index->layer_generations;
     index_uploaded_ = start_index->manifest.disk_consistent_lsn;
   }
@@ -82,6 +83,13 @@ Lsn RemoteTimelineClient::remote_consistent_lsn() const {
 Lsn RemoteTimelineClient::wal_uploaded_lsn() const {
   absl::MutexLock l(&mu_);
   return wal_uploaded_;
+}
+
+std::optional<Generation> RemoteTimelineClient::LayerGeneration(const std::string& name) const {
+  absl::MutexLock l(&mu_);
+  auto it = layer_generations_.find(name);
+  if (it == layer_generations_.end()) return std::nullopt;
+  return it->second;
 }
 
 absl::Status RemoteTimelineClient::last_error() const {
@@ -247,37 +255,45 @@ absl::Status RemoteTimelineClient::UploadIndex(const Manifest& manifest) {
   std::optional<std::map<std::string, uint64_t>> listed;  // layer key -> size, when needed
   for (const std::string& name : manifest.layers) {
     const std::string path = options_.layers_dir + "/" + name;
-    auto known = layer_generations_.find(name);
-    if (known != layer_generations_.end() && known->second != options_.generation) {
-      // Stored by an earlier generation: not copied again, but it must be the same file (its
-      // size is checked; the name already says which LSNs it covers).
-      if (!listed) {
-        ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> objects,
-                         remote_.List(options_.prefix + "/layers/"));
-        listed.emplace();
-        for (const remote::ObjectInfo& o : objects) (*listed)[o.key] = o.size;
+    std::optional<Generation> known;
+    {
+      absl::MutexLock l(&mu_);
+      if (auto it = layer_generations_.find(name); it != layer_generations_.end()) {
+        known = it->second;
       }
-      const std::string key = LayerKey(options_.prefix, name, known->second);
+    }
+    if (known && *known != options_.generation) {
+      // Stored by an earlier generation: not copied again, but it must be the same file (its
+      // size is checked, unless the local copy was evicted; the name says which LSNs it covers).
       std::error_code ec;
       const uint64_t size = std::filesystem::file_size(path, ec);
-      if (ec) return ErrnoError("stat", path);
-      auto found = listed->find(key);
-      if (found == listed->end()) {
-        return absl::DataLossError(absl::StrFormat(
-            "%s/%s is missing, though the index of generation %d names it", remote_.Describe(),
-            key, known->second));
+      if (!ec) {
+        if (!listed) {
+          ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> objects,
+                           remote_.List(options_.prefix + "/layers/"));
+          listed.emplace();
+          for (const remote::ObjectInfo& o : objects) (*listed)[o.key] = o.size;
+        }
+        const std::string key = LayerKey(options_.prefix, name, *known);
+        auto found = listed->find(key);
+        if (found == listed->end()) {
+          return absl::DataLossError(absl::StrFormat(
+              "%s/%s is missing, though the index of generation %d names it",
+              remote_.Describe(), key, *known));
+        }
+        if (found->second != size) {
+          return absl::DataLossError(
+              absl::StrFormat("%s/%s holds %d bytes, the local file of that name %d",
+                              remote_.Describe(), key, found->second, size));
+        }
       }
-      if (found->second != size) {
-        return absl::DataLossError(
-            absl::StrFormat("%s/%s holds %d bytes, the local file of that name %d",
-                            remote_.Describe(), key, found->second, size));
-      }
-      index.layer_generations[name] = known->second;
+      index.layer_generations[name] = *known;
       continue;
     }
-    if (known == layer_generations_.end()) {
+    if (!known) {
       ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadWholeFile(path));
       RETURN_IF_ERROR(PutOnce(LayerKey(options_.prefix, name, options_.generation), bytes));
+      absl::MutexLock l(&mu_);
       layer_generations_[name] = options_.generation;
     }
     index.layer_generations[name] = options_.generation;

@@ -100,6 +100,11 @@ class RemoteTimelineClient {
   // upload error if there was one).
   absl::Status WaitUntilUploaded(absl::Time deadline);
   absl::Status last_error() const;  // of the last failed upload, OK after a success
+  // Whether the bucket holds layer `name` (uploaded by this node or named by the start index):
+  // only then may its local file be evicted.
+  bool LayerInBucket(const std::string& name) const { return LayerGeneration(name).has_value(); }
+  // The generation of the bucket's object of layer `name`, if the bucket holds it.
+  std::optional<Generation> LayerGeneration(const std::string& name) const;
   Generation generation() const { return options_.generation; }
 
  private:
@@ -134,8 +139,10 @@ class RemoteTimelineClient {
   absl::Status stopped_for_good_ ABSL_GUARDED_BY(mu_);  // DataLoss or fenced
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
 
+  // Layers in the bucket -> the generation of their object. Written by the uploader's thread.
+  std::map<std::string, Generation> layer_generations_ ABSL_GUARDED_BY(mu_);
+
   // The uploader's thread only.
-  std::map<std::string, Generation> layer_generations_;  // layers in the bucket
   std::optional<std::map<uint64_t, uint64_t>> aux_listed_;  // seq -> size, in the bucket
   uint64_t next_wal_seq_ = 1;
 

@@ -222,6 +222,53 @@ TEST_F(RemoteTimelineTest, RestoreUnderInjectedFaultsIsExact) {
   options_.remote = bucket_.get();
 }
 
+// Layer bytes on the local disk, as the file system sees them.
+uint64_t LocalLayerBytes(const fs::path& dir) {
+  uint64_t bytes = 0;
+  for (const auto& f : fs::directory_iterator(dir / "layers")) bytes += f.file_size();
+  return bytes;
+}
+
+TEST_F(RemoteTimelineTest, LocalLayersStayWithinTheDiskBudgetServingTenTimesMore) {
+  constexpr uint64_t kBudget = 512 << 10;
+  options_.local_disk_budget_bytes = kBudget;
+  const uint32_t seed = testing::TestSeed();
+  const Stream s = MakeStream(3000, seed);
+  auto t = OpenWithBase();
+  IngestChunked(*t, s.bytes, seed, 2000);
+  ASSERT_TRUE(t->Flush().ok());
+  Uploaded(*t);
+  ASSERT_TRUE(t->Flush().ok());  // enforces the budget now that every layer is in the bucket
+  TimelineStatus st = t->Status();
+  const uint64_t stored = st.image_layer_bytes + st.delta_layer_bytes;
+  ASSERT_GE(stored, 10 * kBudget) << "the test needs ten times the budget in layers";
+  EXPECT_LE(st.local_layer_bytes, kBudget);
+  EXPECT_LE(LocalLayerBytes(dir_.path()), kBudget);
+  EXPECT_GT(st.layer_evictions, 0u);
+  // Every page at many LSNs: evicted layers come back on demand, and go again.
+  for (size_t i = 0; i < s.mtrs.size(); i += 97) {
+    for (uint32_t p = 0; p < kPages; ++p) {
+      const PageId id{kSpace, PageNo(p)};
+      auto page = t->GetPage(id, s.mtrs[i].end_lsn, kSoon);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_EQ(page->image, ModelPage(s, id, s.mtrs[i].end_lsn));
+      ASSERT_LE(LocalLayerBytes(dir_.path()), kBudget) << "after reading " << ToString(id);
+    }
+  }
+  st = t->Status();
+  EXPECT_GT(st.layer_downloads, 0u);
+  std::printf("%.1f KiB of layers within a budget of %.1f KiB: %llu downloads, %llu evictions\n",
+              stored / 1024.0, kBudget / 1024.0,
+              static_cast<unsigned long long>(st.layer_downloads),
+              static_cast<unsigned long long>(st.layer_evictions));
+  // A restore within the budget too: layers are downloaded to be opened, and evicted at once.
+  t.reset();
+  auto restored = ExpectRestores(s, 211);
+  ASSERT_NE(restored, nullptr);
+  EXPECT_LE(restored->Status().local_layer_bytes, kBudget);
+  EXPECT_LE(LocalLayerBytes(restore_dirs_.back()->path()), kBudget);
+}
+
 WalChunkName Chunk(Generation gen, uint64_t seq, uint64_t start, uint64_t end) {
   return WalChunkName{gen, seq, Lsn(start), Lsn(end),
                       absl::StrFormat("k%d.%d", gen, seq), end - start};

@@ -34,6 +34,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A layer file read more recently than this is not evicted to download another: under a working
+// set larger than the disk budget, the evicted ones are read from the bucket instead.
+constexpr absl::Duration kHotLayer = absl::Seconds(2);
+
 // The layers a read consults, taken under the lock and used without it (layers are immutable;
 // the in-memory ones are read under the lock before it is released). Never changed once
 // published: a flush publishes a new one, so a read takes one reference, not one per layer.
@@ -127,6 +131,20 @@ class TimelineImpl : public Timeline {
   // With remote storage, before anything is loaded: claims this node's generation, and restores
   // an empty directory from the bucket, or checks that the bucket is not ahead of the directory.
   absl::Status PrepareRemote();
+  // A layer file of the manifest: downloaded first when it is missing and remote storage has it
+  // (a previous run evicted it).
+  absl::StatusOr<std::shared_ptr<LayerFile>> OpenLayerFile(const std::string& name);
+  // Evicts the least recently read layer files the bucket holds until the local ones fit in
+  // local_disk_budget_bytes. Takes eviction_mu_; called with no other lock held.
+  void EnforceDiskBudget();
+  // Lets `file` (layer `name`, which the bucket holds in generation `gen`'s object) be evicted,
+  // read from the bucket, and downloaded again.
+  void MakeEvictable(LayerFile& file, const std::string& name, Generation gen);
+  // Whether evicted `file` may be downloaded now: when it fits in the budget, after evicting
+  // files nobody read in the last kHotLayer, least recently read first.
+  bool MakeRoomFor(const LayerFile& file);
+  // The current layers' files, least recently read first, and the bytes of those on local disk.
+  std::vector<std::shared_ptr<LayerFile>> LayerFiles(uint64_t* resident_bytes) const;
   absl::StatusOr<Lsn> WaitFor(Lsn lsn, absl::Time deadline);
   void Index(const wal::Mtr& mtr);  // exclusive lock held
   absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes);
@@ -149,7 +167,8 @@ class TimelineImpl : public Timeline {
   const std::string dir_;
   const TimelineOptions options_;
 
-  // Lock order: ingest_mu_, sync_mu_, mu_, wal_mu_, wait_mu_.
+  // Lock order: ingest_mu_, sync_mu_, eviction_mu_, mu_, wal_mu_, wait_mu_; a layer file's own
+  // lock (layer_file.h) after any of them.
   // Serialises WriteWal, TruncateWal, Flush and import.
   std::mutex ingest_mu_;
   // Held by the one thread running a group commit's fdatasync (MakeWalDurable), and by
@@ -202,6 +221,11 @@ class TimelineImpl : public Timeline {
   std::optional<RemoteIndex> start_index_;
   std::optional<RestoredTimeline> restored_;
   std::unique_ptr<RemoteTimelineClient> remote_client_;
+  // One budget enforcement at a time. Lock order: after ingest_mu_ (Flush), before mu_ and the
+  // layer files' locks.
+  std::mutex eviction_mu_;
+  std::atomic<uint64_t> layer_downloads_{0};
+  std::atomic<uint64_t> layer_evictions_{0};
   absl::Mutex wait_mu_;  // readers waiting for an LSN
 };
 
@@ -269,15 +293,28 @@ absl::Status TimelineImpl::Load() {
   catalog_ = std::move(manifest->catalog);
   layer_names_ = manifest->layers;
   auto layers = std::make_shared<LayerSnapshot>();
+  const bool show_progress = isatty(STDERR_FILENO) != 0;
   for (const std::string& name : layer_names_) {
+    ASSIGN_OR_RETURN(std::shared_ptr<LayerFile> file, OpenLayerFile(name));
     if (IsImageLayerName(name)) {
-      ASSIGN_OR_RETURN(auto layer, ImageLayer::Open(LayerPath(name)));
+      ASSIGN_OR_RETURN(auto layer, ImageLayer::Open(file));
       layers->images.push_back(std::move(layer));
     } else {
-      ASSIGN_OR_RETURN(auto layer, DeltaLayer::Open(LayerPath(name)));
+      ASSIGN_OR_RETURN(auto layer, DeltaLayer::Open(file));
       layers->deltas.push_back(std::move(layer));
     }
+    // A layer downloaded here (a restore, or one a previous run evicted) has given what is kept
+    // in memory (summary, indexes, page filter); with a budget it goes again at once, so that a
+    // restore never needs more disk than the budget, and reads download it on demand.
+    if (file->evictable() && options_.local_disk_budget_bytes > 0 && file->Evict().ok()) {
+      layer_evictions_.fetch_add(1);
+    }
+    if (file->evictable() && show_progress) {  // a download: long, shown on a terminal
+      absl::FPrintF(stderr, "\r  layers downloaded: %d of %d", layer_downloads_.load(),
+                    layer_names_.size());
+    }
   }
+  if (show_progress && layer_downloads_.load() > 0) absl::FPrintF(stderr, "\n");
   std::sort(layers->images.begin(), layers->images.end(),
             [](const auto& a, const auto& b) { return a->lsn() < b->lsn(); });
   std::sort(layers->deltas.begin(), layers->deltas.end(),
@@ -410,10 +447,119 @@ absl::Status TimelineImpl::StartRemote() {
   }
   // Whatever an earlier run may not have uploaded.
   if (manifest) remote_client_->ScheduleIndex(std::move(*manifest));
+  EnforceDiskBudget();
   for (const uint64_t seq : aux_->Sequences()) remote_client_->ScheduleAux(seq);
   if (writer_) remote_client_->ScheduleLease(*writer_);
   restored_.reset();
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<LayerFile>> TimelineImpl::OpenLayerFile(const std::string& name) {
+  const std::string path = LayerPath(name);
+  std::error_code ec;
+  if (options_.remote == nullptr || fs::exists(path, ec)) return LayerFile::Open(path);
+  Generation gen = 0;
+  if (start_index_) {
+    if (auto it = start_index_->layer_generations.find(name);
+        it != start_index_->layer_generations.end()) {
+      gen = it->second;
+    }
+  }
+  if (gen == 0) {
+    ASSIGN_OR_RETURN(gen, FindLayerGeneration(*options_.remote, options_.remote_prefix, name));
+  }
+  RETURN_IF_ERROR(DownloadLayerFile(*options_.remote, options_.remote_prefix, name, gen, path));
+  layer_downloads_.fetch_add(1);
+  ASSIGN_OR_RETURN(std::shared_ptr<LayerFile> file, LayerFile::Open(path));
+  // The bucket has it: it may go again.
+  MakeEvictable(*file, name, gen);
+  return file;
+}
+
+void TimelineImpl::MakeEvictable(LayerFile& file, const std::string& name, Generation gen) {
+  remote::RemoteStorage* remote = options_.remote;
+  const std::string prefix = options_.remote_prefix;
+  const std::string key = LayerKey(prefix, name, gen);
+  file.SetRemote(
+      [remote, prefix, name, gen](const std::string& path) {
+        return DownloadLayerFile(*remote, prefix, name, gen, path);
+      },
+      [remote, key](uint64_t offset, size_t size, uint8_t* out) {
+        ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, remote->Get(key, {offset, size}));
+        if (bytes.size() != size) {
+          return absl::DataLossError(absl::StrFormat(
+              "%s/%s: %d bytes at offset %d, expected %d", remote->Describe(), key, bytes.size(),
+              offset, size));
+        }
+        std::copy(bytes.begin(), bytes.end(), out);
+        return absl::OkStatus();
+      },
+      [this](const LayerFile& f) { return MakeRoomFor(f); },
+      [this] {
+        layer_downloads_.fetch_add(1);
+        EnforceDiskBudget();
+      });
+}
+
+std::vector<std::shared_ptr<LayerFile>> TimelineImpl::LayerFiles(uint64_t* resident_bytes) const {
+  std::shared_ptr<const LayerSnapshot> layers;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    layers = layers_;
+  }
+  std::vector<std::shared_ptr<LayerFile>> files;
+  for (const auto& l : layers->images) files.push_back(l->file());
+  for (const auto& l : layers->deltas) files.push_back(l->file());
+  *resident_bytes = 0;
+  for (const auto& f : files) *resident_bytes += f->resident() ? f->size() : 0;
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a->last_read() < b->last_read(); });
+  return files;
+}
+
+bool TimelineImpl::MakeRoomFor(const LayerFile& file) {
+  const uint64_t budget = options_.local_disk_budget_bytes;
+  if (budget == 0) return true;
+  std::lock_guard<std::mutex> one(eviction_mu_);
+  uint64_t resident = 0;
+  const std::vector<std::shared_ptr<LayerFile>> files = LayerFiles(&resident);
+  if (resident + file.size() <= budget) return true;
+  const absl::Time hot = absl::Now() - kHotLayer;
+  for (const auto& f : files) {
+    if (f.get() == &file || !f->resident() || !f->evictable()) continue;
+    if (f->last_read() > hot) break;  // read recently: evicting it would only move the misses
+    if (!f->Evict().ok()) continue;
+    layer_evictions_.fetch_add(1);
+    resident -= f->size();
+    if (resident + file.size() <= budget) return true;
+  }
+  return false;
+}
+
+void TimelineImpl::EnforceDiskBudget() {
+  const uint64_t budget = options_.local_disk_budget_bytes;
+  if (!remote_client_ || budget == 0) return;
+  std::lock_guard<std::mutex> one(eviction_mu_);
+  uint64_t resident = 0;
+  const std::vector<std::shared_ptr<LayerFile>> files = LayerFiles(&resident);
+  if (resident <= budget) return;
+  for (const auto& f : files) {
+    if (resident <= budget) break;
+    if (!f->resident()) continue;
+    if (!f->evictable()) {
+      const std::string name = fs::path(f->path()).filename().string();
+      const std::optional<Generation> gen = remote_client_->LayerGeneration(name);
+      if (!gen) continue;  // not in the bucket yet: kept
+      MakeEvictable(*f, name, *gen);
+    }
+    const absl::Status evicted = f->Evict();
+    if (!evicted.ok()) {
+      absl::FPrintF(stderr, "pageserver: evicting %s: %s\n", f->path(), evicted.message());
+      continue;
+    }
+    resident -= f->size();
+    layer_evictions_.fetch_add(1);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<ImportSession>> TimelineImpl::BeginImport(
@@ -861,7 +1007,10 @@ absl::Status TimelineImpl::Flush() {
   }
   RETURN_IF_ERROR(MakeWalDurable(written).status());  // a layer holds only durable redo
   RETURN_IF_ERROR(WaitForFlush());
-  if (!Freeze()) return absl::OkStatus();
+  if (!Freeze()) {
+    EnforceDiskBudget();  // layers uploaded since the last flush may be evicted now
+    return absl::OkStatus();
+  }
   {
     std::lock_guard<std::mutex> l(flush_mu_);
     flush_pending_ = true;
@@ -912,8 +1061,12 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
   }
   // With remote storage, a segment goes only once the bucket has it too.
   const Lsn removable = remote_client_ ? std::min(end, remote_client_->wal_uploaded_lsn()) : end;
-  std::lock_guard<std::mutex> wal_lock(wal_mu_);
-  return wal_->RemoveSegmentsBefore(removable);
+  {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    RETURN_IF_ERROR(wal_->RemoveSegmentsBefore(removable));
+  }
+  EnforceDiskBudget();
+  return absl::OkStatus();
 }
 
 absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std::string* name) {
@@ -1142,8 +1295,18 @@ TimelineStatus TimelineImpl::Status() const {
   s.writer = writer_;
   s.image_layers = static_cast<uint32_t>(layers_->images.size());
   s.delta_layers = static_cast<uint32_t>(layers_->deltas.size());
-  for (const auto& l : layers_->images) s.image_layer_bytes += l->file_bytes();
-  for (const auto& l : layers_->deltas) s.delta_layer_bytes += l->file_bytes();
+  for (const auto& l : layers_->images) {
+    s.image_layer_bytes += l->file_bytes();
+    s.local_layer_bytes += l->file()->resident() ? l->file_bytes() : 0;
+    s.layer_remote_reads += l->file()->remote_reads();
+  }
+  for (const auto& l : layers_->deltas) {
+    s.delta_layer_bytes += l->file_bytes();
+    s.local_layer_bytes += l->file()->resident() ? l->file_bytes() : 0;
+    s.layer_remote_reads += l->file()->remote_reads();
+  }
+  s.layer_downloads = layer_downloads_.load();
+  s.layer_evictions = layer_evictions_.load();
   if (open_) s.in_memory_bytes += open_->bytes();
   if (frozen_) s.in_memory_bytes += frozen_->bytes();
   s.tablespaces = has_base_ ? static_cast<uint32_t>(catalog_.List(s.last_record_lsn).size()) : 0;

@@ -65,6 +65,10 @@ struct TimelineOptions {
   // `remote_prefix` (remote_timeline_client.h). Must outlive the timeline.
   remote::RemoteStorage* remote = nullptr;
   std::string remote_prefix = "timelines/main";
+  // With remote storage, the local layer files are a cache of the bucket's: the least recently
+  // read are evicted to keep them within this many bytes, and downloaded again when a read needs
+  // them (layer_file.h). 0: no limit. Layers not yet in the bucket are never evicted.
+  uint64_t local_disk_budget_bytes = 0;
   // The bucket covers acknowledged redo with at most about this lag (remote_timeline_client.h).
   absl::Duration remote_wal_upload_interval = absl::Seconds(1);
 };
@@ -100,6 +104,13 @@ struct TimelineStatus {
   uint64_t wal_syncs = 0;
   // Everything up to here is in remote storage (0: none, or no remote storage).
   Lsn remote_consistent_lsn;
+  // Layer files on the local disk (the rest are evicted to remote storage), and how many
+  // downloads and evictions the timeline made since it was opened.
+  uint64_t local_layer_bytes = 0;
+  uint64_t layer_downloads = 0;
+  uint64_t layer_evictions = 0;
+  // Reads served from the bucket's copy of an evicted layer that was not downloaded again.
+  uint64_t layer_remote_reads = 0;
   bool has_base = false;
   std::optional<WriterLease> writer;  // the lease, once one was granted
 };

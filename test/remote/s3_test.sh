@@ -79,6 +79,7 @@ kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 # --- 3. restore from radosgw alone: the server test's restore case on the mixed fixture ---
 if [[ -n ${RESTORE_FIXTURE:-} ]]; then
   REMOTE_URL="s3://pageserver-test/restore?endpoint=http://127.0.0.1:$PORT" \
+    RESTORE_DISK_BUDGET=$((300 << 20)) \
     SERVER_WORK_DIR="$WORK/restore" "$ROOT/test/server/server_test.sh" "$RESTORE_FIXTURE" restore
 fi
 echo "[s3_test] PASS"

@@ -12,7 +12,8 @@
 #   restore     (issue 10) a second server with --remote $REMOTE_URL (default file://WORK/bucket):
 #               import, push, wait until remote_consistent_lsn reaches the end; kill -9, delete
 #               its data directory, start a new one on the bucket alone: every page at the crash
-#               LSN and at the end, and every aux file at the base, as above
+#               LSN and at the end, and every aux file at the base, as above; with
+#               RESTORE_DISK_BUDGET=N the restored server keeps its local layers within N bytes
 #   bad_input   a table of bad requests over HTTP (gap, differing overlap, corrupt bytes,
 #               malformed JSON, bad base64, unknown space, page past the end, LSN below the base,
 #               LSN never reached): each a 4xx/5xx with a JSON error naming what and where, and
@@ -144,12 +145,18 @@ if wanted restore; then
     if ((uploaded < FINAL_END_LSN)); then
       fail restore "remote_consistent_lsn $uploaded never reached $FINAL_END_LSN"
     else
-      start_server restore.restored --remote "$REMOTE_URL"
+      budget=()
+      [[ -z ${RESTORE_DISK_BUDGET:-} ]] || budget=(--local-disk-budget-bytes "$RESTORE_DISK_BUDGET")
+      start_server restore.restored --remote "$REMOTE_URL" "${budget[@]}"
       log "restore: $(grep -h 'pageserver: restored' "$WORK/server.restore.restored.log" | tr '\n' ' ')"
       if ! why=$(verify_history restore); then
         fail restore "after the restore, $why"
       elif ! verify restore.base base "$base_lsn" --aux; then
         fail restore "restored pages or aux files at the base differ from base/"
+      elif log "restore: $(curl -sf "http://$HTTP/api/v1/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(", ".join(f"{k} {s[k]}" for k in ("layer_bytes","local_layer_bytes","layer_downloads","layer_evictions","layer_remote_reads")))')"
+        [[ -n ${RESTORE_DISK_BUDGET:-} ]] &&
+          (($(status_field local_layer_bytes) > RESTORE_DISK_BUDGET)); then
+        fail restore "local layers hold $(status_field local_layer_bytes) bytes, over the budget"
       else
         pass restore
       fi
