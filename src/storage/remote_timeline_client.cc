@@ -19,14 +19,17 @@ std::span<const uint8_t> AsBytes(const std::string& text) {
 
 RemoteTimelineClient::RemoteTimelineClient(RemoteTimelineClientOptions options,
                                            std::optional<RemoteIndex> start_index,
-                                           Lsn wal_uploaded)
+                                           Lsn wal_chain_start, Lsn wal_uploaded)
     : options_(std::move(options)), remote_(*options_.storage) {
-  if (start_index) {
+  {
     absl::MutexLock l(&mu_);
-    layer_generations_ = start_index->layer_generations;
-    index_uploaded_ = start_index->manifest.disk_consistent_lsn;
+    if (start_index) {
+      layer_generations_ = start_index->layer_generations;
+      index_uploaded_ = start_index->manifest.disk_consistent_lsn;
+    }
+    wal_durable_ = wal_uploaded_ = wal_restorable_ = wal_uploaded;
+    wal_chain_start_ = std::min(wal_chain_start, wal_uploaded);
   }
-  wal_durable_ = wal_uploaded_ = wal_restorable_ = wal_uploaded;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -54,6 +57,7 @@ void RemoteTimelineClient::WalStartsAt(Lsn lsn) {
   wal_durable_ = std::max(wal_durable_, lsn);
   wal_uploaded_ = std::max(wal_uploaded_, lsn);
   wal_restorable_ = std::max(wal_restorable_, lsn);
+  wal_chain_start_ = std::max(wal_chain_start_, lsn);
 }
 
 void RemoteTimelineClient::WalTruncated(Lsn lsn) {
@@ -77,7 +81,9 @@ void RemoteTimelineClient::ScheduleLease(const WriterLease& lease) {
 
 Lsn RemoteTimelineClient::remote_consistent_lsn() const {
   absl::MutexLock l(&mu_);
-  return std::max(index_uploaded_, wal_restorable_);
+  if (index_uploaded_ == Lsn(0)) return Lsn(0);  // nothing to apply the WAL to
+  return index_uploaded_ >= wal_chain_start_ ? std::max(index_uploaded_, wal_restorable_)
+                                             : index_uploaded_;
 }
 
 Lsn RemoteTimelineClient::wal_uploaded_lsn() const {

@@ -73,9 +73,11 @@ class RemoteTimelineClient {
  public:
   // `start_index`: the newest index in the bucket when the node started (its layers are reused),
   // if any. `wal_uploaded`: WAL below it is in the bucket already (where the local log starts,
-  // or where a restore ended).
+  // or where a restore ended). `wal_chain_start`: the bucket's WAL is contiguous from there to
+  // `wal_uploaded` (where the local log starts, or the restored index's LSN): an index at or
+  // above it joins the WAL uploaded after it into what a restore yields.
   RemoteTimelineClient(RemoteTimelineClientOptions options, std::optional<RemoteIndex> start_index,
-                       Lsn wal_uploaded);
+                       Lsn wal_chain_start, Lsn wal_uploaded);
   ~RemoteTimelineClient();  // stops; what was not uploaded is uploaded after the next open
   RemoteTimelineClient(const RemoteTimelineClient&) = delete;
   RemoteTimelineClient& operator=(const RemoteTimelineClient&) = delete;
@@ -90,8 +92,8 @@ class RemoteTimelineClient {
   void ScheduleAux(uint64_t seq);
   void ScheduleLease(const WriterLease& lease);
 
-  // What a restore from the bucket alone yields: the newer of the newest index's LSN and the end
-  // of the WAL uploaded up to a mini-transaction boundary (0: nothing yet).
+  // What a restore from the bucket alone yields: the newest index's LSN or, when the WAL uploaded
+  // joins it, the end of that WAL at a mini-transaction boundary (0: no index yet).
   Lsn remote_consistent_lsn() const;
   // The local log below this LSN is in the bucket (its segments may be removed).
   Lsn wal_uploaded_lsn() const;
@@ -130,6 +132,7 @@ class RemoteTimelineClient {
   Lsn wal_durable_ ABSL_GUARDED_BY(mu_);
   Lsn wal_uploaded_ ABSL_GUARDED_BY(mu_);
   Lsn wal_restorable_ ABSL_GUARDED_BY(mu_);  // end of uploaded WAL at a durable boundary
+  Lsn wal_chain_start_ ABSL_GUARDED_BY(mu_);  // the uploaded WAL is contiguous from here
   uint64_t truncations_ ABSL_GUARDED_BY(mu_) = 0;  // a chunk in flight across one is stale
   absl::Time last_wal_upload_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   Lsn index_uploaded_ ABSL_GUARDED_BY(mu_);

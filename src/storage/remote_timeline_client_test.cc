@@ -53,7 +53,8 @@ class RemoteTimelineClientTest : public ::testing::Test {
   std::unique_ptr<RemoteTimelineClient> Client(Generation gen,
                                                std::optional<RemoteIndex> start = std::nullopt) {
     EXPECT_TRUE(bucket_->PutIfAbsent(GenerationKey("tl", gen), Bytes{'{', '}'}).ok());
-    return std::make_unique<RemoteTimelineClient>(Options(*bucket_, gen), start, kWalStart);
+    return std::make_unique<RemoteTimelineClient>(Options(*bucket_, gen), start, kWalStart,
+                                                  kWalStart);
   }
   // A layer file of `size` bytes that say which file they are.
   std::string AddLayer(const std::string& name, size_t size) {
@@ -147,8 +148,11 @@ TEST_F(RemoteTimelineClientTest, DurableWalGoesUpInChunksAndATruncationAsAMarker
   auto client = Client(1);
   client->WalDurable(kWalStart + 500);
   ASSERT_TRUE(client->WaitUntilUploaded(absl::Now() + kLimit).ok());
-  EXPECT_EQ(client->remote_consistent_lsn(), kWalStart + 500);
   EXPECT_EQ(client->wal_uploaded_lsn(), kWalStart + 500);
+  EXPECT_EQ(client->remote_consistent_lsn(), Lsn(0)) << "WAL without an index restores nothing";
+  client->ScheduleIndex(ManifestAt(kWalStart, {AddLayer(ImageLayerName(kWalStart), 10)}));
+  ASSERT_TRUE(client->WaitUntilUploaded(absl::Now() + kLimit).ok());
+  EXPECT_EQ(client->remote_consistent_lsn(), kWalStart + 500) << "the index and the WAL after it";
   client->WalDurable(kWalStart + 900);
   ASSERT_TRUE(client->WaitUntilUploaded(absl::Now() + kLimit).ok());
   client->WalTruncated(kWalStart + 700);
@@ -233,7 +237,7 @@ TEST_F(RemoteTimelineClientTest, InjectedFaultsAreRetriedAndLoseNothing) {
   remote::RetryingStorage retrying(std::make_unique<remote::testing::ForwardingStorage>(faults),
                                    options);
   ASSERT_TRUE(bucket_->PutIfAbsent(GenerationKey("tl", 1), Bytes{'{', '}'}).ok());
-  RemoteTimelineClient client(Options(retrying, 1), std::nullopt, kWalStart);
+  RemoteTimelineClient client(Options(retrying, 1), std::nullopt, kWalStart, kWalStart);
   std::vector<std::string> layers;
   for (int i = 0; i < 20; ++i) {
     layers.push_back(AddLayer(DeltaLayerName(Lsn(1000 + i), Lsn(1001 + i)), 3000 + i));

@@ -441,8 +441,10 @@ absl::Status TimelineImpl::StartRemote() {
       manifest->layers = layer_names_;
       manifest->catalog = catalog_;
     }
-    remote_client_ =
-        std::make_unique<RemoteTimelineClient>(std::move(client), start_index_, wal_uploaded);
+    const Lsn wal_chain_start =
+        restored_ ? restored_->index.manifest.disk_consistent_lsn : wal_uploaded;
+    remote_client_ = std::make_unique<RemoteTimelineClient>(std::move(client), start_index_,
+                                                            wal_chain_start, wal_uploaded);
     if (wal_) remote_client_->WalDurable(wal_->durable_lsn());
   }
   // Whatever an earlier run may not have uploaded.

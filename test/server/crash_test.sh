@@ -8,6 +8,10 @@
 #   - every page at that acknowledged LSN equals a datadir replayed independently to the same LSN
 #     with `pagectl replay --to-lsn` (what is served is exact, nothing half-written shows).
 # Then the push is completed and the final pages are checked against MariaDB's final/.
+# With CRASH_REMOTE=1 (issue 10) the server runs on a file:// bucket, so the kills also land in
+# its uploads; on the checked cycles it is killed again once remote_consistent_lsn has reached
+# what it serves, its data directory is deleted, and the pages are checked on a server restored
+# from the bucket alone, which carries on as the server for the next cycles.
 # Environment: as server_test.sh; TEST_SEED seeds the kill points and chunk sizes;
 # ACK_WAIT_LIMIT (300 s) bounds the wait for push's acknowledgements before a kill.
 set -euo pipefail
@@ -25,7 +29,25 @@ RANDOM=$((SEED % 32768))
 log "fixture $FIXTURE, $CYCLES kill cycles, TEST_SEED=$SEED, work dir $WORK"
 LOG=$FIXTURE/final/ib_logfile0
 
-start_server first
+REMOTE=()
+bucket=0
+[[ ${CRASH_REMOTE:-0} != 1 ]] || REMOTE=(--remote "file://$WORK/bucket.$bucket")
+# restore_from_bucket NAME: kill -9 once the bucket holds what the server serves, delete the data
+# directory, start a server restored from the bucket alone.
+restore_from_bucket() {
+  local serving uploaded deadline=$((SECONDS + 600))
+  serving=$(status_field last_record_lsn)
+  until uploaded=$(status_field remote_consistent_lsn) && ((uploaded >= serving)); do
+    ((SECONDS < deadline)) || { log "$1: remote_consistent_lsn $uploaded never reached $serving"; return 1; }
+    sleep 0.1
+  done
+  kill_server
+  rm -rf "$DATA_DIR"
+  start_server "$1" "${REMOTE[@]}"
+  log "$1: $(grep -h 'pageserver: restored' "$WORK/server.$1.log" | tr '\n' ' ')"
+}
+
+start_server first "${REMOTE[@]}"
 run_pagectl import import --server "$GRPC" --datadir "$FIXTURE/base" ||
   { cat "$WORK/import.err" >&2; exit 1; }
 
@@ -84,7 +106,13 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
   fi
   acked=$(awk '$1 == "acked" { v = $2 } END { print v }' "$WORK/push.$cycle.out")
   [[ -n $acked ]] && ((acked > last_acked)) && last_acked=$acked
-  start_server "cycle$cycle"
+  start_server "cycle$cycle" "${REMOTE[@]}"
+  check=0
+  ((last_acked > BASE_CHECKPOINT_LSN && (cycle % 5 == 0 || cycle == 1) && last_acked != checked)) && check=1
+  if ((check)) && ((${#REMOTE[@]})) && ! restore_from_bucket "restored$cycle"; then
+    failures=$((failures + 1))
+    continue
+  fi
   served=$(status_field last_record_lsn)
   if ((served < last_acked)); then
     log "cycle $cycle: LOST acknowledged redo: acknowledged up to $last_acked, served up to $served"
@@ -92,7 +120,7 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
     continue
   fi
   # Check the pages at the acknowledged LSN on a few cycles (each check replays the log).
-  if ((last_acked > BASE_CHECKPOINT_LSN && (cycle % 5 == 0 || cycle == 1) && last_acked != checked)); then
+  if ((check)); then
     ref=$WORK/ref
     rm -rf "$ref"
     if ! run_pagectl "replay.$cycle" replay --base "$FIXTURE/base" --log "$LOG" \
@@ -113,7 +141,11 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
     # in the middle of ingest.
     stop_server || true
     rm -rf "$DATA_DIR"
-    start_server "fresh$cycle"
+    if ((${#REMOTE[@]})); then  # a new database: a new bucket
+      bucket=$((bucket + 1))
+      REMOTE=(--remote "file://$WORK/bucket.$bucket")
+    fi
+    start_server "fresh$cycle" "${REMOTE[@]}"
     run_pagectl "import.$cycle" import --server "$GRPC" --datadir "$FIXTURE/base" ||
       { cat "$WORK/import.$cycle.err" >&2; exit 1; }
     last_acked=$BASE_CHECKPOINT_LSN
