@@ -18,16 +18,18 @@ namespace pageserver::storage {
 namespace {
 
 constexpr char kMagic[8] = {'P', 'S', 'I', 'M', 'A', 'G', 'E', '1'};
-constexpr uint32_t kVersion = 1;
+// Version 2 adds the freed bit (the top bit of an entry's offset); version 1 files are read too.
+constexpr uint32_t kVersion = 2;
+constexpr uint64_t kFreedBit = 1ull << 63;
 constexpr uint64_t kSummarySize = 4096;  // the values start at the next block
 constexpr size_t kSummaryUsed = 56;      // bytes covered by the summary's CRC
 constexpr size_t kEntrySize = 24;
 constexpr uint64_t kSparseStride = 128;
 
-void EncodeEntry(uint8_t* e, PageId id, uint64_t offset, uint32_t page_crc) {
+void EncodeEntry(uint8_t* e, PageId id, uint64_t offset, bool freed, uint32_t page_crc) {
   WriteBe32(e, id.space.value());
   WriteBe32(e + 4, id.page.value());
-  WriteBe64(e + 8, offset);
+  WriteBe64(e + 8, offset | (freed ? kFreedBit : 0));
   WriteBe32(e + 16, page_crc);
   WriteBe32(e + 20, Crc32c(0, e, 20));
 }
@@ -48,7 +50,7 @@ absl::StatusOr<std::unique_ptr<ImageLayerWriter>> ImageLayerWriter::Create(const
   return w;
 }
 
-absl::Status ImageLayerWriter::Add(PageId id, std::span<const uint8_t> image) {
+absl::Status ImageLayerWriter::Add(PageId id, std::span<const uint8_t> image, bool freed) {
   if (file_->published()) return absl::FailedPreconditionError("image layer already finished");
   if (image.size() != page_size_) {
     return absl::InvalidArgumentError(absl::StrFormat("%s: image of %d bytes, pages are %d",
@@ -60,7 +62,7 @@ absl::Status ImageLayerWriter::Add(PageId id, std::span<const uint8_t> image) {
                         ToString(entries_.back().id)));
   }
   RETURN_IF_ERROR(file_->WriteAt(offset_, image.data(), image.size()));
-  entries_.push_back({id, offset_, Crc32c(image)});
+  entries_.push_back({id, offset_, Crc32c(image), freed});
   offset_ += image.size();
   return absl::OkStatus();
 }
@@ -70,7 +72,8 @@ absl::Status ImageLayerWriter::Finish() {
   // The index, then the summary that points at it, then durability, then the final name.
   std::vector<uint8_t> index(entries_.size() * kEntrySize);
   for (size_t i = 0; i < entries_.size(); ++i) {
-    EncodeEntry(&index[i * kEntrySize], entries_[i].id, entries_[i].offset, entries_[i].crc);
+    EncodeEntry(&index[i * kEntrySize], entries_[i].id, entries_[i].offset, entries_[i].freed,
+                entries_[i].crc);
   }
   const uint64_t index_offset = offset_;
   RETURN_IF_ERROR(file_->WriteAt(index_offset, index.data(), index.size()));
@@ -119,7 +122,9 @@ absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(std::shared_ptr<Lay
   if (Crc32c(0, s, kSummaryUsed) != ReadBe32(s + kSummaryUsed)) {
     return corrupt("summary checksum mismatch");
   }
-  if (ReadBe32(s + 8) != kVersion) return corrupt(absl::StrFormat("version %d", ReadBe32(s + 8)));
+  if (ReadBe32(s + 8) != kVersion && ReadBe32(s + 8) != 1) {
+    return corrupt(absl::StrFormat("version %d", ReadBe32(s + 8)));
+  }
   layer->page_size_ = ReadBe32(s + 12);
   layer->lsn_ = Lsn(ReadBe64(s + 16));
   layer->count_ = ReadBe64(s + 24);
@@ -148,7 +153,8 @@ absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(std::shared_ptr<Lay
   return layer;
 }
 
-absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id) const {
+absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id,
+                                                                    bool* freed) const {
   if (count_ == 0 || id < first_ || last_ < id || !pages_.MayContain(id)) {
     return std::optional<std::vector<uint8_t>>();
   }
@@ -174,7 +180,8 @@ absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id) c
     } else if (id < key) {
       hi = mid;
     } else {
-      const uint64_t offset = ReadBe64(e + 8);
+      const uint64_t offset = ReadBe64(e + 8) & ~kFreedBit;
+      if (freed != nullptr) *freed = (ReadBe64(e + 8) & kFreedBit) != 0;
       if (offset < kSummarySize || offset + page_size_ > index_offset_) {
         return absl::DataLossError(
             absl::StrFormat("image layer %s: %s points outside the file", path_, ToString(id)));

@@ -39,8 +39,9 @@ class ImageLayerWriter {
                                                                   uint32_t page_size = 16384);
   ~ImageLayerWriter();
 
-  // Pages must come in strictly ascending (space, page) order.
-  absl::Status Add(PageId id, std::span<const uint8_t> image);
+  // Pages must come in strictly ascending (space, page) order. `freed`: the page is free at the
+  // layer's LSN, and `image` is its last image before it was freed.
+  absl::Status Add(PageId id, std::span<const uint8_t> image, bool freed = false);
   // Makes the layer durable under its final name.
   absl::Status Finish();
 
@@ -50,6 +51,7 @@ class ImageLayerWriter {
     PageId id;
     uint64_t offset;
     uint32_t crc;
+    bool freed;
   };
   std::string path_;
   std::unique_ptr<PendingFile> file_;
@@ -77,8 +79,8 @@ class ImageLayer {
   // Every page id in the layer, ascending (reads the index only).
   absl::Status ForEachPage(const std::function<void(PageId)>& fn) const;
 
-  // The image of `id`, or nullopt when the layer has none.
-  absl::StatusOr<std::optional<std::vector<uint8_t>>> Get(PageId id) const;
+  // The image of `id`, or nullopt when the layer has none; `freed` says whether the page was free.
+  absl::StatusOr<std::optional<std::vector<uint8_t>>> Get(PageId id, bool* freed = nullptr) const;
 
  private:
   ImageLayer() = default;

@@ -67,8 +67,12 @@ std::optional<WalChunkName> ParseWalChunkKey(const std::string& prefix, const st
   const std::optional<std::string> rest = Under(prefix, "wal", key);
   std::smatch m;
   if (!rest || !std::regex_match(*rest, m, kName)) return std::nullopt;
-  WalChunkName n{Number<Generation>(m[1], 16), Number<uint64_t>(m[2]),
-                 Lsn(Number<uint64_t>(m[3])), Lsn(Number<uint64_t>(m[4])), key, 0};
+  WalChunkName n{Number<Generation>(m[1], 16),
+                 Number<uint64_t>(m[2]),
+                 Lsn(Number<uint64_t>(m[3])),
+                 Lsn(Number<uint64_t>(m[4])),
+                 key,
+                 0};
   if (n.end < n.start) return std::nullopt;
   return n;
 }
@@ -114,30 +118,28 @@ absl::StatusOr<Generation> NewestGeneration(remote::RemoteStorage& remote,
   return newest;
 }
 
-absl::StatusOr<Generation> ClaimGeneration(remote::RemoteStorage& remote,
-                                           const std::string& prefix, const std::string& holder) {
+absl::StatusOr<Generation> ClaimGeneration(remote::RemoteStorage& remote, const std::string& prefix,
+                                           const std::string& holder) {
   ASSIGN_OR_RETURN(Generation gen, NewestGeneration(remote, prefix));
   // A node that claims the same number meanwhile wins it; this one takes the next.
   for (int attempt = 0; attempt < 100; ++attempt) {
     ++gen;
-    const std::string claim =
-        nlohmann::json{{"generation", gen}, {"holder", holder}}.dump() + "\n";
+    const std::string claim = nlohmann::json{{"generation", gen}, {"holder", holder}}.dump() + "\n";
     const absl::Status put = remote.PutIfAbsent(
         GenerationKey(prefix, gen),
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(claim.data()), claim.size()));
     if (put.ok()) return gen;
     if (!absl::IsAlreadyExists(put)) return put;
   }
-  return absl::AbortedError(absl::StrFormat(
-      "claiming a generation of %s/%s: 100 attempts lost to other nodes", remote.Describe(),
-      prefix));
+  return absl::AbortedError(
+      absl::StrFormat("claiming a generation of %s/%s: 100 attempts lost to other nodes",
+                      remote.Describe(), prefix));
 }
 
 absl::StatusOr<std::optional<IndexName>> NewestIndex(remote::RemoteStorage& remote,
                                                      const std::string& prefix,
                                                      Generation at_most) {
-  ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> listed,
-                   remote.List(prefix + "/index/"));
+  ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> listed, remote.List(prefix + "/index/"));
   std::optional<IndexName> newest;
   for (const remote::ObjectInfo& o : listed) {
     const std::optional<IndexName> n = ParseIndexKey(prefix, o.key);

@@ -78,16 +78,15 @@ std::optional<std::pair<std::string, Generation>> ParseLayerKey(const std::strin
                                                                 const std::string& key);
 
 // Claims the next generation (see above); `holder` says who, for operators.
-absl::StatusOr<Generation> ClaimGeneration(remote::RemoteStorage& remote,
-                                           const std::string& prefix, const std::string& holder);
+absl::StatusOr<Generation> ClaimGeneration(remote::RemoteStorage& remote, const std::string& prefix,
+                                           const std::string& holder);
 // The newest generation claimed; 0 when none was.
 absl::StatusOr<Generation> NewestGeneration(remote::RemoteStorage& remote,
                                             const std::string& prefix);
 // The newest index (highest generation, then LSN) of a generation at or below `at_most`;
 // nullopt when there is none.
 absl::StatusOr<std::optional<IndexName>> NewestIndex(remote::RemoteStorage& remote,
-                                                     const std::string& prefix,
-                                                     Generation at_most);
+                                                     const std::string& prefix, Generation at_most);
 // Every WAL chunk, in the order they apply: generation, then seq.
 absl::StatusOr<std::vector<WalChunkName>> ListWalChunks(remote::RemoteStorage& remote,
                                                         const std::string& prefix);

@@ -41,8 +41,8 @@ absl::Status RestoreAuxFiles(remote::RemoteStorage& remote, const std::string& p
                      AuxFileStore::DecodeVersion(bytes, remote.Describe() + "/" + name.key));
     // A version stored after redo the bucket does not hold would show at the wrong LSN.
     if (version.lsn > end) continue;
-    RETURN_IF_ERROR(WriteFileAtomically(aux_dir + "/" + AuxFileStore::FileName(seq),
-                                        AsText(bytes)));
+    RETURN_IF_ERROR(
+        WriteFileAtomically(aux_dir + "/" + AuxFileStore::FileName(seq), AsText(bytes)));
     ++restored->aux_files;
   }
   return absl::OkStatus();
@@ -50,8 +50,7 @@ absl::Status RestoreAuxFiles(remote::RemoteStorage& remote, const std::string& p
 
 absl::Status RestoreWriterLease(remote::RemoteStorage& remote, const std::string& prefix,
                                 const std::string& dir) {
-  ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> objects,
-                   remote.List(prefix + "/writer/"));
+  ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> objects, remote.List(prefix + "/writer/"));
   std::optional<LeaseName> newest;
   for (const remote::ObjectInfo& o : objects) {
     std::optional<LeaseName> n = ParseLeaseKey(prefix, o.key);
@@ -62,9 +61,9 @@ absl::Status RestoreWriterLease(remote::RemoteStorage& remote, const std::string
   }
   if (!newest) return absl::OkStatus();
   ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, remote.Get(newest->key));
-  ASSIGN_OR_RETURN(const WriterLease lease,
-                   ParseWriterLease(std::string(AsText(bytes)),
-                                    remote.Describe() + "/" + newest->key));
+  ASSIGN_OR_RETURN(
+      const WriterLease lease,
+      ParseWriterLease(std::string(AsText(bytes)), remote.Describe() + "/" + newest->key));
   return WriteWriterLease(dir, lease);
 }
 
@@ -125,19 +124,19 @@ std::optional<std::vector<WalPiece>> WalFrom(const std::vector<WalPiece>& log, L
   return from;
 }
 
-absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(
-    remote::RemoteStorage& remote, const std::string& prefix, const std::string& dir,
-    Generation at_most) {
+absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(remote::RemoteStorage& remote,
+                                                                     const std::string& prefix,
+                                                                     const std::string& dir,
+                                                                     Generation at_most) {
   ASSIGN_OR_RETURN(const std::optional<IndexName> newest, NewestIndex(remote, prefix, at_most));
   if (!newest) return std::optional<RestoredTimeline>();
   RestoredTimeline restored;
   ASSIGN_OR_RETURN(restored.index, DownloadRemoteIndex(remote, prefix, *newest));
   const Manifest& manifest = restored.index.manifest;
   const Lsn lsn = manifest.disk_consistent_lsn;
-  absl::FPrintF(stderr,
-                "pageserver: restoring %s from %s: index of generation %d at LSN %d, %d layers\n",
-                dir, remote.Describe() + "/" + prefix, newest->gen, lsn.value(),
-                manifest.layers.size());
+  absl::FPrintF(
+      stderr, "pageserver: restoring %s from %s: index of generation %d at LSN %d, %d layers\n",
+      dir, remote.Describe() + "/" + prefix, newest->gen, lsn.value(), manifest.layers.size());
   // The layer files are downloaded when the timeline opens them (Timeline::Open).
   ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks, ListWalChunks(remote, prefix));
   const std::optional<std::vector<WalPiece>> wal = WalFrom(PlanWal(chunks), lsn);

@@ -3,8 +3,8 @@
 //
 // What is restored, from the newest index (the highest generation below this node's, then the
 // highest LSN; remote_layout.h): the local manifest (its layer files are downloaded when the
-// timeline opens them, and evicted again under a disk budget: layer_file.h), the aux file versions and
-// the newest writer lease grant; and the plan of the WAL after the index's disk_consistent_lsn,
+// timeline opens them, and evicted again under a disk budget: layer_file.h), the aux file versions
+// and the newest writer lease grant; and the plan of the WAL after the index's disk_consistent_lsn,
 // which the timeline then ingests as it would from a writer (remote_timeline_client.h says how
 // chunks are uploaded).
 //
@@ -61,8 +61,9 @@ struct RestoredTimeline {
 
 // Writes the newest index's timeline into `dir`, which must hold no manifest; nullopt when the
 // bucket holds no index of a generation up to `at_most`. Shows its progress on stderr.
-absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(
-    remote::RemoteStorage& remote, const std::string& prefix, const std::string& dir,
-    Generation at_most);
+absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(remote::RemoteStorage& remote,
+                                                                     const std::string& prefix,
+                                                                     const std::string& dir,
+                                                                     Generation at_most);
 
 }  // namespace pageserver::storage

@@ -118,9 +118,9 @@ absl::Status RemoteTimelineClient::WaitUntilUploaded(absl::Time deadline) {
   if (mu_.AwaitWithDeadline(absl::Condition(&done), deadline)) {
     return stopped_for_good_.ok() ? absl::OkStatus() : stopped_for_good_;
   }
-  return absl::DeadlineExceededError(absl::StrFormat(
-      "uploads to %s still pending%s%s", remote_.Describe(), last_error_.ok() ? "" : ": ",
-      last_error_.message()));
+  return absl::DeadlineExceededError(
+      absl::StrFormat("uploads to %s still pending%s%s", remote_.Describe(),
+                      last_error_.ok() ? "" : ": ", last_error_.message()));
 }
 
 void RemoteTimelineClient::Run() {
@@ -174,10 +174,9 @@ absl::Status RemoteTimelineClient::UploadWaiting() {
     truncations = truncations_;
   }
   if (truncation) {
-    RETURN_IF_ERROR(PutOnce(
-        WalChunkKey(options_.prefix, options_.generation, next_wal_seq_++, *truncation,
-                    *truncation),
-        {}));
+    RETURN_IF_ERROR(PutOnce(WalChunkKey(options_.prefix, options_.generation, next_wal_seq_++,
+                                        *truncation, *truncation),
+                            {}));
     absl::MutexLock l(&mu_);
     if (truncations == truncations_) pending_truncation_.reset();
   }
@@ -283,9 +282,9 @@ absl::Status RemoteTimelineClient::UploadIndex(const Manifest& manifest) {
         const std::string key = LayerKey(options_.prefix, name, *known);
         auto found = listed->find(key);
         if (found == listed->end()) {
-          return absl::DataLossError(absl::StrFormat(
-              "%s/%s is missing, though the index of generation %d names it",
-              remote_.Describe(), key, *known));
+          return absl::DataLossError(
+              absl::StrFormat("%s/%s is missing, though the index of generation %d names it",
+                              remote_.Describe(), key, *known));
         }
         if (found->second != size) {
           return absl::DataLossError(
@@ -305,9 +304,9 @@ absl::Status RemoteTimelineClient::UploadIndex(const Manifest& manifest) {
     index.layer_generations[name] = options_.generation;
   }
   RETURN_IF_ERROR(CheckNotFenced());
-  RETURN_IF_ERROR(PutOnce(
-      IndexKey(options_.prefix, options_.generation, manifest.disk_consistent_lsn),
-      AsBytes(RemoteIndexJson(index))));
+  RETURN_IF_ERROR(
+      PutOnce(IndexKey(options_.prefix, options_.generation, manifest.disk_consistent_lsn),
+              AsBytes(RemoteIndexJson(index))));
   {
     absl::MutexLock l(&mu_);
     index_uploaded_ = std::max(index_uploaded_, manifest.disk_consistent_lsn);
@@ -316,8 +315,7 @@ absl::Status RemoteTimelineClient::UploadIndex(const Manifest& manifest) {
 }
 
 absl::Status RemoteTimelineClient::DeleteWalBelow(Lsn lsn) {
-  ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks,
-                   ListWalChunks(remote_, options_.prefix));
+  ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks, ListWalChunks(remote_, options_.prefix));
   bool checked = false;
   for (const WalChunkName& chunk : chunks) {
     if (chunk.end > lsn) continue;
@@ -354,8 +352,7 @@ absl::Status RemoteTimelineClient::LoadAuxListing() {
   return absl::OkStatus();
 }
 
-absl::Status RemoteTimelineClient::PutOnce(const std::string& key,
-                                           std::span<const uint8_t> bytes) {
+absl::Status RemoteTimelineClient::PutOnce(const std::string& key, std::span<const uint8_t> bytes) {
   const absl::Status put = remote_.PutIfAbsent(key, bytes);
   if (!absl::IsAlreadyExists(put)) return put;
   ASSIGN_OR_RETURN(const std::vector<uint8_t> stored, remote_.Get(key));

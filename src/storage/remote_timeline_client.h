@@ -131,8 +131,8 @@ class RemoteTimelineClient {
   std::optional<Lsn> pending_truncation_ ABSL_GUARDED_BY(mu_);
   Lsn wal_durable_ ABSL_GUARDED_BY(mu_);
   Lsn wal_uploaded_ ABSL_GUARDED_BY(mu_);
-  Lsn wal_restorable_ ABSL_GUARDED_BY(mu_);  // end of uploaded WAL at a durable boundary
-  Lsn wal_chain_start_ ABSL_GUARDED_BY(mu_);  // the uploaded WAL is contiguous from here
+  Lsn wal_restorable_ ABSL_GUARDED_BY(mu_);        // end of uploaded WAL at a durable boundary
+  Lsn wal_chain_start_ ABSL_GUARDED_BY(mu_);       // the uploaded WAL is contiguous from here
   uint64_t truncations_ ABSL_GUARDED_BY(mu_) = 0;  // a chunk in flight across one is stale
   absl::Time last_wal_upload_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   Lsn index_uploaded_ ABSL_GUARDED_BY(mu_);

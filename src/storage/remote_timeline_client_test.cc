@@ -45,7 +45,9 @@ class RemoteTimelineClientTest : public ::testing::Test {
       std::copy_n(wal_.begin() + (lsn - kWalStart), out.size(), out.begin());
       return absl::OkStatus();
     };
-    o.aux_file = [this](uint64_t seq) { return (dir_.path() / absl::StrFormat("%d.aux", seq)).string(); };
+    o.aux_file = [this](uint64_t seq) {
+      return (dir_.path() / absl::StrFormat("%d.aux", seq)).string();
+    };
     o.wal_upload_interval = absl::Hours(1);  // WaitUntilUploaded asks for the WAL at once
     o.pause_after_failure = absl::Milliseconds(10);
     return o;
@@ -171,7 +173,8 @@ TEST_F(RemoteTimelineClientTest, DurableWalGoesUpInChunksAndATruncationAsAMarker
     EXPECT_EQ(c.end, Lsn(expected[i].second));
     auto bytes = bucket_->Get(c.key, {});
     ASSERT_TRUE(bytes.ok()) << bytes.status();
-    EXPECT_EQ(*bytes, Bytes(wal_.begin() + (c.start - kWalStart), wal_.begin() + (c.end - kWalStart)));
+    EXPECT_EQ(*bytes,
+              Bytes(wal_.begin() + (c.start - kWalStart), wal_.begin() + (c.end - kWalStart)));
   }
 }
 

@@ -168,9 +168,9 @@ TEST_F(RemoteTimelineTest, AStaleNodeIsFencedAndItsLaterUploadsAreNotRestored) {
   ASSERT_EQ(node->Status().last_record_lsn, kBase + half);
   // The stale node goes on writing other redo; its flush's index is refused.
   const Stream different = MakeStream(300, 14);
-  ASSERT_TRUE(stale->IngestWal(kBase + half,
-                               std::span<const uint8_t>(different.bytes).subspan(0, 3000))
-                  .ok());
+  ASSERT_TRUE(
+      stale->IngestWal(kBase + half, std::span<const uint8_t>(different.bytes).subspan(0, 3000))
+          .ok());
   ASSERT_TRUE(stale->Flush().ok());
   const absl::Status fenced = stale->WaitUntilUploaded(absl::Now() + kLimit);
   EXPECT_TRUE(absl::IsFailedPrecondition(fenced)) << fenced;
@@ -270,8 +270,8 @@ TEST_F(RemoteTimelineTest, LocalLayersStayWithinTheDiskBudgetServingTenTimesMore
 }
 
 WalChunkName Chunk(Generation gen, uint64_t seq, uint64_t start, uint64_t end) {
-  return WalChunkName{gen, seq, Lsn(start), Lsn(end),
-                      absl::StrFormat("k%d.%d", gen, seq), end - start};
+  return WalChunkName{gen,        seq, Lsn(start), Lsn(end), absl::StrFormat("k%d.%d", gen, seq),
+                      end - start};
 }
 
 std::vector<std::tuple<std::string, uint64_t, uint64_t, uint64_t>> Flat(

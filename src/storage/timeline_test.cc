@@ -24,11 +24,11 @@
 #include "common/testing/test_seed.h"
 #include "redo/page_checksum.h"
 #include "redo/page_format.h"
+#include "remote/local_storage.h"
 #include "storage/page_reconstruct.h"
+#include "storage/page_snippet.h"
 #include "storage/remote_layout.h"
 #include "storage/testing/timeline_model.h"
-#include "storage/page_snippet.h"
-#include "remote/local_storage.h"
 #include "wal/mtr_decoder.h"
 #include "wal/testing/mtr_builder.h"
 
@@ -39,7 +39,6 @@ namespace fs = std::filesystem;
 using testing::MessageHas;
 using wal::testing::Bytes;
 using wal::testing::MtrBuilder;
-
 
 TEST_F(TimelineTest, ImportedPagesAreServedAtTheBase) {
   auto t = OpenWithBase();
@@ -290,8 +289,8 @@ TEST_F(TimelineTest, OneSyncMakesEveryRequestWrittenBeforeItDurableAndVisible) {
   const std::vector<Lsn> ends = {s.mtrs[9].end_lsn, s.mtrs[19].end_lsn, kBase + s.bytes.size()};
   Lsn from = kBase;
   for (const Lsn end : ends) {
-    auto written = t->WriteWalAs(kNoWriterLease, from,
-                                 std::span<const uint8_t>(s.bytes).subspan(from - kBase, end - from));
+    auto written = t->WriteWalAs(
+        kNoWriterLease, from, std::span<const uint8_t>(s.bytes).subspan(from - kBase, end - from));
     ASSERT_TRUE(written.ok()) << written.status();
     EXPECT_EQ(written->last_record_lsn, end);
     from = end;
@@ -299,7 +298,8 @@ TEST_F(TimelineTest, OneSyncMakesEveryRequestWrittenBeforeItDurableAndVisible) {
   const TimelineStatus before = t->Status();
   EXPECT_EQ(before.last_record_lsn, kBase) << "written, not yet durable: not visible";
   EXPECT_EQ(before.received_lsn, ends.back());
-  EXPECT_TRUE(absl::IsDeadlineExceeded(t->GetPage(PageId{kSpace, PageNo(1)}, ends[0], kSoon).status()));
+  EXPECT_TRUE(
+      absl::IsDeadlineExceeded(t->GetPage(PageId{kSpace, PageNo(1)}, ends[0], kSoon).status()));
   // Three waiters at once, one per request: the first to sync covers all three.
   std::vector<absl::StatusOr<Lsn>> durable(ends.size(), absl::UnknownError("not run"));
   std::vector<std::thread> waiters;
@@ -342,9 +342,9 @@ TEST_F(TimelineTest, ConcurrentWritersShareSyncsAndLoseNothing) {
           const Lsn from = next_mtr == 0 ? kBase : s.mtrs[next_mtr - 1].end_lsn;
           next_mtr = std::min(s.mtrs.size(), next_mtr + 3);
           end = s.mtrs[next_mtr - 1].end_lsn;
-          auto written = t->WriteWalAs(kNoWriterLease, from,
-                                       std::span<const uint8_t>(s.bytes).subspan(
-                                           from - kBase, end - from));
+          auto written =
+              t->WriteWalAs(kNoWriterLease, from,
+                            std::span<const uint8_t>(s.bytes).subspan(from - kBase, end - from));
           ASSERT_TRUE(written.ok()) << written.status();
         }
         auto durable = t->MakeWalDurable(end);
@@ -384,8 +384,7 @@ TEST_F(TimelineTest, FlushedLayersAndTheManifestAreUploaded) {
   auto index = (*bucket)->Get(IndexKey("timelines/t1", 1, flushed), {});
   ASSERT_TRUE(index.ok()) << index.status();
   for (const auto& layer : fs::directory_iterator(dir_.path() / "layers")) {
-    auto stored =
-        (*bucket)->Get(LayerKey("timelines/t1", layer.path().filename().string(), 1), {});
+    auto stored = (*bucket)->Get(LayerKey("timelines/t1", layer.path().filename().string(), 1), {});
     ASSERT_TRUE(stored.ok()) << stored.status();
     std::ifstream local(layer.path(), std::ios::binary);
     EXPECT_EQ(*stored, Bytes(std::istreambuf_iterator<char>(local), {})) << layer.path();
@@ -448,9 +447,8 @@ TEST_F(TimelineTest, TruncateWalDropsTheTailThatNoLayerHolds) {
   auto t = OpenWithBase();
   ASSERT_TRUE(t->IngestWal(kBase, std::span<const uint8_t>(s.bytes).first(half_bytes)).ok());
   ASSERT_TRUE(t->Flush().ok());  // layers hold the first half
-  ASSERT_TRUE(t->IngestWal(kBase + half_bytes,
-                           std::span<const uint8_t>(s.bytes).subspan(half_bytes))
-                  .ok());
+  ASSERT_TRUE(
+      t->IngestWal(kBase + half_bytes, std::span<const uint8_t>(s.bytes).subspan(half_bytes)).ok());
   const Lsn flushed = s.mtrs[half - 1].end_lsn;
   ASSERT_EQ(t->Status().disk_consistent_lsn, flushed);
   const Lsn end = s.mtrs.back().end_lsn;
@@ -462,8 +460,9 @@ TEST_F(TimelineTest, TruncateWalDropsTheTailThatNoLayerHolds) {
   const wal::Mtr& cut_at = s.mtrs[220];
   auto inside = t->TruncateWal(cut_at.start_lsn + 1, kNoWriterLease);
   EXPECT_TRUE(absl::IsInvalidArgument(inside.status())) << inside.status();
-  EXPECT_TRUE(MessageHas(inside.status(), absl::StrCat("mini-transaction ", cut_at.start_lsn.value(),
-                                                       "..", cut_at.end_lsn.value())))
+  EXPECT_TRUE(MessageHas(
+      inside.status(),
+      absl::StrCat("mini-transaction ", cut_at.start_lsn.value(), "..", cut_at.end_lsn.value())))
       << inside.status();
   EXPECT_EQ(t->Status().last_record_lsn, end) << "a refused truncation changed the timeline";
 
@@ -498,8 +497,8 @@ TEST_F(TimelineTest, WriterLeaseFencesEveryOtherWriter) {
   const Stream s = MakeStream(60, 91);
   auto part = [&](size_t i) {  // the bytes of mini-transaction i
     const Lsn from = i == 0 ? kBase : s.mtrs[i - 1].end_lsn;
-    return std::make_pair(from, std::span<const uint8_t>(s.bytes).subspan(
-                                    from - kBase, s.mtrs[i].end_lsn - from));
+    return std::make_pair(
+        from, std::span<const uint8_t>(s.bytes).subspan(from - kBase, s.mtrs[i].end_lsn - from));
   };
   auto t = OpenWithBase();
   EXPECT_FALSE(t->Status().writer.has_value());

@@ -1,0 +1,168 @@
+// Flushes of TimelineImpl (timeline_impl.h): the in-memory layer frozen and written out as layer
+// files, the manifest replaced as the commit point.
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "storage/timeline_impl.h"
+
+namespace pageserver::storage {
+
+void TimelineImpl::StartFlusher() {
+  flusher_ = std::thread([this] { FlusherLoop(); });
+}
+
+void TimelineImpl::FlusherLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(flush_mu_);
+      flush_cv_.wait(l, [&] { return stopping_ || flush_pending_; });
+      if (!flush_pending_) return;  // stopping, nothing frozen: the WAL log has everything
+    }
+    std::shared_ptr<InMemoryLayer> frozen;
+    {
+      std::shared_lock<std::shared_mutex> read(mu_);
+      frozen = frozen_;
+    }
+    const absl::Status s = WriteOut(std::move(frozen));
+    {
+      std::lock_guard<std::mutex> l(flush_mu_);
+      if (!s.ok()) flush_error_ = s;
+      flush_pending_ = false;
+    }
+    flush_cv_.notify_all();
+  }
+}
+
+absl::Status TimelineImpl::WaitForFlush() {
+  std::unique_lock<std::mutex> l(flush_mu_);
+  flush_cv_.wait(l, [&] { return !flush_pending_; });
+  return flush_error_;
+}
+
+bool TimelineImpl::Freeze() {
+  std::unique_lock<std::shared_mutex> write(mu_);
+  if (frozen_ || open_->end_lsn() == open_->start_lsn()) return false;
+  frozen_ = open_;
+  open_ = std::make_shared<InMemoryLayer>(frozen_->end_lsn());
+  return true;
+}
+
+absl::Status TimelineImpl::Flush() {
+  std::lock_guard<std::mutex> lock(ingest_mu_);
+  if (!wal_) return absl::OkStatus();
+  Lsn written;
+  {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    written = wal_->end_lsn();
+  }
+  RETURN_IF_ERROR(MakeWalDurable(written).status());  // a layer holds only durable redo
+  RETURN_IF_ERROR(WaitForFlush());
+  if (!Freeze()) {
+    EnforceDiskBudget();  // layers uploaded since the last flush may be evicted now
+    return absl::OkStatus();
+  }
+  {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    flush_pending_ = true;
+  }
+  flush_cv_.notify_all();
+  return WaitForFlush();
+}
+
+absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
+  const Lsn end = frozen->end_lsn();
+  std::vector<std::string> added;
+  std::shared_ptr<DeltaLayer> delta;
+  if (!frozen->empty()) {
+    const std::string name = DeltaLayerName(frozen->start_lsn(), end);
+    const std::vector<PageId> pages = frozen->SortedPages();
+    RETURN_IF_ERROR(frozen->WriteDeltaLayer(LayerPath(name), pages));
+    ASSIGN_OR_RETURN(delta, DeltaLayer::Open(LayerPath(name), pages));
+    added.push_back(name);
+  }
+  std::string image_name;
+  RETURN_IF_ERROR(WriteCompactionImage(*frozen, &image_name));
+  std::shared_ptr<ImageLayer> image;
+  if (!image_name.empty()) {
+    ASSIGN_OR_RETURN(image, ImageLayer::Open(LayerPath(image_name)));
+    added.push_back(image_name);
+  }
+  Manifest m;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    m.base_lsn = base_lsn_;
+    m.page_size = page_size_;
+    m.disk_consistent_lsn = end;
+    m.layers = layer_names_;
+    m.layers.insert(m.layers.end(), added.begin(), added.end());
+    m.catalog = catalog_;  // ToJson keeps only what happened up to `end`
+  }
+  RETURN_IF_ERROR(WriteManifest(dir_, m));
+  if (remote_client_) remote_client_->ScheduleIndex(m);
+  {
+    std::unique_lock<std::shared_mutex> write(mu_);
+    auto layers = std::make_shared<LayerSnapshot>(*layers_);
+    if (delta) layers->deltas.push_back(std::move(delta));
+    if (image) layers->images.push_back(std::move(image));
+    layers_ = std::move(layers);
+    layer_names_ = std::move(m.layers);
+    disk_consistent_lsn_ = end;
+    frozen_.reset();
+  }
+  // With remote storage, a segment goes only once the bucket has it too.
+  const Lsn removable = remote_client_ ? std::min(end, remote_client_->wal_uploaded_lsn()) : end;
+  {
+    std::lock_guard<std::mutex> wal_lock(wal_mu_);
+    RETURN_IF_ERROR(wal_->RemoveSegmentsBefore(removable));
+  }
+  EnforceDiskBudget();
+  return absl::OkStatus();
+}
+
+absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std::string* name) {
+  const Lsn lsn = frozen.end_lsn();
+  std::vector<PageId> long_chains;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    for (const PageId& id : frozen.SortedPages()) {
+      auto it = chain_.find(id);
+      if (it != chain_.end() && it->second > options_.image_chain_threshold) {
+        long_chains.push_back(id);
+      }
+    }
+  }
+  if (long_chains.empty()) return absl::OkStatus();
+  *name = ImageLayerName(lsn);
+  ASSIGN_OR_RETURN(auto writer, ImageLayerWriter::Create(LayerPath(*name), lsn, page_size_));
+  std::vector<PageId> written, skipped;
+  for (const PageId& id : long_chains) {
+    absl::StatusOr<PageVersion> page = ReadPage(id, lsn);
+    // Compaction is an optimisation: a page that is free, whose tablespace is gone or that
+    // cannot be rebuilt here (reads will report why) keeps its chain; its count restarts so that
+    // it is not retried at every flush.
+    if (!page.ok() || page->freed) {
+      skipped.push_back(id);
+      continue;
+    }
+    RETURN_IF_ERROR(writer->Add(id, page->image));
+    written.push_back(id);
+  }
+  if (written.empty()) {
+    name->clear();  // the writer's destructor removes its temporary file
+  } else {
+    RETURN_IF_ERROR(writer->Finish());
+  }
+  std::unique_lock<std::shared_mutex> write(mu_);
+  for (const PageId& id : skipped) chain_.erase(id);
+  for (const PageId& id : written) {
+    // The records after `lsn` are exactly the open layer's (one frozen layer at a time).
+    const uint32_t after = open_->CountEntries(id);
+    if (after == 0) {
+      chain_.erase(id);
+    } else {
+      chain_[id] = after;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pageserver::storage

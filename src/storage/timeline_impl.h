@@ -1,0 +1,230 @@
+// TimelineImpl: the implementation of Timeline (timeline.h), internal to storage/. Its parts,
+// each in its own file, share this class:
+//   timeline.cc          open and load, import, WAL ingest with group commit, truncation, the
+//                        writer lease, status;
+//   timeline_read.cc     the read path: waiting for an LSN, the layer map walk, reconstruction;
+//   timeline_flush.cc    freezing the in-memory layer, writing delta and image layers, the
+//                        manifest as the commit point of each flush;
+//   timeline_remote.cc   remote storage: generations and restore at open, the uploads, the local
+//                        disk budget (eviction and on-demand download).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "redo/tablespace_format.h"
+#include "storage/delta_layer.h"
+#include "storage/image_layer.h"
+#include "storage/in_memory_layer.h"
+#include "storage/remote_restore.h"
+#include "storage/remote_timeline_client.h"
+#include "storage/timeline.h"
+#include "storage/timeline_manifest.h"
+#include "storage/wal_log.h"
+#include "wal/record.h"
+
+namespace pageserver::storage {
+
+// The layers a read consults, taken under the lock and used without it (layers are immutable;
+// the in-memory ones are read under the lock before it is released). Never changed once
+// published: a flush publishes a new one, so a read takes one reference, not one per layer.
+struct LayerSnapshot {
+  std::vector<std::shared_ptr<const ImageLayer>> images;  // ascending LSN
+  std::vector<std::shared_ptr<const DeltaLayer>> deltas;  // ascending LSN
+};
+
+// A reconstructed page before the checksum step.
+struct RawPage {
+  std::vector<uint8_t> frame;
+  bool from_image_only = false;  // no record applied: the stored image as it was written
+  bool freed = false;
+  uint32_t applied = 0;
+};
+
+class TimelineImpl;
+
+class ImportSessionImpl : public ImportSession {
+ public:
+  ImportSessionImpl(TimelineImpl* timeline, std::unique_lock<std::mutex> lock, Lsn lsn,
+                    uint32_t page_size, std::vector<TablespaceInfo> catalog,
+                    std::unique_ptr<ImageLayerWriter> writer)
+      : timeline_(timeline),
+        lock_(std::move(lock)),
+        lsn_(lsn),
+        page_size_(page_size),
+        catalog_(std::move(catalog)),
+        writer_(std::move(writer)) {
+    for (const TablespaceInfo& t : catalog_) sizes_[t.space.value()] = t.pages;
+  }
+  absl::Status AddPage(PageId id, std::span<const uint8_t> image) override;
+  absl::Status Finish() override;
+
+ private:
+  TimelineImpl* timeline_;
+  std::unique_lock<std::mutex> lock_;  // the timeline's ingest lock, for the whole import
+  Lsn lsn_;
+  uint32_t page_size_;
+  std::vector<TablespaceInfo> catalog_;
+  absl::flat_hash_map<uint32_t, uint32_t> sizes_;
+  std::map<uint32_t, uint32_t> fsp_sizes_;  // FSP_SIZE of each imported page 0
+  std::unique_ptr<ImageLayerWriter> writer_;
+  uint64_t pages_ = 0;
+  bool finished_ = false;
+};
+
+class TimelineImpl : public Timeline {
+ public:
+  TimelineImpl(std::string dir, TimelineOptions options)
+      : dir_(std::move(dir)), options_(options) {}
+  ~TimelineImpl() override;
+
+  absl::Status Load();
+  void StartFlusher();
+  // With remote storage: ingests the WAL a restore planned, then starts the uploads.
+  absl::Status StartRemote();
+
+  absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(
+      Lsn lsn, uint32_t page_size, std::vector<TablespaceInfo> catalog) override;
+  absl::StatusOr<IngestResult> WriteWalAs(uint64_t writer_generation, Lsn start,
+                                          std::span<const uint8_t> bytes) override;
+  absl::StatusOr<Lsn> MakeWalDurable(Lsn lsn) override;
+  absl::StatusOr<WriterLease> AcquireWriter(const std::string& holder) override;
+  absl::Status PutAuxFile(const std::string& path, Lsn lsn, std::span<const uint8_t> content,
+                          bool deleted, uint64_t writer_generation) override;
+  absl::StatusOr<std::vector<uint8_t>> GetAuxFile(const std::string& path, Lsn lsn,
+                                                  absl::Time deadline,
+                                                  AuxFileVersion* version) override;
+  absl::StatusOr<std::vector<AuxFileVersion>> ListAuxFiles(Lsn lsn, absl::Time deadline) override;
+  absl::StatusOr<Lsn> TruncateWal(Lsn lsn, uint64_t writer_generation) override;
+  absl::StatusOr<PageVersion> GetPage(PageId id, Lsn lsn, absl::Time deadline) override;
+  absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
+                                               absl::Time deadline) override;
+  absl::StatusOr<std::vector<TablespaceInfo>> ListTablespaces(Lsn lsn,
+                                                              absl::Time deadline) override;
+  TimelineStatus Status() const override;
+  absl::Status Flush() override;
+  absl::Status WaitUntilUploaded(absl::Time deadline) override {
+    return remote_client_ ? remote_client_->WaitUntilUploaded(deadline) : absl::OkStatus();
+  }
+
+  // Called by ImportSessionImpl::Finish with the ingest lock held.
+  absl::Status CompleteImport(Lsn lsn, uint32_t page_size,
+                              const std::vector<TablespaceInfo>& catalog,
+                              const std::map<uint32_t, uint32_t>& fsp_sizes);
+  std::string LayerPath(const std::string& name) const { return dir_ + "/layers/" + name; }
+
+ private:
+  // With remote storage, before anything is loaded: claims this node's generation, and restores
+  // an empty directory from the bucket, or checks that the bucket is not ahead of the directory.
+  absl::Status PrepareRemote();
+  // A layer file of the manifest: downloaded first when it is missing and remote storage has it
+  // (a previous run evicted it).
+  absl::StatusOr<std::shared_ptr<LayerFile>> OpenLayerFile(const std::string& name);
+  // Evicts the least recently read layer files the bucket holds until the local ones fit in
+  // local_disk_budget_bytes. Takes eviction_mu_; called with no other lock held.
+  void EnforceDiskBudget();
+  // Lets `file` (layer `name`, which the bucket holds in generation `gen`'s object) be evicted,
+  // read from the bucket, and downloaded again.
+  void MakeEvictable(LayerFile& file, const std::string& name, Generation gen);
+  // Whether evicted `file` may be downloaded now: when it fits in the budget, after evicting
+  // files nobody read in the last kHotLayer, least recently read first.
+  bool MakeRoomFor(const LayerFile& file);
+  // The current layers' files, least recently read first, and the bytes of those on local disk.
+  std::vector<std::shared_ptr<LayerFile>> LayerFiles(uint64_t* resident_bytes) const;
+  absl::StatusOr<Lsn> WaitFor(Lsn lsn, absl::Time deadline);
+  void Index(const wal::Mtr& mtr);  // exclusive lock held
+  absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes);
+  absl::Status CheckWriter(uint64_t generation) const;  // ingest_mu_ held
+  // Background flush: IngestWal freezes the open layer and hands it to the flusher thread.
+  void FlusherLoop();
+  bool Freeze();                // ingest_mu_ held; false when there is nothing to freeze
+  absl::Status WaitForFlush();  // until no frozen layer is being written; its error if any
+  absl::Status FlushError() {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    return flush_error_;
+  }
+  absl::Status WriteOut(std::shared_ptr<InMemoryLayer> frozen);
+  absl::Status WriteCompactionImage(const InMemoryLayer& frozen, std::string* name);
+  absl::StatusOr<RawPage> ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space);
+  absl::StatusOr<PageVersion> ReadPage(PageId id, Lsn lsn);
+  absl::StatusOr<uint32_t> FlagsOf(const TablespaceAt& space, Lsn lsn);
+  absl::StatusOr<TablespaceAt> FindSpace(SpaceId space, Lsn lsn) const;
+
+  const std::string dir_;
+  const TimelineOptions options_;
+
+  // Lock order: ingest_mu_, sync_mu_, eviction_mu_, mu_, wal_mu_, wait_mu_; a layer file's own
+  // lock (layer_file.h) after any of them.
+  // Serialises WriteWal, TruncateWal, Flush and import.
+  std::mutex ingest_mu_;
+  // Held by the one thread running a group commit's fdatasync (MakeWalDurable), and by
+  // TruncateWal, so that no sync is in flight while the log's tail changes.
+  std::mutex sync_mu_;
+  std::atomic<uint64_t> wal_syncs_{0};
+  // wal_ is appended under ingest_mu_, synced under sync_mu_ and trimmed by the flusher:
+  // wal_mu_ covers every access (but a SyncTicket's fdatasync, which touches no WalLog state).
+  std::mutex wal_mu_;
+  std::unique_ptr<WalLog> wal_;
+  std::vector<uint8_t> pending_;  // ingest_mu_: received bytes after the last whole mtr
+  // Written under ingest_mu_ and mu_ (exclusive); read under either.
+  std::optional<WriterLease> writer_;
+  // Opened by Load before anything else; thread-safe itself.
+  std::unique_ptr<AuxFileStore> aux_;
+
+  // Guards what readers share with ingest.
+  mutable std::shared_mutex mu_;
+  bool has_base_ = false;
+  Lsn base_lsn_;
+  uint32_t page_size_ = redo::kSupportedPageSize;
+  Catalog catalog_;
+  std::shared_ptr<InMemoryLayer> open_;
+  std::shared_ptr<InMemoryLayer> frozen_;  // being written out; still read
+  std::shared_ptr<const LayerSnapshot> layers_ = std::make_shared<LayerSnapshot>();
+  std::vector<std::string> layer_names_;
+  Lsn disk_consistent_lsn_;
+  // Records per page since its newest image (compaction's trigger). One entry per page written
+  // since the last image of it.
+  absl::flat_hash_map<PageId, uint32_t, std::hash<PageId>> chain_;
+  // Index's scratch space (exclusive lock held).
+  std::vector<uint8_t> snippet_buffer_;
+  std::vector<PageId> index_pages_;
+  std::vector<std::vector<uint32_t>> index_records_;
+  absl::flat_hash_map<PageId, size_t, std::hash<PageId>> index_slot_;
+
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  bool flush_pending_ = false;  // a frozen layer waits for or is in the flusher
+  bool stopping_ = false;
+  absl::Status flush_error_;  // a failed flush stops ingest (the data stays in the WAL log)
+  std::thread flusher_;
+
+  std::atomic<uint64_t> last_record_lsn_{0};
+  std::atomic<uint64_t> received_lsn_{0};
+  // Remote storage, when there is one: this node's generation, the newest index in the bucket
+  // when it started and what a restore left to ingest (PrepareRemote), and the uploads (set by
+  // StartRemote before any caller sees the timeline; const afterwards).
+  Generation generation_ = 0;
+  std::optional<RemoteIndex> start_index_;
+  std::optional<RestoredTimeline> restored_;
+  std::unique_ptr<RemoteTimelineClient> remote_client_;
+  // One budget enforcement at a time. Lock order: after ingest_mu_ (Flush), before mu_ and the
+  // layer files' locks.
+  std::mutex eviction_mu_;
+  std::atomic<uint64_t> layer_downloads_{0};
+  std::atomic<uint64_t> layer_evictions_{0};
+  absl::Mutex wait_mu_;  // readers waiting for an LSN
+};
+
+}  // namespace pageserver::storage

@@ -1,0 +1,191 @@
+// The read path of TimelineImpl (timeline_impl.h): GetPage@LSN and the catalog and aux reads.
+#include "absl/strings/str_format.h"
+#include "common/byte_order.h"
+#include "common/status_macros.h"
+#include "redo/page_checksum.h"
+#include "redo/page_format.h"
+#include "redo/tablespace_format.h"
+#include "storage/page_reconstruct.h"
+#include "storage/timeline_impl.h"
+
+namespace pageserver::storage {
+
+absl::StatusOr<std::vector<uint8_t>> TimelineImpl::GetAuxFile(const std::string& path, Lsn lsn,
+                                                              absl::Time deadline,
+                                                              AuxFileVersion* version) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  return aux_->Get(path, at, version);
+}
+
+absl::StatusOr<std::vector<AuxFileVersion>> TimelineImpl::ListAuxFiles(Lsn lsn,
+                                                                       absl::Time deadline) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  return aux_->List(at);
+}
+
+absl::StatusOr<Lsn> TimelineImpl::WaitFor(Lsn lsn, absl::Time deadline) {
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    if (!has_base_) {
+      return absl::FailedPreconditionError("the timeline has no base yet: import first");
+    }
+    if (lsn == Lsn(0)) return Lsn(last_record_lsn_.load());
+    if (lsn < base_lsn_) {
+      return absl::OutOfRangeError(absl::StrFormat("LSN %d is below the timeline's base LSN %d",
+                                                   lsn.value(), base_lsn_.value()));
+    }
+  }
+  if (last_record_lsn_.load() >= lsn.value()) return lsn;  // the common case: no waiting
+  absl::MutexLock lock(&wait_mu_);
+  auto reached = [&]() { return last_record_lsn_.load() >= lsn.value(); };
+  if (!wait_mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) {
+    return absl::DeadlineExceededError(
+        absl::StrFormat("LSN %d not reached in time: the timeline has stored up to LSN %d",
+                        lsn.value(), last_record_lsn_.load()));
+  }
+  return lsn;
+}
+
+absl::StatusOr<TablespaceAt> TimelineImpl::FindSpace(SpaceId space, Lsn lsn) const {
+  std::shared_lock<std::shared_mutex> read(mu_);
+  std::optional<TablespaceAt> t = catalog_.Find(space, lsn);
+  if (!t) {
+    return absl::NotFoundError(
+        absl::StrFormat("tablespace %d does not exist at LSN %d", space.value(), lsn.value()));
+  }
+  return *t;
+}
+
+absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space) {
+  std::vector<DeltaEntry> entries;  // newest first
+  bool complete = false;
+  std::shared_ptr<const LayerSnapshot> layers;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    complete = open_->CollectNewestFirst(id, lsn, space.floor, &entries);
+    if (!complete && frozen_)
+      complete = frozen_->CollectNewestFirst(id, lsn, space.floor, &entries);
+    if (!complete) layers = layers_;
+  }
+  std::optional<std::vector<uint8_t>> base;
+  if (!complete) {
+    // Newest first; at equal LSN the image goes first (it holds the delta's records).
+    auto image = layers->images.rbegin();
+    auto delta = layers->deltas.rbegin();
+    while (!complete) {
+      while (image != layers->images.rend() && (*image)->lsn() > lsn) ++image;
+      while (delta != layers->deltas.rend() && (*delta)->lsn_start() >= lsn) ++delta;
+      const bool have_image = image != layers->images.rend() && (*image)->lsn() >= space.floor;
+      const bool have_delta = delta != layers->deltas.rend() && (*delta)->lsn_end() >= space.floor;
+      if (!have_image && !have_delta) break;
+      if (have_image && (!have_delta || (*image)->lsn() >= (*delta)->lsn_end())) {
+        ASSIGN_OR_RETURN(base, (*image)->Get(id));
+        complete = base.has_value();
+        ++image;
+      } else {
+        ASSIGN_OR_RETURN(complete, (*delta)->CollectNewestFirst(id, lsn, space.floor, &entries));
+        ++delta;
+      }
+    }
+  }
+  RawPage page;
+  page.frame = base ? std::move(*base) : std::vector<uint8_t>(page_size_, 0);
+  if (entries.empty()) {
+    page.from_image_only = base.has_value();
+    // Never written since the floor: zeros, as in a file InnoDB extended. After a TRIM_PAGES
+    // such a page is undefined (free) in MariaDB too.
+    page.freed = !base.has_value() && space.trimmed;
+    return page;
+  }
+  std::vector<std::vector<uint8_t>> snippets;
+  snippets.reserve(entries.size());
+  for (auto e = entries.rbegin(); e != entries.rend(); ++e)
+    snippets.push_back(std::move(e->snippet));
+  ReconstructResult result;
+  RETURN_IF_ERROR(ReconstructPage(id, page.frame, snippets, &result));
+  page.freed = result.freed;
+  page.applied = static_cast<uint32_t>(result.applied);
+  page.from_image_only = result.applied == 0 && base.has_value();
+  return page;
+}
+
+absl::StatusOr<uint32_t> TimelineImpl::FlagsOf(const TablespaceAt& space, Lsn lsn) {
+  if (space.flags) return *space.flags;
+  // A tablespace created after the base: its flags are in its page 0 (FSP_SPACE_FLAGS).
+  ASSIGN_OR_RETURN(RawPage page0, ReadRaw(PageId{space.space, PageNo(0)}, lsn, space));
+  const uint32_t flags = ReadBe32(page0.frame.data() + redo::kFspSpaceFlags);
+  if (ReadBe32(page0.frame.data() + redo::kFilPageSpaceId) != space.space.value()) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("tablespace %d has no initialised page 0 at LSN %d, so its format is "
+                        "unknown",
+                        space.space.value(), lsn.value()));
+  }
+  std::unique_lock<std::shared_mutex> write(mu_);
+  catalog_.SetFlags(space.space, lsn, flags);
+  return flags;
+}
+
+absl::StatusOr<PageVersion> TimelineImpl::ReadPage(PageId id, Lsn lsn) {
+  ASSIGN_OR_RETURN(TablespaceAt space, FindSpace(id.space, lsn));
+  if (id.page.value() >= space.pages) {
+    return absl::OutOfRangeError(
+        absl::StrFormat("%s is past the end of tablespace %d (%d pages) at LSN %d", ToString(id),
+                        id.space.value(), space.pages, lsn.value()));
+  }
+  ASSIGN_OR_RETURN(RawPage raw, ReadRaw(id, lsn, space));
+  PageVersion out;
+  out.lsn = lsn;
+  out.freed = raw.freed;
+  out.records_applied = raw.applied;
+  if (raw.applied > 0) {
+    // Freed pages too: a page handed out must be valid, and a freed one is its last image before
+    // the free, as MariaDB would have flushed it. A never-written (zero) frame stays zero.
+    // Page 0 carries its own flags; other pages take them from the catalog (or page 0).
+    uint32_t flags = ReadBe32(raw.frame.data() + redo::kFspSpaceFlags);
+    if (id.page.value() != 0) {
+      ASSIGN_OR_RETURN(flags, FlagsOf(space, lsn));
+    }
+    ASSIGN_OR_RETURN(redo::TablespaceFormat format, redo::ParseSpaceFlags(flags, id.space));
+    redo::PrepareForWrite(raw.frame, id, format.full_crc32);
+  }
+  out.image = std::move(raw.frame);
+  return out;
+}
+
+absl::StatusOr<PageVersion> TimelineImpl::GetPage(PageId id, Lsn lsn, absl::Time deadline) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  absl::StatusOr<PageVersion> page = ReadPage(id, at);
+  if (!page.ok() && !absl::IsNotFound(page.status()) && !absl::IsOutOfRange(page.status()) &&
+      !absl::IsFailedPrecondition(page.status())) {
+    return absl::Status(page.status().code(),
+                        absl::StrFormat("reading %s at LSN %d: %s", ToString(id), at.value(),
+                                        page.status().message()));
+  }
+  return page;
+}
+
+absl::StatusOr<TablespaceInfo> TimelineImpl::GetTablespace(SpaceId space, Lsn lsn,
+                                                           absl::Time deadline) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  ASSIGN_OR_RETURN(TablespaceAt t, FindSpace(space, at));
+  absl::StatusOr<uint32_t> flags = FlagsOf(t, at);
+  return TablespaceInfo{t.space, t.path, flags.ok() ? *flags : 0, t.pages};
+}
+
+absl::StatusOr<std::vector<TablespaceInfo>> TimelineImpl::ListTablespaces(Lsn lsn,
+                                                                          absl::Time deadline) {
+  ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
+  std::vector<TablespaceAt> spaces;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    spaces = catalog_.ListFiles(at);
+  }
+  std::vector<TablespaceInfo> out;
+  for (const TablespaceAt& t : spaces) {
+    absl::StatusOr<uint32_t> flags = FlagsOf(t, at);
+    out.push_back({t.space, t.path, flags.ok() ? *flags : 0, t.pages});
+  }
+  return out;
+}
+
+}  // namespace pageserver::storage
