@@ -530,7 +530,8 @@ absl::StatusOr<ServerStatus> PageServerClient::GetStatus() {
                       response.writer_generation(),
                       response.writer_holder(),
                       Lsn(response.remote_consistent_lsn()),
-                      response.wal_syncs()};
+                      response.wal_syncs(),
+                      Lsn(response.gc_cutoff_lsn())};
 }
 
 absl::StatusOr<Lsn> PageServerClient::TruncateWal(Lsn lsn) {

@@ -125,6 +125,7 @@ struct ServerStatus {
   std::string writer_holder;
   Lsn remote_consistent_lsn;  // 0: no remote storage, or nothing uploaded yet
   uint64_t wal_syncs = 0;
+  Lsn gc_cutoff_lsn;  // reads below are refused (0: nothing garbage-collected)
 };
 
 struct ImportCatalog {

@@ -259,6 +259,8 @@ void HttpApi::Route() {
                              {"received_lsn", s.received_lsn.value()},
                              {"disk_consistent_lsn", s.disk_consistent_lsn.value()},
                              {"remote_consistent_lsn", s.remote_consistent_lsn.value()},
+                             {"gc_cutoff_lsn", s.gc_cutoff_lsn.value()},
+                             {"full_image_sets", s.full_image_sets},
                              {"wal_syncs", s.wal_syncs},
                              {"image_layers", s.image_layers},
                              {"delta_layers", s.delta_layers},

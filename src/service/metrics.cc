@@ -376,6 +376,10 @@ void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {
         "Everything up to this LSN is in remote storage (0 without one, or before its first "
         "upload).",
         [](const S& s) { return static_cast<double>(s.remote_consistent_lsn.value()); });
+  gauge("pageserver_gc_cutoff_lsn",
+        "Reads below this LSN are refused: garbage collection removed the history before it "
+        "(0: none yet).",
+        [](const S& s) { return static_cast<double>(s.gc_cutoff_lsn.value()); });
   gauge("pageserver_local_layer_bytes",
         "Layer files on the local disk; with remote storage and a disk budget, the rest are "
         "evicted to the bucket and downloaded again on demand.",

@@ -408,6 +408,7 @@ grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
     response->set_tablespaces(s.tablespaces);
     response->set_remote_consistent_lsn(s.remote_consistent_lsn.value());
     response->set_wal_syncs(s.wal_syncs);
+    response->set_gc_cutoff_lsn(s.gc_cutoff_lsn.value());
     if (s.writer) {
       response->set_writer_generation(s.writer->generation);
       response->set_writer_holder(s.writer->holder);

@@ -4,6 +4,7 @@
 //   pageserver --data-dir DIR [--grpc-addr HOST:PORT] [--http-addr HOST:PORT] [--config FILE]
 //              [--in-memory-layer-bytes N] [--image-chain-threshold N] [--wal-segment-bytes N]
 //              [--read-wait-limit-ms N] [--remote URL [--local-disk-budget-bytes N]]
+//              [--pitr-window-seconds N] [--pitr-window-bytes N]
 //
 // With --remote (docs/remote_storage.md) the bucket is the durable home of the timeline: an empty
 // data directory is restored from it, and the local layer files are a cache of it.
@@ -89,7 +90,9 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
   }
   const bool numeric = key == "in_memory_layer_bytes" || key == "wal_segment_bytes" ||
                        key == "image_chain_threshold" || key == "read_wait_limit_ms" ||
-                       key == "remote_wal_upload_interval_ms" || key == "local_disk_budget_bytes";
+                       key == "remote_wal_upload_interval_ms" || key == "local_disk_budget_bytes" ||
+                       key == "pitr_window_seconds" || key == "pitr_window_bytes" ||
+                       key == "image_creation_delta_bytes";
   if (!numeric) return absl::InvalidArgumentError("unknown option '" + key + "'");
   absl::StatusOr<uint64_t> n = ParseCount(key, value);
   if (!n.ok()) return n.status();
@@ -100,6 +103,12 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
   } else if (key == "image_chain_threshold") {
     if (*n > 0xFFFFFFFFu) return absl::InvalidArgumentError(key + " is too large");
     config.timeline.image_chain_threshold = static_cast<uint32_t>(*n);
+  } else if (key == "pitr_window_seconds") {
+    config.timeline.pitr_window = absl::Seconds(*n);
+  } else if (key == "pitr_window_bytes") {
+    config.timeline.pitr_window_bytes = *n;
+  } else if (key == "image_creation_delta_bytes") {
+    config.timeline.image_creation_delta_bytes = *n;
   } else if (key == "local_disk_budget_bytes") {
     config.timeline.local_disk_budget_bytes = *n;
   } else if (key == "remote_wal_upload_interval_ms") {
@@ -233,6 +242,18 @@ int Run(int argc, char** argv) {
       "--local-disk-budget-bytes", local_disk_budget_bytes,
       "With --remote: keep the local layer files within this many bytes, evicting the least "
       "recently read to the bucket (0: no limit)");
+  uint64_t pitr_window_seconds = 0, pitr_window_bytes = 0, image_creation_delta_bytes = 0;
+  auto* image_opt = app.add_option(
+      "--image-creation-delta-bytes", image_creation_delta_bytes,
+      "Write a full image set once the delta layers since the last one hold this many bytes");
+  auto* pitr_time_opt = app.add_option(
+      "--pitr-window-seconds", pitr_window_seconds,
+      "Keep every page's history readable for this long; older history is garbage-collected "
+      "(default: keep everything)");
+  auto* pitr_bytes_opt = app.add_option(
+      "--pitr-window-bytes", pitr_window_bytes,
+      "Keep every page's history readable for this many bytes of redo (with "
+      "--pitr-window-seconds, the larger window wins)");
   bool no_sync = false;
   app.add_flag("--no-sync", no_sync,
                "UNSAFE: acknowledge redo and write layers without syncing them to disk; a crash "
@@ -257,6 +278,11 @@ int Run(int argc, char** argv) {
   if (wait_opt->count() > 0) config.read_wait_limit_ms = read_wait_limit_ms;
   if (remote_opt->count() > 0) config.remote = remote_url;
   if (budget_opt->count() > 0) config.timeline.local_disk_budget_bytes = local_disk_budget_bytes;
+  if (image_opt->count() > 0) {
+    config.timeline.image_creation_delta_bytes = image_creation_delta_bytes;
+  }
+  if (pitr_time_opt->count() > 0) config.timeline.pitr_window = absl::Seconds(pitr_window_seconds);
+  if (pitr_bytes_opt->count() > 0) config.timeline.pitr_window_bytes = pitr_window_bytes;
   if (no_sync) {
     config.timeline.sync = false;
     std::fprintf(stderr,

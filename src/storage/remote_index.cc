@@ -36,7 +36,7 @@ absl::StatusOr<RemoteIndex> ParseRemoteIndex(std::span<const uint8_t> bytes,
 
 absl::StatusOr<RemoteIndex> DownloadRemoteIndex(remote::RemoteStorage& remote,
                                                 const std::string& prefix, const IndexName& name) {
-  const std::string key = IndexKey(prefix, name.gen, name.lsn);
+  const std::string key = IndexKey(prefix, name.gen, name.lsn, name.seq);
   ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, remote.Get(key));
   return ParseRemoteIndex(bytes, remote.Describe() + "/" + key);
 }

@@ -38,8 +38,8 @@ std::string GenerationKey(const std::string& prefix, Generation gen) {
 std::string LayerKey(const std::string& prefix, const std::string& layer, Generation gen) {
   return absl::StrFormat("%s/layers/%s-%08x", prefix, layer, gen);
 }
-std::string IndexKey(const std::string& prefix, Generation gen, Lsn lsn) {
-  return absl::StrFormat("%s/index/%08x-%020d.json", prefix, gen, lsn.value());
+std::string IndexKey(const std::string& prefix, Generation gen, Lsn lsn, uint32_t seq) {
+  return absl::StrFormat("%s/index/%08x-%020d-%08d.json", prefix, gen, lsn.value(), seq);
 }
 std::string WalChunkKey(const std::string& prefix, Generation gen, uint64_t seq, Lsn start,
                         Lsn end) {
@@ -54,11 +54,12 @@ std::string LeaseKey(const std::string& prefix, uint64_t lease_generation, Gener
 }
 
 std::optional<IndexName> ParseIndexKey(const std::string& prefix, const std::string& key) {
-  static const std::regex kName(std::string(kGen) + "-" + kNum + "\\.json");
+  static const std::regex kName(std::string(kGen) + "-" + kNum + "-([0-9]{8})\\.json");
   const std::optional<std::string> rest = Under(prefix, "index", key);
   std::smatch m;
   if (!rest || !std::regex_match(*rest, m, kName)) return std::nullopt;
-  return IndexName{Number<Generation>(m[1], 16), Lsn(Number<uint64_t>(m[2]))};
+  return IndexName{Number<Generation>(m[1], 16), Lsn(Number<uint64_t>(m[2])),
+                   Number<uint32_t>(m[3])};
 }
 
 std::optional<WalChunkName> ParseWalChunkKey(const std::string& prefix, const std::string& key) {
@@ -144,7 +145,10 @@ absl::StatusOr<std::optional<IndexName>> NewestIndex(remote::RemoteStorage& remo
   for (const remote::ObjectInfo& o : listed) {
     const std::optional<IndexName> n = ParseIndexKey(prefix, o.key);
     if (!n || n->gen > at_most) continue;
-    if (!newest || std::tie(n->gen, n->lsn) > std::tie(newest->gen, newest->lsn)) newest = n;
+    if (!newest ||
+        std::tie(n->gen, n->lsn, n->seq) > std::tie(newest->gen, newest->lsn, newest->seq)) {
+      newest = n;
+    }
   }
   return newest;
 }

@@ -9,7 +9,8 @@
 //
 //   <prefix>/generations/<gen>                          the claim (who, when): never changed
 //   <prefix>/layers/<layer file name>-<gen>             a layer file, uploaded by generation gen
-//   <prefix>/index/<gen>-<disk_consistent_lsn>.json     a remote index (remote_index.h)
+//   <prefix>/index/<gen>-<disk_consistent_lsn>-<seq>.json   a remote index (remote_index.h); seq
+//                                                       orders a node's indexes of one LSN
 //   <prefix>/wal/<gen>-<seq>-<start>-<end>.wal          the WAL log's bytes [start, end) as they
 //                                                       were when uploaded (seq orders a node's
 //                                                       uploads; start == end marks a truncation)
@@ -38,7 +39,8 @@ using Generation = uint32_t;  // >= 1 once claimed
 
 std::string GenerationKey(const std::string& prefix, Generation gen);
 std::string LayerKey(const std::string& prefix, const std::string& layer, Generation gen);
-std::string IndexKey(const std::string& prefix, Generation gen, Lsn disk_consistent_lsn);
+std::string IndexKey(const std::string& prefix, Generation gen, Lsn disk_consistent_lsn,
+                     uint32_t seq);
 std::string WalChunkKey(const std::string& prefix, Generation gen, uint64_t seq, Lsn start,
                         Lsn end);
 std::string AuxKey(const std::string& prefix, uint64_t seq, Generation gen);
@@ -47,6 +49,7 @@ std::string LeaseKey(const std::string& prefix, uint64_t lease_generation, Gener
 struct IndexName {
   Generation gen = 0;
   Lsn lsn;
+  uint32_t seq = 0;
 };
 struct WalChunkName {
   Generation gen = 0;
@@ -83,7 +86,7 @@ absl::StatusOr<Generation> ClaimGeneration(remote::RemoteStorage& remote, const 
 // The newest generation claimed; 0 when none was.
 absl::StatusOr<Generation> NewestGeneration(remote::RemoteStorage& remote,
                                             const std::string& prefix);
-// The newest index (highest generation, then LSN) of a generation at or below `at_most`;
+// The newest index (highest generation, then LSN, then seq) of a generation at or below `at_most`;
 // nullopt when there is none.
 absl::StatusOr<std::optional<IndexName>> NewestIndex(remote::RemoteStorage& remote,
                                                      const std::string& prefix, Generation at_most);

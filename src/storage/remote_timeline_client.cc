@@ -45,6 +45,7 @@ void RemoteTimelineClient::ScheduleIndex(Manifest manifest) {
   absl::MutexLock l(&mu_);
   index_scheduled_ = std::max(index_scheduled_, manifest.disk_consistent_lsn);
   pending_index_ = std::move(manifest);
+  ++index_schedules_;
 }
 
 void RemoteTimelineClient::WalDurable(Lsn end) {
@@ -212,17 +213,17 @@ absl::Status RemoteTimelineClient::UploadWaiting() {
     pending_leases_.pop_front();
   }
   std::optional<Manifest> manifest;
+  uint64_t schedules = 0;
   {
     absl::MutexLock l(&mu_);
     manifest = pending_index_;
+    schedules = index_schedules_;
   }
   if (manifest) {
     RETURN_IF_ERROR(UploadIndex(*manifest));
     absl::MutexLock l(&mu_);
-    // Unless a newer one came meanwhile.
-    if (pending_index_ && pending_index_->disk_consistent_lsn == manifest->disk_consistent_lsn) {
-      pending_index_.reset();
-    }
+    // Unless a newer one came meanwhile (of the same LSN too: a flush, then its GC).
+    if (index_schedules_ == schedules) pending_index_.reset();
   }
   return absl::OkStatus();
 }
@@ -304,26 +305,51 @@ absl::Status RemoteTimelineClient::UploadIndex(const Manifest& manifest) {
     index.layer_generations[name] = options_.generation;
   }
   RETURN_IF_ERROR(CheckNotFenced());
-  RETURN_IF_ERROR(
-      PutOnce(IndexKey(options_.prefix, options_.generation, manifest.disk_consistent_lsn),
-              AsBytes(RemoteIndexJson(index))));
+  const std::string key =
+      IndexKey(options_.prefix, options_.generation, manifest.disk_consistent_lsn, next_index_seq_);
+  RETURN_IF_ERROR(PutOnce(key, AsBytes(RemoteIndexJson(index))));
+  ++next_index_seq_;
   {
     absl::MutexLock l(&mu_);
     index_uploaded_ = std::max(index_uploaded_, manifest.disk_consistent_lsn);
   }
-  return DeleteWalBelow(manifest.disk_consistent_lsn);
+  return DeleteUnreferenced(index, key);
 }
 
-absl::Status RemoteTimelineClient::DeleteWalBelow(Lsn lsn) {
-  ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks, ListWalChunks(remote_, options_.prefix));
-  bool checked = false;
-  for (const WalChunkName& chunk : chunks) {
-    if (chunk.end > lsn) continue;
-    if (!checked) {
-      RETURN_IF_ERROR(CheckNotFenced());
-      checked = true;
+absl::Status RemoteTimelineClient::DeleteUnreferenced(const RemoteIndex& index,
+                                                      const std::string& index_key) {
+  std::vector<std::string> garbage;
+  ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> layers,
+                   remote_.List(options_.prefix + "/layers/"));
+  for (const remote::ObjectInfo& o : layers) {
+    const auto parsed = ParseLayerKey(options_.prefix, o.key);
+    if (!parsed) continue;
+    auto named = index.layer_generations.find(parsed->first);
+    if (named == index.layer_generations.end() || named->second != parsed->second) {
+      garbage.push_back(o.key);
     }
-    RETURN_IF_ERROR(remote_.Delete(chunk.key));
+  }
+  ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> indexes,
+                   remote_.List(options_.prefix + "/index/"));
+  for (const remote::ObjectInfo& o : indexes) {
+    if (ParseIndexKey(options_.prefix, o.key) && o.key != index_key) garbage.push_back(o.key);
+  }
+  ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks,
+                   ListWalChunks(remote_, options_.prefix));
+  for (const WalChunkName& chunk : chunks) {
+    if (chunk.end <= index.manifest.disk_consistent_lsn) garbage.push_back(chunk.key);
+  }
+  if (garbage.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckNotFenced());
+  for (const std::string& key : garbage) {
+    RETURN_IF_ERROR(remote_.Delete(key));
+    absl::MutexLock l(&mu_);
+    if (auto parsed = ParseLayerKey(options_.prefix, key)) {
+      auto it = layer_generations_.find(parsed->first);
+      if (it != layer_generations_.end() && it->second == parsed->second) {
+        layer_generations_.erase(it);
+      }
+    }
   }
   return absl::OkStatus();
 }

@@ -22,8 +22,9 @@
 // naming the newer generation). What it uploaded before stays readable by generation order and
 // is never read by the newer node's restore.
 //
-// Deleting: after an index at LSN D is stored, WAL chunks that end at or below D are deleted
-// (the index's layers hold their changes).
+// Deleting: after an index at LSN D is stored, every object no reader of it needs is deleted:
+// layer objects it does not name (garbage-collected layers, or a crash's leftovers), the older
+// indexes, and WAL chunks that end at or below D (the index's layers hold their changes).
 //
 // Failures: a failed upload (the storage retries first) is logged and tried again after a pause;
 // the timeline's reads and writes never wait for uploads.
@@ -115,7 +116,10 @@ class RemoteTimelineClient {
   absl::Status UploadWaiting();
   absl::Status UploadWal();
   absl::Status UploadIndex(const Manifest& manifest);
-  absl::Status DeleteWalBelow(Lsn lsn);
+  // After `index` is stored: what no reader of it needs — layer objects it does not name (a
+  // layer garbage-collected, or one a crash left before its index), older indexes, WAL chunks
+  // ending at or below its LSN. A fenced node deletes nothing.
+  absl::Status DeleteUnreferenced(const RemoteIndex& index, const std::string& index_key);
   absl::Status CheckNotFenced();
   // PutIfAbsent, where an existing object with the same bytes is fine.
   absl::Status PutOnce(const std::string& key, std::span<const uint8_t> bytes);
@@ -137,6 +141,7 @@ class RemoteTimelineClient {
   absl::Time last_wal_upload_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   Lsn index_uploaded_ ABSL_GUARDED_BY(mu_);
   Lsn index_scheduled_ ABSL_GUARDED_BY(mu_);
+  uint64_t index_schedules_ ABSL_GUARDED_BY(mu_) = 0;  // ScheduleIndex calls
   bool busy_ ABSL_GUARDED_BY(mu_) = false;  // the thread is uploading what it took
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status stopped_for_good_ ABSL_GUARDED_BY(mu_);  // DataLoss or fenced
@@ -148,6 +153,7 @@ class RemoteTimelineClient {
   // The uploader's thread only.
   std::optional<std::map<uint64_t, uint64_t>> aux_listed_;  // seq -> size, in the bucket
   uint64_t next_wal_seq_ = 1;
+  uint32_t next_index_seq_ = 1;  // two manifests of one LSN (a flush, then GC) get two keys
 
   std::thread thread_;
 };

@@ -75,8 +75,14 @@ class RemoteTimelineClientTest : public ::testing::Test {
     m.layers = std::move(layers);
     return m;
   }
+  // The newest index, which must be of `gen` at `lsn`.
   RemoteIndex IndexOf(Generation gen, Lsn lsn) {
-    auto index = DownloadRemoteIndex(*bucket_, "tl", IndexName{gen, lsn});
+    auto newest = NewestIndex(*bucket_, "tl", 1000);
+    EXPECT_TRUE(newest.ok() && newest->has_value());
+    if (!newest.ok() || !newest->has_value()) return RemoteIndex{};
+    EXPECT_EQ((*newest)->gen, gen);
+    EXPECT_EQ((*newest)->lsn, lsn);
+    auto index = DownloadRemoteIndex(*bucket_, "tl", **newest);
     EXPECT_TRUE(index.ok()) << index.status();
     return index.ok() ? *index : RemoteIndex{};
   }

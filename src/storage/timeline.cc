@@ -77,6 +77,10 @@ absl::Status TimelineImpl::Load() {
   disk_consistent_lsn_ = manifest->disk_consistent_lsn;
   catalog_ = std::move(manifest->catalog);
   layer_names_ = manifest->layers;
+  gc_cutoff_ = manifest->gc_cutoff_lsn;
+  full_image_lsns_ = manifest->full_image_lsns;
+  lsn_times_ = manifest->lsn_times;
+
   auto layers = std::make_shared<LayerSnapshot>();
   const bool show_progress = isatty(STDERR_FILENO) != 0;
   for (const std::string& name : layer_names_) {
@@ -105,6 +109,11 @@ absl::Status TimelineImpl::Load() {
   std::sort(layers->deltas.begin(), layers->deltas.end(),
             [](const auto& a, const auto& b) { return a->lsn_start() < b->lsn_start(); });
   layers_ = layers;
+  for (const auto& delta : layers->deltas) {
+    if (!full_image_lsns_.empty() && delta->lsn_start() >= full_image_lsns_.back()) {
+      delta_bytes_since_full_image_ += delta->file_bytes();
+    }
+  }
   // Chain counts: records in delta layers after each page's newest image.
   absl::flat_hash_map<PageId, Lsn, std::hash<PageId>> newest_image;
   for (const auto& image : layers->images) {
@@ -177,6 +186,7 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   m.disk_consistent_lsn = lsn;
   m.layers = {name};
   m.catalog.AddBase(lsn, catalog, fsp_sizes);
+  m.full_image_lsns = {lsn};  // the base holds every page
   WalLogOptions wal_options;
   wal_options.segment_bytes = options_.wal_segment_bytes;
   wal_options.sync = options_.sync;
@@ -196,6 +206,7 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   page_size_ = page_size;
   disk_consistent_lsn_ = lsn;
   catalog_ = std::move(m.catalog);
+  full_image_lsns_ = {lsn};
   auto layers = std::make_shared<LayerSnapshot>();
   layers->images = {std::move(image)};
   layers_ = std::move(layers);
@@ -528,6 +539,8 @@ TimelineStatus TimelineImpl::Status() const {
   s.durable_lsn = s.last_record_lsn;  // ingest acknowledges only after fdatasync
   s.received_lsn = Lsn(received_lsn_.load());
   s.disk_consistent_lsn = disk_consistent_lsn_;
+  s.gc_cutoff_lsn = gc_cutoff_;
+  s.full_image_sets = static_cast<uint32_t>(full_image_lsns_.size());
   s.wal_syncs = wal_syncs_.load(std::memory_order_relaxed);
   if (remote_client_) s.remote_consistent_lsn = remote_client_->remote_consistent_lsn();
   s.writer = writer_;

@@ -65,6 +65,16 @@ struct TimelineOptions {
   // `remote_prefix` (remote_timeline_client.h). Must outlive the timeline.
   remote::RemoteStorage* remote = nullptr;
   std::string remote_prefix = "timelines/main";
+  // Garbage collection with a PITR window (timeline_gc.cc): history within the window stays
+  // readable, reads below it are refused, and layers only the history before it needs are
+  // deleted (locally and in the bucket). The window is the larger of the two limits; with both
+  // unlimited (the default), nothing is collected.
+  absl::Duration pitr_window = absl::InfiniteDuration();
+  uint64_t pitr_window_bytes = UINT64_MAX;
+  // A full image set (every page at one LSN, in files of at most 8192 pages) is written once the
+  // delta layers since the newest one hold this many bytes: it bounds replay, and is what lets
+  // GC delete the layers below it.
+  uint64_t image_creation_delta_bytes = 1ull << 30;
   // With remote storage, the local layer files are a cache of the bucket's: the least recently
   // read are evicted to keep them within this many bytes, and downloaded again when a read needs
   // them (layer_file.h). 0: no limit. Layers not yet in the bucket are never evicted.
@@ -102,6 +112,9 @@ struct TimelineStatus {
   // fdatasyncs of the WAL log by group commit since the timeline was opened: fewer than the
   // requests ingested when requests shared them.
   uint64_t wal_syncs = 0;
+  // Reads below this LSN are refused: garbage collection removed the history before it.
+  Lsn gc_cutoff_lsn;
+  uint32_t full_image_sets = 0;  // full image sets the layers hold (the base counts)
   // Everything up to here is in remote storage (0: none, or no remote storage).
   Lsn remote_consistent_lsn;
   // Layer files on the local disk (the rest are evicted to remote storage), and how many

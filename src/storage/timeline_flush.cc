@@ -23,6 +23,7 @@ void TimelineImpl::FlusherLoop() {
       frozen = frozen_;
     }
     const absl::Status s = WriteOut(std::move(frozen));
+    if (s.ok()) CompactAndCollect();
     {
       std::lock_guard<std::mutex> l(flush_mu_);
       if (!s.ok()) flush_error_ = s;
@@ -88,26 +89,29 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
   }
   Manifest m;
   {
-    std::shared_lock<std::shared_mutex> read(mu_);
-    m.base_lsn = base_lsn_;
-    m.page_size = page_size_;
-    m.disk_consistent_lsn = end;
-    m.layers = layer_names_;
-    m.layers.insert(m.layers.end(), added.begin(), added.end());
-    m.catalog = catalog_;  // ToJson keeps only what happened up to `end`
+    std::unique_lock<std::shared_mutex> write(mu_);
+    std::vector<std::string> layers = layer_names_;
+    layers.insert(layers.end(), added.begin(), added.end());
+    lsn_times_.emplace_back(absl::ToUnixSeconds(absl::Now()), end);
+    m = ManifestLocked(std::move(layers));
+    m.disk_consistent_lsn = end;  // ToJson keeps only the catalog's history up to `end`
   }
   RETURN_IF_ERROR(WriteManifest(dir_, m));
   if (remote_client_) remote_client_->ScheduleIndex(m);
   {
     std::unique_lock<std::shared_mutex> write(mu_);
     auto layers = std::make_shared<LayerSnapshot>(*layers_);
-    if (delta) layers->deltas.push_back(std::move(delta));
+    if (delta) {
+      delta_bytes_since_full_image_ += delta->file_bytes();
+      layers->deltas.push_back(std::move(delta));
+    }
     if (image) layers->images.push_back(std::move(image));
     layers_ = std::move(layers);
     layer_names_ = std::move(m.layers);
     disk_consistent_lsn_ = end;
     frozen_.reset();
   }
+
   // With remote storage, a segment goes only once the bucket has it too.
   const Lsn removable = remote_client_ ? std::min(end, remote_client_->wal_uploaded_lsn()) : end;
   {
@@ -116,6 +120,19 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
   }
   EnforceDiskBudget();
   return absl::OkStatus();
+}
+
+Manifest TimelineImpl::ManifestLocked(std::vector<std::string> layers) const {
+  Manifest m;
+  m.base_lsn = base_lsn_;
+  m.page_size = page_size_;
+  m.disk_consistent_lsn = disk_consistent_lsn_;
+  m.layers = std::move(layers);
+  m.catalog = catalog_;
+  m.gc_cutoff_lsn = gc_cutoff_;
+  m.full_image_lsns = full_image_lsns_;
+  m.lsn_times = lsn_times_;
+  return m;
 }
 
 absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std::string* name) {

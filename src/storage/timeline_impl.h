@@ -156,6 +156,21 @@ class TimelineImpl : public Timeline {
     return flush_error_;
   }
   absl::Status WriteOut(std::shared_ptr<InMemoryLayer> frozen);
+  // The manifest of the timeline as it stands, with `layers` (mu_ held, shared at least).
+  Manifest ManifestLocked(std::vector<std::string> layers) const;
+  // After a flush, on the flusher thread (timeline_gc.cc): a full image set when the deltas
+  // since the last one reached image_creation_delta_bytes, then garbage collection. A failure
+  // is logged; the timeline stays as it was.
+  void CompactAndCollect();
+  absl::Status WriteFullImageSet();
+  absl::Status CollectGarbage();
+  // The lowest LSN the PITR window keeps readable; 0 when the window is unlimited.
+  Lsn PitrCutoff() const;
+  // Replaces the layers: `added` joins, `removed` goes, with the manifest written first (the
+  // commit point); then the files removed go from the local disk and, through the next index,
+  // from the bucket.
+  absl::Status CommitLayers(std::vector<std::shared_ptr<ImageLayer>> added,
+                            const std::vector<std::string>& removed, Manifest manifest);
   absl::Status WriteCompactionImage(const InMemoryLayer& frozen, std::string* name);
   absl::StatusOr<RawPage> ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space);
   absl::StatusOr<PageVersion> ReadPage(PageId id, Lsn lsn);
@@ -194,6 +209,11 @@ class TimelineImpl : public Timeline {
   std::shared_ptr<const LayerSnapshot> layers_ = std::make_shared<LayerSnapshot>();
   std::vector<std::string> layer_names_;
   Lsn disk_consistent_lsn_;
+  Lsn gc_cutoff_;                               // reads below are refused
+  std::vector<Lsn> full_image_lsns_;            // ascending
+  std::vector<std::pair<int64_t, Lsn>> lsn_times_;  // (unix seconds, LSN) at each flush
+  // Flusher thread (and Load): bytes of delta layers written since the newest full image set.
+  uint64_t delta_bytes_since_full_image_ = 0;
   // Records per page since its newest image (compaction's trigger). One entry per page written
   // since the last image of it.
   absl::flat_hash_map<PageId, uint32_t, std::hash<PageId>> chain_;

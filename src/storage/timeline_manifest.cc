@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <charconv>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -27,11 +28,30 @@ std::string DeltaLayerName(Lsn start, Lsn end) {
   return absl::StrFormat("delta_%020d_%020d.layer", start.value(), end.value());
 }
 
+std::string FullImageLayerName(Lsn lsn, uint32_t part) {
+  return absl::StrFormat("image_%020d_full%04d.layer", lsn.value(), part);
+}
+
 bool IsImageLayerName(const std::string& name) { return name.starts_with("image_"); }
 
 bool IsLayerFileName(const std::string& name) {
-  static const std::regex kName("(image_[0-9]{20}|delta_[0-9]{20}_[0-9]{20})\\.layer");
+  static const std::regex kName(
+      "(image_[0-9]{20}(_full[0-9]{4})?|delta_[0-9]{20}_[0-9]{20})\\.layer");
   return std::regex_match(name, kName);
+}
+
+namespace {
+Lsn LsnAt(const std::string& name, size_t at) {
+  uint64_t v = 0;
+  std::from_chars(name.data() + at, name.data() + at + 20, v);
+  return Lsn(v);
+}
+}  // namespace
+
+Lsn ImageLayerLsn(const std::string& name) { return LsnAt(name, 6); }
+
+std::pair<Lsn, Lsn> DeltaLayerLsns(const std::string& name) {
+  return {LsnAt(name, 6), LsnAt(name, 27)};
 }
 
 absl::StatusOr<std::optional<Manifest>> ReadManifest(const std::string& dir) {
@@ -67,6 +87,21 @@ absl::StatusOr<Manifest> ParseManifestJson(const std::string& text, const std::s
       }
     }
     ASSIGN_OR_RETURN(m.catalog, Catalog::FromJson(j.at("catalog")));
+    // Absent in manifests written before garbage collection existed.
+    m.gc_cutoff_lsn = Lsn(j.value("gc_cutoff_lsn", uint64_t{0}));
+    if (j.contains("full_image_lsns")) {
+      for (uint64_t lsn : j.at("full_image_lsns").get<std::vector<uint64_t>>()) {
+        m.full_image_lsns.push_back(Lsn(lsn));
+      }
+    } else {
+      m.full_image_lsns.push_back(m.base_lsn);
+    }
+    if (j.contains("lsn_times")) {
+      for (const auto& [time, lsn] :
+           j.at("lsn_times").get<std::vector<std::pair<int64_t, uint64_t>>>()) {
+        m.lsn_times.emplace_back(time, Lsn(lsn));
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrFormat("%s is malformed: %s", where, e.what()));
   }
@@ -81,6 +116,13 @@ std::string ManifestJson(const Manifest& m) {
   j["disk_consistent_lsn"] = m.disk_consistent_lsn.value();
   j["layers"] = m.layers;
   j["catalog"] = m.catalog.ToJson(m.disk_consistent_lsn);
+  j["gc_cutoff_lsn"] = m.gc_cutoff_lsn.value();
+  std::vector<uint64_t> full;
+  for (Lsn lsn : m.full_image_lsns) full.push_back(lsn.value());
+  j["full_image_lsns"] = full;
+  std::vector<std::pair<int64_t, uint64_t>> times;
+  for (const auto& [time, lsn] : m.lsn_times) times.emplace_back(time, lsn.value());
+  j["lsn_times"] = times;
   return j.dump(1) + "\n";
 }
 

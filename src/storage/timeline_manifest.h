@@ -23,6 +23,14 @@ struct Manifest {
   Lsn disk_consistent_lsn;
   std::vector<std::string> layers;  // file names under DIR/layers
   Catalog catalog;
+  // Garbage collection (timeline_gc.cc): reads below gc_cutoff_lsn are refused (0: none yet).
+  Lsn gc_cutoff_lsn;
+  // The LSNs at which the layers hold a full image of every page (the base, and each full image
+  // set compaction wrote), ascending.
+  std::vector<Lsn> full_image_lsns;
+  // When redo arrived: (unix seconds, the last_record_lsn of a flush), ascending, for a PITR
+  // window given as a duration.
+  std::vector<std::pair<int64_t, Lsn>> lsn_times;
 };
 
 // nullopt when `dir` has no manifest (an empty timeline); DataLoss when it is unreadable.
@@ -37,6 +45,12 @@ std::string ManifestJson(const Manifest& manifest);
 // that names sort like LSNs.
 std::string ImageLayerName(Lsn lsn);
 std::string DeltaLayerName(Lsn start, Lsn end);
+// Part `part` of the full image set at `lsn`: image_<LSN>_full<part, 4 digits>.layer.
+std::string FullImageLayerName(Lsn lsn, uint32_t part);
+// The LSN of an image layer's name.
+Lsn ImageLayerLsn(const std::string& name);
+// The LSN range of a delta layer's name.
+std::pair<Lsn, Lsn> DeltaLayerLsns(const std::string& name);
 bool IsImageLayerName(const std::string& name);
 // Whether `name` is a layer file name of either kind (and nothing else: no path).
 bool IsLayerFileName(const std::string& name);

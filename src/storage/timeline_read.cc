@@ -34,6 +34,12 @@ absl::StatusOr<Lsn> TimelineImpl::WaitFor(Lsn lsn, absl::Time deadline) {
       return absl::OutOfRangeError(absl::StrFormat("LSN %d is below the timeline's base LSN %d",
                                                    lsn.value(), base_lsn_.value()));
     }
+    if (lsn < gc_cutoff_) {
+      return absl::OutOfRangeError(absl::StrFormat(
+          "LSN %d is below the GC cutoff, LSN %d: the history before it was garbage-collected "
+          "(outside the PITR window)",
+          lsn.value(), gc_cutoff_.value()));
+    }
   }
   if (last_record_lsn_.load() >= lsn.value()) return lsn;  // the common case: no waiting
   absl::MutexLock lock(&wait_mu_);
@@ -68,6 +74,7 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
     if (!complete) layers = layers_;
   }
   std::optional<std::vector<uint8_t>> base;
+  bool image_freed = false;  // the image found is of a page free at its LSN
   if (!complete) {
     // Newest first; at equal LSN the image goes first (it holds the delta's records).
     auto image = layers->images.rbegin();
@@ -79,7 +86,7 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
       const bool have_delta = delta != layers->deltas.rend() && (*delta)->lsn_end() >= space.floor;
       if (!have_image && !have_delta) break;
       if (have_image && (!have_delta || (*image)->lsn() >= (*delta)->lsn_end())) {
-        ASSIGN_OR_RETURN(base, (*image)->Get(id));
+        ASSIGN_OR_RETURN(base, (*image)->Get(id, &image_freed));
         complete = base.has_value();
         ++image;
       } else {
@@ -94,7 +101,7 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
     page.from_image_only = base.has_value();
     // Never written since the floor: zeros, as in a file InnoDB extended. After a TRIM_PAGES
     // such a page is undefined (free) in MariaDB too.
-    page.freed = !base.has_value() && space.trimmed;
+    page.freed = base.has_value() ? image_freed : space.trimmed;
     return page;
   }
   std::vector<std::vector<uint8_t>> snippets;

@@ -100,12 +100,8 @@ absl::Status TimelineImpl::StartRemote() {
     std::lock_guard<std::mutex> wal_lock(wal_mu_);
     if (wal_) wal_uploaded = restored_ ? wal_->end_lsn() : wal_->start_lsn();
     if (has_base_) {
-      manifest.emplace();
-      manifest->base_lsn = base_lsn_;
-      manifest->page_size = page_size_;
-      manifest->disk_consistent_lsn = disk_consistent_lsn_;
-      manifest->layers = layer_names_;
-      manifest->catalog = catalog_;
+      std::shared_lock<std::shared_mutex> read(mu_);
+      manifest = ManifestLocked(layer_names_);
     }
     const Lsn wal_chain_start =
         restored_ ? restored_->index.manifest.disk_consistent_lsn : wal_uploaded;

@@ -57,8 +57,20 @@ s3get() {  # s3get KEY OUT: the object from the bucket, signed as the page serve
     -o "$2" "http://127.0.0.1:$PORT/pageserver-test/e2e/$1"
 }
 TL=$WORK/ps/timelines/main
-# The first node of a bucket claims generation 1 (docs/remote_storage.md).
-s3get "timelines/main/index/00000001-$(printf '%020d' "$dcl").json" "$WORK/index.json"
+s3list() {  # s3list PREFIX: the keys under PREFIX (below e2e/), sorted
+  local query
+  query="list-type=2&prefix=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "e2e/$1")"
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+    "http://127.0.0.1:$PORT/pageserver-test?$query" |
+    python3 -c 'import re, sys; print("\n".join(k[4:] for k in re.findall(r"<Key>([^<]*)</Key>", sys.stdin.read())))'
+}
+# The first node of a bucket claims generation 1; the newest index is the last key (keys sort
+# as generation, LSN, sequence: docs/remote_storage.md); older ones are deleted.
+index_key=$(s3list "timelines/main/index/" | tail -1)
+[[ $index_key == "timelines/main/index/00000001-$(printf '%020d' "$dcl")-"* ]] ||
+  { echo "[s3_test] the newest index is '$index_key', not generation 1's at LSN $dcl"; exit 1; }
+s3get "$index_key" "$WORK/index.json"
 python3 - "$WORK/index.json" "$TL/timeline.json" <<'PY'
 import json, sys
 index, local = (json.load(open(p)) for p in sys.argv[1:])

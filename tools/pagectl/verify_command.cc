@@ -56,6 +56,9 @@ struct Counts {
   uint64_t freed_equal = 0;  // ... and equal to the file
   uint64_t freed_older = 0;  // ... the file holding an image the server had at its FIL_PAGE_LSN
   uint64_t freed_zero = 0;   // ... the file holding zeros (never flushed before the free)
+  // ... the file holding an image older than the server's GC cutoff: not comparable, since the
+  // server no longer keeps that history (MariaDB never reads a freed page).
+  uint64_t freed_before_gc = 0;
   uint64_t skipped = 0;
 };
 
@@ -64,6 +67,7 @@ class Verifier {
   Verifier(const Options& o, Lsn base_lsn, client::PageServerClient& client,
            client::HttpPageClient* http)
       : o_(o), lsn_(o.lsn), base_lsn_(base_lsn), client_(client), http_(http) {}
+  void set_gc_cutoff(Lsn lsn) { gc_cutoff_lsn_ = lsn; }
 
   const Counts& counts() const { return counts_; }
 
@@ -213,6 +217,10 @@ class Verifier {
       ++counts_.freed_zero;
       return;
     }
+    if (file_lsn < gc_cutoff_lsn_) {
+      ++counts_.freed_before_gc;
+      return;
+    }
     const Lsn at = std::max(file_lsn, base_lsn_);
     client::PageOrError older = Fetch({id, at});
     if (!older.ok()) {
@@ -270,6 +278,7 @@ class Verifier {
   const Options& o_;
   const Lsn lsn_;
   const Lsn base_lsn_;  // the server's: no older page can be read
+  Lsn gc_cutoff_lsn_;   // the server's: nor below this one
   client::PageServerClient& client_;
   client::HttpPageClient* http_;
   Counts counts_;
@@ -342,6 +351,7 @@ int Run(const Options& o) {
   auto status = (*client)->GetStatus();
   if (!status.ok()) return fail(status.status());
   Verifier verifier(o, status->base_lsn, **client, http.get());
+  verifier.set_gc_cutoff(status->gc_cutoff_lsn);
   for (const replay::InnodbFile& file : *files) {
     if (auto s = verifier.VerifyFile(file, *skip); !s.ok()) {
       verifier.Done();
@@ -358,8 +368,11 @@ int Run(const Options& o) {
       extra ? absl::StrFormat("; %d tablespaces only on the server", extra) : "");
   std::cout << absl::StrFormat(
       "verify: %d pages compared, %d differ; %d freed: %d equal to the file, %d equal to the "
-      "file's older image at its FIL_PAGE_LSN, %d zero in the file\n",
-      c.compared, c.differ, c.freed, c.freed_equal, c.freed_older, c.freed_zero);
+      "file's older image at its FIL_PAGE_LSN, %d zero in the file%s\n",
+      c.compared, c.differ, c.freed, c.freed_equal, c.freed_older, c.freed_zero,
+      c.freed_before_gc == 0
+          ? std::string()
+          : absl::StrFormat(", %d older than the GC cutoff (not comparable)", c.freed_before_gc));
   uint64_t aux_differ = 0;
   if (o.aux) {
     absl::StatusOr<uint64_t> d = VerifyAuxFiles(**client, o.datadir, *files, Lsn(o.lsn));

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "common/byte_order.h"
@@ -49,15 +50,24 @@ struct Stream {
   std::vector<wal::Mtr> mtrs;
 };
 
-inline Stream MakeStream(int count, uint32_t seed) {
+// With `frees`, now and then a page is freed (FREE_PAGE), and initialised again before its next
+// change, as InnoDB does.
+inline Stream MakeStream(int count, uint32_t seed, bool frees = false) {
   std::mt19937 rng(seed);
   Stream s;
+  std::set<uint32_t> freed;
   for (int i = 0; i < count; ++i) {
     MtrBuilder b;
     const int records = 1 + static_cast<int>(rng() % 4);
     for (int r = 0; r < records; ++r) {
       const PageId id{kSpace, PageNo(1 + rng() % (kPages - 1))};
-      if (rng() % 25 == 0) {
+      if (frees && freed.erase(id.page.value()) > 0) {
+        b.InitPage(id);
+      } else if (frees && rng() % 60 == 0) {
+        b.FreePage(id);
+        freed.insert(id.page.value());
+        break;  // nothing more to this page in the same mini-transaction
+      } else if (rng() % 25 == 0) {
         b.InitPage(id);
       } else {
         b.Write(id, 200 + rng() % 1000, Bytes(1 + rng() % 40, static_cast<uint8_t>(rng())));
@@ -122,16 +132,20 @@ class TimelineTest : public ::testing::Test {
     }
   }
   // Every page at every `stride`-th mini-transaction's end and at the last one.
-  void ExpectMatchesModel(Timeline& t, const Stream& s, size_t stride) {
+  // Every page at every `stride`-th mini-transaction's end from `from` on, and at the last one.
+  void ExpectMatchesModel(Timeline& t, const Stream& s, size_t stride, Lsn from = Lsn(0)) {
     for (size_t i = 0; i < s.mtrs.size(); i += (i + 1 == s.mtrs.size() ? 1 : stride)) {
       const Lsn lsn = s.mtrs[std::min(i, s.mtrs.size() - 1)].end_lsn;
-      for (uint32_t p = 0; p < kPages; ++p) {
-        const PageId id{kSpace, PageNo(p)};
-        auto page = t.GetPage(id, lsn, kSoon);
-        ASSERT_TRUE(page.ok()) << page.status();
-        ASSERT_EQ(page->image, ModelPage(s, id, lsn)) << ToString(id) << " at LSN " << lsn;
-      }
+      if (lsn >= from) ExpectMatchesModelAt(t, s, lsn);
       if (i + 1 == s.mtrs.size()) break;
+    }
+  }
+  void ExpectMatchesModelAt(Timeline& t, const Stream& s, Lsn lsn) {
+    for (uint32_t p = 0; p < kPages; ++p) {
+      const PageId id{kSpace, PageNo(p)};
+      auto page = t.GetPage(id, lsn, kSoon);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_EQ(page->image, ModelPage(s, id, lsn)) << ToString(id) << " at LSN " << lsn;
     }
   }
 

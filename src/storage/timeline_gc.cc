@@ -1,0 +1,184 @@
+// Full image sets and garbage collection of TimelineImpl (timeline_impl.h), after Neon's image
+// layer creation and GC (docs/timeline_format.md has the rules).
+//
+// A full image set at LSN X holds every page of every tablespace that exists at X (a page that
+// was never written, all zeros, is left out: reading it finds nothing and yields zeros, as it
+// would have before), a freed page with its freed bit, in files of at most kFullImagePages pages
+// each, by key. Reads at or above X never need a layer that ends at or below X, so once X is at
+// or below the PITR cutoff, every image layer below X and every delta layer ending at or below X
+// can go. The base import is the first full image set.
+//
+// Both run on the flusher thread after a flush, so the manifest has one writer; a failure is
+// logged and leaves the timeline as it was (files a crash leaves unnamed are removed at open).
+#include <cstdio>
+
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "storage/timeline_impl.h"
+
+namespace pageserver::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t kFullImagePages = 8192;  // 128 MiB of 16 KiB pages per file
+
+bool AllZero(const std::vector<uint8_t>& page) {
+  return std::all_of(page.begin(), page.end(), [](uint8_t b) { return b == 0; });
+}
+
+}  // namespace
+
+void TimelineImpl::CompactAndCollect() {
+  if (delta_bytes_since_full_image_ >= options_.image_creation_delta_bytes) {
+    if (const absl::Status s = WriteFullImageSet(); !s.ok()) {
+      absl::FPrintF(stderr, "pageserver: writing a full image set at LSN %d failed: %s\n",
+                    disk_consistent_lsn_.value(), s.message());
+      return;
+    }
+  }
+  if (const absl::Status s = CollectGarbage(); !s.ok()) {
+    absl::FPrintF(stderr, "pageserver: garbage collection failed: %s\n", s.message());
+  }
+}
+
+absl::Status TimelineImpl::WriteFullImageSet() {
+  Lsn lsn;
+  std::vector<TablespaceAt> spaces;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    lsn = disk_consistent_lsn_;  // only the flusher moves it
+    spaces = catalog_.List(lsn);
+  }
+  std::sort(spaces.begin(), spaces.end(),
+            [](const TablespaceAt& a, const TablespaceAt& b) { return a.space < b.space; });
+  std::vector<std::string> names;
+  std::vector<std::shared_ptr<ImageLayer>> layers;
+  std::unique_ptr<ImageLayerWriter> writer;
+  uint32_t in_file = 0;
+  auto finish_file = [&]() -> absl::Status {
+    if (!writer) return absl::OkStatus();
+    RETURN_IF_ERROR(writer->Finish());
+    writer.reset();
+    ASSIGN_OR_RETURN(std::shared_ptr<ImageLayer> layer, ImageLayer::Open(LayerPath(names.back())));
+    layers.push_back(std::move(layer));
+    return absl::OkStatus();
+  };
+  for (const TablespaceAt& space : spaces) {
+    for (uint32_t page = 0; page < space.pages; ++page) {
+      const PageId id{space.space, PageNo(page)};
+      ASSIGN_OR_RETURN(PageVersion version, ReadPage(id, lsn));
+      if (!version.freed && AllZero(version.image)) continue;
+      if (writer && in_file == kFullImagePages) RETURN_IF_ERROR(finish_file());
+      if (!writer) {
+        names.push_back(FullImageLayerName(lsn, static_cast<uint32_t>(names.size())));
+        ASSIGN_OR_RETURN(writer,
+                         ImageLayerWriter::Create(LayerPath(names.back()), lsn, page_size_));
+        in_file = 0;
+      }
+      RETURN_IF_ERROR(writer->Add(id, version.image, version.freed));
+      ++in_file;
+    }
+  }
+  RETURN_IF_ERROR(finish_file());
+  Manifest m;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    std::vector<std::string> all = layer_names_;
+    all.insert(all.end(), names.begin(), names.end());
+    m = ManifestLocked(std::move(all));
+  }
+  m.full_image_lsns.push_back(lsn);
+  RETURN_IF_ERROR(CommitLayers(std::move(layers), {}, std::move(m)));
+  delta_bytes_since_full_image_ = 0;
+  return absl::OkStatus();
+}
+
+Lsn TimelineImpl::PitrCutoff() const {
+  const bool by_bytes = options_.pitr_window_bytes != UINT64_MAX;
+  const bool by_time = options_.pitr_window != absl::InfiniteDuration();
+  if (!by_bytes && !by_time) return Lsn(0);
+  std::shared_lock<std::shared_mutex> read(mu_);
+  Lsn cutoff = disk_consistent_lsn_;
+  if (by_bytes) {
+    const uint64_t keep = options_.pitr_window_bytes;
+    cutoff = std::min(cutoff, disk_consistent_lsn_ - base_lsn_ > keep
+                                  ? Lsn(disk_consistent_lsn_.value() - keep)
+                                  : base_lsn_);
+  }
+  if (by_time) {
+    // The newest flush at least the window ago: everything after it is inside the window.
+    const int64_t oldest = absl::ToUnixSeconds(absl::Now() - options_.pitr_window);
+    Lsn at = base_lsn_;
+    for (const auto& [time, lsn] : lsn_times_) {
+      if (time > oldest) break;
+      at = lsn;
+    }
+    cutoff = std::min(cutoff, at);
+  }
+  return cutoff;
+}
+
+absl::Status TimelineImpl::CollectGarbage() {
+  const Lsn cutoff = PitrCutoff();
+  if (cutoff == Lsn(0)) return absl::OkStatus();
+  std::vector<std::string> removed, kept;
+  Manifest m;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    if (cutoff <= gc_cutoff_) return absl::OkStatus();
+    // The newest full image set at or below the cutoff: reads from it on need nothing older.
+    Lsn horizon = base_lsn_;
+    for (Lsn lsn : full_image_lsns_) {
+      if (lsn <= cutoff) horizon = lsn;
+    }
+    for (const std::string& name : layer_names_) {
+      const bool below = IsImageLayerName(name) ? ImageLayerLsn(name) < horizon
+                                                : DeltaLayerLsns(name).second <= horizon;
+      (below ? removed : kept).push_back(name);
+    }
+    m = ManifestLocked(kept);
+    m.gc_cutoff_lsn = cutoff;
+    std::erase_if(m.full_image_lsns, [&](Lsn lsn) { return lsn < horizon; });
+    // Arrival times below the cutoff but the last are of no more use.
+    size_t first = 0;
+    while (first + 1 < m.lsn_times.size() && m.lsn_times[first + 1].second <= cutoff) ++first;
+    m.lsn_times.erase(m.lsn_times.begin(), m.lsn_times.begin() + first);
+  }
+  return CommitLayers({}, removed, std::move(m));
+}
+
+absl::Status TimelineImpl::CommitLayers(std::vector<std::shared_ptr<ImageLayer>> added,
+                                        const std::vector<std::string>& removed,
+                                        Manifest manifest) {
+  RETURN_IF_ERROR(WriteManifest(dir_, manifest));
+  {
+    std::unique_lock<std::shared_mutex> write(mu_);
+    auto layers = std::make_shared<LayerSnapshot>();
+    auto gone = [&](const std::string& path) {
+      const std::string name = fs::path(path).filename().string();
+      return std::find(removed.begin(), removed.end(), name) != removed.end();
+    };
+    for (const auto& l : layers_->images) {
+      if (!gone(l->file()->path())) layers->images.push_back(l);
+    }
+    for (const auto& l : layers_->deltas) {
+      if (!gone(l->file()->path())) layers->deltas.push_back(l);
+    }
+    for (auto& l : added) layers->images.push_back(std::move(l));
+    std::stable_sort(layers->images.begin(), layers->images.end(),
+                     [](const auto& a, const auto& b) { return a->lsn() < b->lsn(); });
+    layers_ = std::move(layers);
+    layer_names_ = manifest.layers;
+    gc_cutoff_ = manifest.gc_cutoff_lsn;
+    full_image_lsns_ = manifest.full_image_lsns;
+    lsn_times_ = manifest.lsn_times;
+  }
+  // Readers that took the old snapshot keep their open files; the names go now.
+  std::error_code ec;
+  for (const std::string& name : removed) fs::remove(LayerPath(name), ec);
+  if (remote_client_) remote_client_->ScheduleIndex(std::move(manifest));
+  return absl::OkStatus();
+}
+
+}  // namespace pageserver::storage

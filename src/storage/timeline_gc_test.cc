@@ -1,0 +1,147 @@
+// Full image sets and garbage collection (timeline_gc.cc) against the model (timeline_model.h)
+// and against the same timeline without GC: inside the PITR window every page (freed or not) is
+// the same, below it reads are refused naming the cutoff, storage stops growing with the
+// history, and with remote storage the bucket holds exactly what its index names.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+
+#include "common/testing/status_testing.h"
+#include "common/testing/temp_dir.h"
+#include "common/testing/test_seed.h"
+#include "remote/local_storage.h"
+#include "storage/remote_index.h"
+#include "storage/remote_layout.h"
+#include "storage/testing/timeline_model.h"
+
+namespace pageserver::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TimelineGcTest : public TimelineTest {
+ protected:
+  void SetUp() override {
+    options_.image_creation_delta_bytes = 48 << 10;
+    options_.pitr_window_bytes = 20000;
+  }
+  // Every page at `lsn` from both timelines: the same bytes, the same freed flag.
+  void ExpectSamePages(Timeline& gc, Timeline& all, Lsn lsn) {
+    for (uint32_t p = 0; p < kPages; ++p) {
+      const PageId id{kSpace, PageNo(p)};
+      auto a = gc.GetPage(id, lsn, kSoon);
+      auto b = all.GetPage(id, lsn, kSoon);
+      ASSERT_TRUE(a.ok()) << a.status();
+      ASSERT_TRUE(b.ok()) << b.status();
+      ASSERT_EQ(a->image, b->image) << ToString(id) << " at LSN " << lsn;
+      ASSERT_EQ(a->freed, b->freed) << ToString(id) << " at LSN " << lsn;
+    }
+  }
+  static uint64_t LayerBytes(const Timeline& t) {
+    const TimelineStatus s = t.Status();
+    return s.image_layer_bytes + s.delta_layer_bytes;
+  }
+};
+
+TEST_F(TimelineGcTest, TheWindowStaysExactReadsBelowItAreRefusedAndStorageStopsGrowing) {
+  const uint32_t seed = testing::TestSeed();
+  const Stream s = MakeStream(4000, seed, /*frees=*/true);
+  auto t = OpenWithBase();
+  IngestChunked(*t, s.bytes, seed, 900);
+  ASSERT_TRUE(t->Flush().ok());
+  // The same redo without GC, to compare with.
+  pageserver::testing::TempDir all_dir("timeline_gc_test_all");
+  TimelineOptions keep_all = options_;
+  keep_all.pitr_window_bytes = UINT64_MAX;
+  auto all = Timeline::Open(all_dir.path().string(), keep_all);
+  ASSERT_TRUE(all.ok()) << all.status();
+  {
+    auto session = (*all)->BeginImport(kBase, kPs, {{kSpace, "./db/t.ibd", kFlags, kPages}});
+    ASSERT_TRUE(session.ok());
+    for (uint32_t p = 0; p < kPages; ++p) {
+      ASSERT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, BasePage(p)).ok());
+    }
+    ASSERT_TRUE((*session)->Finish().ok());
+  }
+  IngestChunked(**all, s.bytes, seed, 900);
+  ASSERT_TRUE((*all)->Flush().ok());
+
+  const TimelineStatus st = t->Status();
+  const Lsn end = kBase + s.bytes.size();
+  ASSERT_EQ(st.last_record_lsn, end);
+  ASSERT_GT(st.gc_cutoff_lsn, kBase) << "nothing was collected";
+  EXPECT_GE(st.gc_cutoff_lsn.value() + options_.pitr_window_bytes, st.disk_consistent_lsn.value());
+  std::printf("layers: %.1f KiB with GC (cutoff %llu of %llu), %.1f KiB without\n",
+              LayerBytes(*t) / 1024.0, static_cast<unsigned long long>(st.gc_cutoff_lsn.value()),
+              static_cast<unsigned long long>(end.value()), LayerBytes(**all) / 1024.0);
+  EXPECT_LT(LayerBytes(*t) * 3, LayerBytes(**all)) << "GC did not bound the storage";
+
+  auto check = [&](Timeline& gc) {
+    const Lsn cutoff = gc.Status().gc_cutoff_lsn;
+    size_t checked = 0;
+    for (const wal::Mtr& mtr : s.mtrs) {
+      if (mtr.end_lsn < cutoff) {
+        auto below = gc.GetPage(PageId{kSpace, PageNo(1)}, mtr.end_lsn, kSoon);
+        ASSERT_TRUE(absl::IsOutOfRange(below.status())) << below.status();
+        ASSERT_TRUE(testing::MessageHas(below.status(), absl::StrCat("GC cutoff, LSN ",
+                                                                     cutoff.value())))
+            << below.status();
+        continue;
+      }
+      if (checked++ % 7 == 0 || mtr.end_lsn == end) ExpectSamePages(gc, **all, mtr.end_lsn);
+    }
+    EXPECT_GT(checked, 10u);
+    ExpectMatchesModel(gc, s, 13, cutoff);
+  };
+  check(*t);
+  // A restart keeps the cutoff and the layers GC left.
+  t.reset();
+  t = Open();
+  EXPECT_EQ(t->Status().gc_cutoff_lsn, st.gc_cutoff_lsn);
+  check(*t);
+}
+
+TEST_F(TimelineGcTest, TheBucketHoldsExactlyWhatItsIndexNamesAndRestoresTheWindow) {
+  pageserver::testing::TempDir bucket_dir("timeline_gc_test_bucket");
+  auto bucket = remote::LocalStorage::Open(bucket_dir.path().string());
+  ASSERT_TRUE(bucket.ok()) << bucket.status();
+  options_.remote = bucket->get();
+  options_.remote_prefix = "tl";
+  const Stream s = MakeStream(3000, 17, /*frees=*/true);
+  Lsn cutoff;
+  {
+    auto t = OpenWithBase();
+    IngestChunked(*t, s.bytes, 17, 900);
+    ASSERT_TRUE(t->Flush().ok());
+    ASSERT_TRUE(t->WaitUntilUploaded(absl::Now() + absl::Seconds(120)).ok());
+    cutoff = t->Status().gc_cutoff_lsn;
+    ASSERT_GT(cutoff, kBase);
+    auto newest = NewestIndex(**bucket, "tl", 100);
+    ASSERT_TRUE(newest.ok() && newest->has_value());
+    auto index = DownloadRemoteIndex(**bucket, "tl", **newest);
+    ASSERT_TRUE(index.ok()) << index.status();
+    std::set<std::string> named;
+    for (const auto& [layer, gen] : index->layer_generations) named.insert(LayerKey("tl", layer, gen));
+    auto listed = (*bucket)->List("tl/layers/");
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    std::set<std::string> stored;
+    for (const auto& o : *listed) stored.insert(o.key);
+    EXPECT_EQ(stored, named) << "objects no index names are left, or named ones are missing";
+    EXPECT_EQ((*bucket)->List("tl/index/")->size(), 1u);
+  }
+  fs::remove_all(dir_.path());
+  pageserver::testing::TempDir fresh("timeline_gc_test_fresh");
+  auto restored = Timeline::Open(fresh.path().string(), options_);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->Status().gc_cutoff_lsn, cutoff);
+  EXPECT_TRUE(absl::IsOutOfRange(
+      (*restored)->GetPage(PageId{kSpace, PageNo(2)}, Lsn(cutoff.value() - 1), kSoon).status()));
+  ExpectMatchesModel(**restored, s, 17, cutoff);
+  restored->reset();
+}
+
+}  // namespace
+}  // namespace pageserver::storage
