@@ -11,7 +11,9 @@
 # With CRASH_REMOTE=1 (issue 10) the server runs on a file:// bucket, so the kills also land in
 # its uploads; on the checked cycles it is killed again once remote_consistent_lsn has reached
 # what it serves, its data directory is deleted, and the pages are checked on a server restored
-# from the bucket alone, which carries on as the server for the next cycles.
+# from the bucket alone, which carries on as the server for the next cycles. With CRASH_GC=1 the
+# server also writes full image sets and garbage-collects (a 40 MB PITR window) as it goes, so
+# kills land in compaction and GC too; the acknowledged LSN stays inside the window.
 # Environment: as server_test.sh; TEST_SEED seeds the kill points and chunk sizes;
 # ACK_WAIT_LIMIT (300 s) bounds the wait for push's acknowledgements before a kill.
 set -euo pipefail
@@ -32,6 +34,9 @@ LOG=$FIXTURE/final/ib_logfile0
 REMOTE=()
 bucket=0
 [[ ${CRASH_REMOTE:-0} != 1 ]] || REMOTE=(--remote "file://$WORK/bucket.$bucket")
+GC=()
+[[ ${CRASH_GC:-0} != 1 ]] || GC=(--pitr-window-bytes 40000000 --image-creation-delta-bytes 24000000
+  --in-memory-layer-bytes 6000000)
 # restore_from_bucket NAME: kill -9 once the bucket holds what the server serves, delete the data
 # directory, start a server restored from the bucket alone.
 restore_from_bucket() {
@@ -43,11 +48,11 @@ restore_from_bucket() {
   done
   kill_server
   rm -rf "$DATA_DIR"
-  start_server "$1" "${REMOTE[@]}"
+  start_server "$1" "${REMOTE[@]}" "${GC[@]}"
   log "$1: $(grep -h 'pageserver: restored' "$WORK/server.$1.log" | tr '\n' ' ')"
 }
 
-start_server first "${REMOTE[@]}"
+start_server first "${REMOTE[@]}" "${GC[@]}"
 run_pagectl import import --server "$GRPC" --datadir "$FIXTURE/base" ||
   { cat "$WORK/import.err" >&2; exit 1; }
 
@@ -106,7 +111,7 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
   fi
   acked=$(awk '$1 == "acked" { v = $2 } END { print v }' "$WORK/push.$cycle.out")
   [[ -n $acked ]] && ((acked > last_acked)) && last_acked=$acked
-  start_server "cycle$cycle" "${REMOTE[@]}"
+  start_server "cycle$cycle" "${REMOTE[@]}" "${GC[@]}"
   check=0
   ((last_acked > BASE_CHECKPOINT_LSN && (cycle % 5 == 0 || cycle == 1) && last_acked != checked)) && check=1
   if ((check)) && ((${#REMOTE[@]})) && ! restore_from_bucket "restored$cycle"; then
@@ -145,7 +150,7 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
       bucket=$((bucket + 1))
       REMOTE=(--remote "file://$WORK/bucket.$bucket")
     fi
-    start_server "fresh$cycle" "${REMOTE[@]}"
+    start_server "fresh$cycle" "${REMOTE[@]}" "${GC[@]}"
     run_pagectl "import.$cycle" import --server "$GRPC" --datadir "$FIXTURE/base" ||
       { cat "$WORK/import.$cycle.err" >&2; exit 1; }
     last_acked=$BASE_CHECKPOINT_LSN
