@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # radosgw.sh start DIR PORT | stop DIR: a single-node Ceph cluster serving the S3 API on
 # 127.0.0.1:PORT, for tests and benchmarks of the page server's remote storage (issue 10).
-# One monitor, one memstore OSD (objects in RAM, 1 GiB), one radosgw; no cephx. Everything
+# One monitor, one memstore OSD (objects in RAM, 1 GiB, or RADOSGW_MEMSTORE_BYTES), one
+# radosgw; no cephx. Everything
 # lives under DIR; `start` prints the S3 credentials as shell assignments on its last line:
 #   AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...
 # Needs Debian's ceph-mon, ceph-osd, radosgw (scripts/setup.sh). Waits for events (a daemon's
@@ -55,7 +56,7 @@ mon allow pool delete = true
 mon warn on pool no redundancy = false
 mon max pg per osd = 1000
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${RADOSGW_MEMSTORE_BYTES:-1073741824}
 run dir = $DIR/run
 pid file = $DIR/run/\$name.pid
 log file = $DIR/log/\$name.log

@@ -199,18 +199,19 @@ int main(int argc, char** argv) {
               plain_get / restore);
 
   // --- GetPage, evicted vs resident ---
+  // One node at a time: each opening claims a generation, which fences the one before.
+  const auto [r50, r99] = GetPageLatency(*resident, pages, reads);
+  resident.reset();
   ps::storage::TimelineOptions budget = with_remote;
   budget.local_disk_budget_bytes = 1 << 20;
   auto evicted = Must(ps::storage::Timeline::Open(work + "/evicted", budget), "restore (budget)");
   const auto [e50, e99] = GetPageLatency(*evicted, pages, reads);
   const auto st = evicted->Status();
-  const auto [r50, r99] = GetPageLatency(*resident, pages, reads);
   std::printf("GetPage (%d random pages at the last LSN): evicted p50 %.0f us p99 %.0f us (%llu "
               "remote reads, %.1f MiB local) vs resident p50 %.0f us p99 %.0f us: p50 %.1fx\n",
               reads, e50, e99, static_cast<unsigned long long>(st.layer_remote_reads),
               st.local_layer_bytes / 1048576.0, r50, r99, e50 / r50);
   evicted.reset();
-  resident.reset();
 
   // --- storage amplification, without and with GC ---
   const double base_bytes = static_cast<double>(pages) * kPageSize;

@@ -23,7 +23,8 @@ PORT=$(free_port)
 until python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', $PORT + 1))" 2>/dev/null; do
   PORT=$(free_port)
 done
-credentials=$("$REPO_ROOT/scripts/radosgw.sh" start "$BENCH_DIR/ceph" "$PORT" | tail -1)
+# Room for the bench's objects (each figure stores its own copy) in the OSD's memory.
+credentials=$(RADOSGW_MEMSTORE_BYTES=$((8 << 30)) "$REPO_ROOT/scripts/radosgw.sh" start "$BENCH_DIR/ceph" "$PORT" | tail -1)
 export ${credentials?}
 echo "== remote storage (pageserver $(git -C "$REPO_ROOT" rev-parse --short HEAD), $(nproc) CPUs," \
   "radosgw with a memstore OSD on 127.0.0.1:$PORT) =="

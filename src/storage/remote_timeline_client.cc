@@ -220,7 +220,14 @@ absl::Status RemoteTimelineClient::UploadWaiting() {
     schedules = index_schedules_;
   }
   if (manifest) {
-    RETURN_IF_ERROR(UploadIndex(*manifest));
+    const absl::Status uploaded = UploadIndex(*manifest);
+    if (!uploaded.ok()) {
+      // A layer of this manifest that GC removed before it went up is no error once a newer
+      // manifest (which no longer names it) is waiting: the next pass uploads that one.
+      absl::MutexLock l(&mu_);
+      if (absl::IsNotFound(uploaded) && index_schedules_ != schedules) return absl::OkStatus();
+      return uploaded;
+    }
     absl::MutexLock l(&mu_);
     // Unless a newer one came meanwhile (of the same LSN too: a flush, then its GC).
     if (index_schedules_ == schedules) pending_index_.reset();
@@ -297,6 +304,9 @@ absl::Status RemoteTimelineClient::UploadIndex(const Manifest& manifest) {
       continue;
     }
     if (!known) {
+      if (!std::filesystem::exists(path)) {
+        return absl::NotFoundError(absl::StrFormat("layer file %s is gone", path));
+      }
       ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadWholeFile(path));
       RETURN_IF_ERROR(PutOnce(LayerKey(options_.prefix, name, options_.generation), bytes));
       absl::MutexLock l(&mu_);
