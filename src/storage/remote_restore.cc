@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/file_io.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "storage/aux_file_store.h"
 #include "storage/wal_log.h"
@@ -134,9 +135,8 @@ absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(remote::Rem
   ASSIGN_OR_RETURN(restored.index, DownloadRemoteIndex(remote, prefix, *newest));
   const Manifest& manifest = restored.index.manifest;
   const Lsn lsn = manifest.disk_consistent_lsn;
-  absl::FPrintF(
-      stderr, "pageserver: restoring %s from %s: index of generation %d at LSN %d, %d layers\n",
-      dir, remote.Describe() + "/" + prefix, newest->gen, lsn.value(), manifest.layers.size());
+  log::Info("restoring {} from {}/{}: index of generation {} at LSN {}, {} layers", dir,
+            remote.Describe(), prefix, newest->gen, lsn.value(), manifest.layers.size());
   // The layer files are downloaded when the timeline opens them (Timeline::Open).
   ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks, ListWalChunks(remote, prefix));
   const std::optional<std::vector<WalPiece>> wal = WalFrom(PlanWal(chunks), lsn);
@@ -145,9 +145,8 @@ absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(remote::Rem
     restored.wal = *wal;
     if (!restored.wal.empty()) restored.wal_end = restored.wal.back().end;
   } else if (!chunks.empty()) {
-    absl::FPrintF(stderr,
-                  "pageserver: the WAL in %s does not reach back to LSN %d: restoring up to it\n",
-                  remote.Describe() + "/" + prefix, lsn.value());
+    log::Warn("the WAL in {}/{} does not reach back to LSN {}: restoring up to it",
+              remote.Describe(), prefix, lsn.value());
   }
   RETURN_IF_ERROR(RestoreAuxFiles(remote, prefix, dir + "/aux", restored.wal_end, &restored));
   RETURN_IF_ERROR(RestoreWriterLease(remote, prefix, dir));
@@ -155,9 +154,8 @@ absl::StatusOr<std::optional<RestoredTimeline>> RestoreTimelineFiles(remote::Rem
   WalLogOptions wal_options;
   RETURN_IF_ERROR(WalLog::Open(dir + "/wal", lsn, wal_options).status());
   RETURN_IF_ERROR(WriteManifest(dir, manifest));  // the commit point
-  absl::FPrintF(stderr,
-                "pageserver: restored the manifest and %d aux files; WAL to ingest: LSN %d..%d\n",
-                restored.aux_files, lsn.value(), restored.wal_end.value());
+  log::Info("restored the manifest and {} aux files; WAL to ingest: LSN {}..{}",
+            restored.aux_files, lsn.value(), restored.wal_end.value());
   return std::optional<RestoredTimeline>(std::move(restored));
 }
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/file_io.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 
 namespace pageserver::storage {
@@ -152,12 +153,10 @@ void RemoteTimelineClient::Run() {
     busy_ = false;
     last_error_ = uploaded;
     if (uploaded.ok()) continue;
-    absl::FPrintF(stderr, "pageserver: uploading to %s failed: %s\n", remote_.Describe(),
-                  uploaded.message());
+    log::Warn("uploading to {} failed: {}", remote_.Describe(), std::string(uploaded.message()));
     if (absl::IsDataLoss(uploaded) || !stopped_for_good_.ok()) {
       if (stopped_for_good_.ok()) stopped_for_good_ = uploaded;
-      absl::FPrintF(stderr, "pageserver: uploads to %s stopped until a restart\n",
-                    remote_.Describe());
+      log::Error("uploads to {} stopped until a restart", remote_.Describe());
       mu_.Await(absl::Condition(&stopping_));
       return;
     }

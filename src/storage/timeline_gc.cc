@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_format.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "storage/timeline_impl.h"
 
@@ -32,13 +33,13 @@ bool AllZero(const std::vector<uint8_t>& page) {
 void TimelineImpl::CompactAndCollect() {
   if (delta_bytes_since_full_image_ >= options_.image_creation_delta_bytes) {
     if (const absl::Status s = WriteFullImageSet(); !s.ok()) {
-      absl::FPrintF(stderr, "pageserver: writing a full image set at LSN %d failed: %s\n",
-                    disk_consistent_lsn_.value(), s.message());
+      log::Warn("writing a full image set at LSN {} failed: {}", disk_consistent_lsn_.value(),
+                std::string(s.message()));
       return;
     }
   }
   if (const absl::Status s = CollectGarbage(); !s.ok()) {
-    absl::FPrintF(stderr, "pageserver: garbage collection failed: %s\n", s.message());
+    log::Warn("garbage collection failed: {}", std::string(s.message()));
   }
 }
 
@@ -89,7 +90,11 @@ absl::Status TimelineImpl::WriteFullImageSet() {
     m = ManifestLocked(std::move(all));
   }
   m.full_image_lsns.push_back(lsn);
+  uint64_t bytes = 0;
+  for (const auto& layer : layers) bytes += layer->file_bytes();
   RETURN_IF_ERROR(CommitLayers(std::move(layers), {}, std::move(m)));
+  log::Info("a full image set at LSN {}: {} files, {:.1f} MiB", lsn.value(), names.size(),
+            bytes / 1048576.0);
   delta_bytes_since_full_image_ = 0;
   return absl::OkStatus();
 }
@@ -145,7 +150,10 @@ absl::Status TimelineImpl::CollectGarbage() {
     while (first + 1 < m.lsn_times.size() && m.lsn_times[first + 1].second <= cutoff) ++first;
     m.lsn_times.erase(m.lsn_times.begin(), m.lsn_times.begin() + first);
   }
-  return CommitLayers({}, removed, std::move(m));
+  RETURN_IF_ERROR(CommitLayers({}, removed, std::move(m)));
+  log::Info("garbage collection: cutoff LSN {}, {} layer files removed", cutoff.value(),
+            removed.size());
+  return absl::OkStatus();
 }
 
 absl::Status TimelineImpl::CommitLayers(std::vector<std::shared_ptr<ImageLayer>> added,

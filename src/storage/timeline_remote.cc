@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_format.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "storage/timeline_impl.h"
 
@@ -74,7 +75,7 @@ absl::Status TimelineImpl::StartRemote() {
       }
     }
     if (!restored_->wal.empty()) {
-      absl::FPrintF(stderr, "pageserver: restored the WAL up to LSN %d\n", last_record_lsn_.load());
+      log::Info("restored the WAL up to LSN {}", last_record_lsn_.load());
     }
   }
   RemoteTimelineClientOptions client;
@@ -218,7 +219,7 @@ void TimelineImpl::EnforceDiskBudget() {
     }
     const absl::Status evicted = f->Evict();
     if (!evicted.ok()) {
-      absl::FPrintF(stderr, "pageserver: evicting %s: %s\n", f->path(), evicted.message());
+      log::Warn("evicting {}: {}", f->path(), std::string(evicted.message()));
       continue;
     }
     resident -= f->size();
