@@ -3,10 +3,13 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -95,7 +98,23 @@ size_t AppendBody(char* data, size_t size, size_t n, void* out) {
 struct S3Storage::Response {
   long status = 0;
   std::string body;
+  std::string etag;  // the ETag header's value, when the answer has one
 };
+
+namespace {
+
+size_t ReadHeader(char* data, size_t size, size_t n, void* out) {
+  const absl::string_view line(data, size * n);
+  constexpr absl::string_view kEtag = "etag:";
+  if (line.size() > kEtag.size() &&
+      absl::EqualsIgnoreCase(line.substr(0, kEtag.size()), kEtag)) {
+    *static_cast<std::string*>(out) =
+        std::string(absl::StripAsciiWhitespace(line.substr(kEtag.size())));
+  }
+  return size * n;
+}
+
+}  // namespace
 
 absl::StatusOr<S3Credentials> S3CredentialsFromEnvironment() {
   S3Credentials c;
@@ -157,8 +176,10 @@ absl::StatusOr<S3Storage::Response> S3Storage::Send(const std::string& method,
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
-  if (method == "PUT") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, ReadHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.etag);
+  if (method == "PUT" || method == "POST") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
     static const char kEmpty[] = "";
     curl_easy_setopt(c, CURLOPT_POSTFIELDS,
                      body.empty() ? kEmpty : reinterpret_cast<const char*>(body.data()));
@@ -207,11 +228,72 @@ absl::StatusOr<S3Storage::Response> S3Storage::Send(const std::string& method,
   return absl::InvalidArgumentError(message);
 }
 
+void S3Storage::SetMultipart(uint64_t threshold, uint64_t part_bytes) {
+  multipart_threshold_ = threshold;
+  part_bytes_ = std::max<uint64_t>(part_bytes, 5ull << 20);
+}
+
 absl::Status S3Storage::PutIfAbsent(const std::string& key, std::span<const uint8_t> data) {
   RETURN_IF_ERROR(ValidateKey(key));
+  if (data.size() > multipart_threshold_) return PutMultipart(key, data);
   return Send("PUT", ObjectPath(key), "", data,
               {"If-None-Match: *", "Content-Type: application/octet-stream"})
       .status();
+}
+
+absl::Status S3Storage::PutMultipart(const std::string& key, std::span<const uint8_t> data) {
+  ASSIGN_OR_RETURN(const std::vector<ObjectInfo> listed, List(key));
+  for (const ObjectInfo& o : listed) {
+    if (o.key == key) {
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "%s/%s exists already; objects are never overwritten", Describe(), key));
+    }
+  }
+  const std::string object = ObjectPath(key);
+  ASSIGN_OR_RETURN(Response created, Send("POST", object, "uploads=", {},
+                                          {"Content-Type: application/octet-stream"}));
+  const std::optional<std::string> upload_id = XmlTag(created.body, "UploadId");
+  if (!upload_id || upload_id->empty()) {
+    return absl::UnavailableError(absl::StrFormat(
+        "CreateMultipartUpload of %s/%s: no UploadId in the answer", Describe(), key));
+  }
+  const std::string id = "uploadId=" + UriEncode(*upload_id);
+  std::string complete = "<CompleteMultipartUpload>";
+  absl::Status status;
+  for (uint64_t at = 0, part = 1; at < data.size(); at += part_bytes_, ++part) {
+    const std::span<const uint8_t> bytes =
+        data.subspan(at, std::min<uint64_t>(part_bytes_, data.size() - at));
+    absl::StatusOr<Response> sent =
+        Send("PUT", object, absl::StrFormat("partNumber=%d&%s", part, id), bytes, {});
+    if (sent.ok() && sent->etag.empty()) {
+      sent = absl::UnavailableError(
+          absl::StrFormat("UploadPart %d of %s/%s: no ETag in the answer", part, Describe(), key));
+    }
+    if (!sent.ok()) {
+      status = sent.status();
+      break;
+    }
+    absl::StrAppend(&complete, "<Part><PartNumber>", part, "</PartNumber><ETag>", sent->etag,
+                    "</ETag></Part>");
+  }
+  if (status.ok()) {
+    absl::StrAppend(&complete, "</CompleteMultipartUpload>");
+    absl::StatusOr<Response> done = Send(
+        "POST", object, id,
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(complete.data()),
+                                 complete.size()),
+        {"Content-Type: application/xml"});
+    // A Complete can fail inside a 200 answer.
+    if (done.ok() && XmlTag(done->body, "Code")) {
+      done = absl::UnavailableError(absl::StrFormat("CompleteMultipartUpload of %s/%s: %s",
+                                                    Describe(), key, *XmlTag(done->body, "Code")));
+    }
+    if (done.ok()) return absl::OkStatus();
+    status = done.status();
+  }
+  // No part is left behind (storage is billed for them).
+  (void)Send("DELETE", object, id, {}, {}).status();
+  return status;
 }
 
 absl::StatusOr<std::vector<uint8_t>> S3Storage::Get(const std::string& key, ByteRange range) {

@@ -60,6 +60,26 @@ TEST_F(S3StorageTest, RacingWritersOfOneKeyMakeOneWholeObject) {
       [&] { return std::make_unique<S3Storage>(location_, credentials_); }, *s3_);
 }
 
+// Over the threshold, an object goes up in parts; it reads back whole and by range across a
+// part boundary, and is no more overwritable than any other.
+TEST_F(S3StorageTest, ALargeObjectGoesUpInPartsAndReadsBackExact) {
+  s3_->SetMultipart(6 << 20, 5 << 20);
+  std::vector<uint8_t> big(13 << 20);  // parts of 5, 5 and 3 MiB
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  ASSERT_TRUE(s3_->PutIfAbsent("layers/big", big).ok());
+  auto whole = s3_->Get("layers/big", {});
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_TRUE(*whole == big) << "the object differs from what was put";
+  auto across = s3_->Get("layers/big", {(5 << 20) - 10, 20});
+  ASSERT_TRUE(across.ok()) << across.status();
+  EXPECT_TRUE(std::equal(across->begin(), across->end(), big.begin() + (5 << 20) - 10));
+  std::vector<uint8_t> other(big.size(), 7);
+  EXPECT_TRUE(absl::IsAlreadyExists(s3_->PutIfAbsent("layers/big", other)));
+  whole = s3_->Get("layers/big", {});
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(*whole == big) << "a second multipart put overwrote the object";
+}
+
 TEST_F(S3StorageTest, ListPagesThroughEveryKeyUnderAPrefix) {
   // More keys than one ListObjectsV2 page (1000).
   constexpr int kKeys = 1100;
