@@ -249,6 +249,20 @@ void HttpApi::Route() {
                              {"last_record_lsn", timeline_.Status().last_record_lsn.value()}};
                }));
 
+  // Until everything stored so far is in remote storage (the event a test or an operator waits
+  // for before a restore): timeout_ms (default 600000) bounds the wait, 504 when it runs out;
+  // OK at once without remote storage.
+  server_->Get("/api/v1/wait_uploaded",
+               json_handler("wait_uploaded",
+                            [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                              ASSIGN_OR_RETURN(std::optional<uint64_t> timeout_ms,
+                                               OptionalQueryUint(req, "timeout_ms", kMaxU32));
+                              RETURN_IF_ERROR(timeline_.WaitUntilUploaded(
+                                  absl::Now() + absl::Milliseconds(timeout_ms.value_or(600000))));
+                              return json{{"remote_consistent_lsn",
+                                           timeline_.Status().remote_consistent_lsn.value()}};
+                            }));
+
   server_->Get("/api/v1/status",
                json_handler("status", [this](const httplib::Request&) -> absl::StatusOr<json> {
                  storage::TimelineStatus s = timeline_.Status();

@@ -160,6 +160,22 @@ TEST_F(HttpApiTest, StreamWalErrors) {
               400, "INVALID_ARGUMENT", "LSN 1001");
 }
 
+TEST_F(HttpApiTest, WaitUploadedAnswersOnceTheUploadsAreDone) {
+  storage::TimelineStatus s = timeline_.Status();
+  s.remote_consistent_lsn = Lsn(4242);
+  timeline_.SetStatus(s);
+  auto [ok, body] = Get("/api/v1/wait_uploaded?timeout_ms=1000");
+  ASSERT_EQ(ok, 200);
+  EXPECT_EQ(body["remote_consistent_lsn"], 4242);
+  timeline_.SetUploads(absl::DeadlineExceededError("uploads to s3://b still pending"));
+  auto [late, error] = Get("/api/v1/wait_uploaded");
+  EXPECT_EQ(late, 504);
+  EXPECT_NE(error["error"].get<std::string>().find("still pending"), std::string::npos);
+  timeline_.SetUploads(absl::FailedPreconditionError("generation 1 is fenced"));
+  EXPECT_EQ(Get("/api/v1/wait_uploaded").first, 409);
+  EXPECT_EQ(Get("/api/v1/wait_uploaded?timeout_ms=soon").first, 400);
+}
+
 TEST_F(HttpApiTest, PingAndStatus) {
   auto [status, ping] = Get("/api/v1/ping");
   ASSERT_EQ(status, 200);

@@ -133,8 +133,9 @@ inline constexpr std::array<std::string_view, 15> kGrpcMethods = {
     "GetTablespaceSize",
     "ListTablespaces", "Import",     "TruncateWal",    "AcquireWriter", "PutAuxFile",
     "GetAuxFile",      "ListAuxFiles", "GetStatus",    "Ping"};
-inline constexpr std::array<std::string_view, 7> kHttpHandlers = {
-    "get_page", "stream_wal", "ping", "status", "tablespaces", "tablespace_size", "metrics"};
+inline constexpr std::array<std::string_view, 8> kHttpHandlers = {
+    "get_page",    "stream_wal",      "ping",          "status",
+    "tablespaces", "tablespace_size", "wait_uploaded", "metrics"};
 
 // Requests and errors of one API method (a gRPC method or an HTTP handler).
 struct MethodMetrics {

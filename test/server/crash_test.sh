@@ -40,12 +40,15 @@ GC=()
 # restore_from_bucket NAME: kill -9 once the bucket holds what the server serves, delete the data
 # directory, start a server restored from the bucket alone.
 restore_from_bucket() {
-  local serving uploaded deadline=$((SECONDS + 600))
+  local serving uploaded
   serving=$(status_field last_record_lsn)
-  until uploaded=$(status_field remote_consistent_lsn) && ((uploaded >= serving)); do
-    ((SECONDS < deadline)) || { log "$1: remote_consistent_lsn $uploaded never reached $serving"; return 1; }
-    sleep 0.1
-  done
+  # The event: the server says everything it stored is in the bucket.
+  if ! uploaded=$(curl -sf --max-time 700 "http://$HTTP/api/v1/wait_uploaded?timeout_ms=600000"); then
+    log "$1: the uploads did not complete: $(curl -s "http://$HTTP/api/v1/wait_uploaded?timeout_ms=0")"
+    return 1
+  fi
+  uploaded=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['remote_consistent_lsn'])" "$uploaded")
+  ((uploaded >= serving)) || { log "$1: remote_consistent_lsn $uploaded is below $serving"; return 1; }
   kill_server
   rm -rf "$DATA_DIR"
   start_server "$1" "${REMOTE[@]}" "${GC[@]}"

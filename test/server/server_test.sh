@@ -147,11 +147,9 @@ if wanted restore; then
   if ! why=$(import_and_push restore); then
     fail restore "$why"
   else
-    # Event: everything pushed is in the bucket (checked as the server reports it).
-    deadline=$((SECONDS + 600))
-    until (($(status_field remote_consistent_lsn) >= FINAL_END_LSN)) || ((SECONDS > deadline)); do
-      sleep 0.2
-    done
+    # The event: the server says everything it stored is in the bucket.
+    curl -sf --max-time 700 "http://$HTTP/api/v1/wait_uploaded?timeout_ms=600000" >/dev/null ||
+      log "restore: the uploads did not complete in 600 s"
     uploaded=$(status_field remote_consistent_lsn)
     base_lsn=$(status_field base_lsn)
     kill_server

@@ -55,7 +55,9 @@ class FakeTimeline final : public storage::Timeline {
     return std::unique_ptr<storage::ImportSession>(new Session(this, lsn, std::move(catalog)));
   }
 
-  absl::Status WaitUntilUploaded(absl::Time) override { return absl::OkStatus(); }  // no remote
+  // OK (no remote storage) unless a test sets what the uploads end with.
+  absl::Status WaitUntilUploaded(absl::Time) override { return uploads_; }
+  void SetUploads(absl::Status s) { uploads_ = std::move(s); }
   // Durable as soon as written.
   absl::StatusOr<Lsn> MakeWalDurable(Lsn lsn) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -248,6 +250,7 @@ class FakeTimeline final : public storage::Timeline {
   std::vector<IngestCall> ingest_calls_;
   std::map<PageId, std::vector<uint8_t>> imported_;
   absl::Time last_deadline_;
+  absl::Status uploads_;
 };
 
 }  // namespace pageserver::service::testing
