@@ -43,14 +43,12 @@ for _ in $(seq 600); do
 done
 "${PAGECTL:?}" init --server "$GRPC" >"$WORK/init.log" 2>&1 || { tail -20 "$WORK/init.log"; exit 1; }
 metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
-# Event: the upload of the imported base is done (remote_consistent_lsn reaches the manifest's LSN).
-for _ in $(seq 1200); do
-  dcl=$(metric pageserver_disk_consistent_lsn) rcl=$(metric pageserver_remote_consistent_lsn)
-  [[ -n $dcl && $dcl != 0 && -n $rcl ]] && ((rcl >= dcl)) && break
-  kill -0 "$SERVER_PID" || { cat "$WORK/pageserver.log"; exit 1; }
-  sleep 0.1
-done
-((rcl >= dcl)) || { echo "[s3_test] remote_consistent_lsn $rcl never reached $dcl"; cat "$WORK/pageserver.log"; exit 1; }
+# The event: the server says everything it stored (the imported base) is in the bucket.
+curl -sf --max-time 700 "http://$HTTP/api/v1/wait_uploaded?timeout_ms=600000" >/dev/null ||
+  { echo "[s3_test] the uploads did not complete"; cat "$WORK/pageserver.log"; exit 1; }
+dcl=$(metric pageserver_disk_consistent_lsn) rcl=$(metric pageserver_remote_consistent_lsn)
+[[ -n $dcl && $dcl != 0 ]] && ((rcl >= dcl)) ||
+  { echo "[s3_test] remote_consistent_lsn $rcl is below $dcl"; cat "$WORK/pageserver.log"; exit 1; }
 s3get() {  # s3get KEY OUT: the object from the bucket, signed as the page server signs
   curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
     -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
