@@ -278,6 +278,8 @@ void HttpApi::Route() {
                              {"wal_syncs", s.wal_syncs},
                              {"image_layers", s.image_layers},
                              {"delta_layers", s.delta_layers},
+                             {"level1_delta_layers", s.level1_delta_layers},
+                             {"compactions", s.compactions},
                              {"image_layer_bytes", s.image_layer_bytes},
                              {"delta_layer_bytes", s.delta_layer_bytes},
                              {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes},

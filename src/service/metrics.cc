@@ -401,6 +401,12 @@ void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {
         [](const S& s) { return static_cast<double>(s.image_layers); });
   gauge("pageserver_delta_layers", "Delta layer files.",
         [](const S& s) { return static_cast<double>(s.delta_layers); });
+  gauge("pageserver_level1_delta_layers",
+        "Of the delta layer files, the level-1 ones compaction wrote (key-partitioned).",
+        [](const S& s) { return static_cast<double>(s.level1_delta_layers); });
+  gauge("pageserver_compactions",
+        "Compactions of level-0 delta layers since the timeline was opened.",
+        [](const S& s) { return static_cast<double>(s.compactions); });
   gauge("pageserver_image_layer_bytes", "Bytes of image layer files.",
         [](const S& s) { return static_cast<double>(s.image_layer_bytes); });
   gauge("pageserver_delta_layer_bytes", "Bytes of delta layer files.",

@@ -92,7 +92,8 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
                        key == "image_chain_threshold" || key == "read_wait_limit_ms" ||
                        key == "remote_wal_upload_interval_ms" || key == "local_disk_budget_bytes" ||
                        key == "pitr_window_seconds" || key == "pitr_window_bytes" ||
-                       key == "image_creation_delta_bytes";
+                       key == "image_creation_delta_bytes" || key == "compaction_threshold" ||
+                       key == "compaction_target_bytes";
   if (!numeric) return absl::InvalidArgumentError("unknown option '" + key + "'");
   absl::StatusOr<uint64_t> n = ParseCount(key, value);
   if (!n.ok()) return n.status();
@@ -109,6 +110,11 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
     config.timeline.pitr_window_bytes = *n;
   } else if (key == "image_creation_delta_bytes") {
     config.timeline.image_creation_delta_bytes = *n;
+  } else if (key == "compaction_threshold") {
+    if (*n > 0xFFFFFFFFu) return absl::InvalidArgumentError(key + " is too large");
+    config.timeline.compaction_threshold = static_cast<uint32_t>(*n);
+  } else if (key == "compaction_target_bytes") {
+    config.timeline.compaction_target_bytes = *n;
   } else if (key == "local_disk_budget_bytes") {
     config.timeline.local_disk_budget_bytes = *n;
   } else if (key == "remote_wal_upload_interval_ms") {
@@ -246,6 +252,15 @@ int Run(int argc, char** argv) {
   auto* image_opt = app.add_option(
       "--image-creation-delta-bytes", image_creation_delta_bytes,
       "Write a full image set once the delta layers since the last one hold this many bytes");
+  uint32_t compaction_threshold = 0;
+  uint64_t compaction_target_bytes = 0;
+  auto* compaction_opt = app.add_option(
+      "--compaction-threshold", compaction_threshold,
+      "Merge the level-0 delta layers (one per flush) into key-partitioned level-1 layers once "
+      "this many stand (default 10)");
+  auto* compaction_bytes_opt = app.add_option(
+      "--compaction-target-bytes", compaction_target_bytes,
+      "Size of the level-1 delta layers compaction writes (default 128 MiB)");
   auto* pitr_time_opt = app.add_option(
       "--pitr-window-seconds", pitr_window_seconds,
       "Keep every page's history readable for this long; older history is garbage-collected "
@@ -280,6 +295,10 @@ int Run(int argc, char** argv) {
   if (budget_opt->count() > 0) config.timeline.local_disk_budget_bytes = local_disk_budget_bytes;
   if (image_opt->count() > 0) {
     config.timeline.image_creation_delta_bytes = image_creation_delta_bytes;
+  }
+  if (compaction_opt->count() > 0) config.timeline.compaction_threshold = compaction_threshold;
+  if (compaction_bytes_opt->count() > 0) {
+    config.timeline.compaction_target_bytes = compaction_target_bytes;
   }
   if (pitr_time_opt->count() > 0) config.timeline.pitr_window = absl::Seconds(pitr_window_seconds);
   if (pitr_bytes_opt->count() > 0) config.timeline.pitr_window_bytes = pitr_window_bytes;

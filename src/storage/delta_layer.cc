@@ -18,9 +18,12 @@ namespace pageserver::storage {
 namespace {
 
 constexpr char kMagic[8] = {'P', 'S', 'D', 'E', 'L', 'T', 'A', '1'};
+// Version 1: a level-0 layer (every key). Version 2 adds the level and the key range.
 constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersionWithKeys = 2;
 constexpr uint64_t kSummarySize = 4096;
-constexpr size_t kSummaryUsed = 68;  // bytes covered by the summary's CRC
+constexpr size_t kSummaryUsed = 68;          // bytes covered by the summary's CRC, version 1
+constexpr size_t kSummaryUsedWithKeys = 88;  // version 2
 constexpr size_t kEntrySize = 32;
 constexpr size_t kEntriesPerBlock = 128;  // one 4 KiB index block
 constexpr size_t kBlockKeySize = 24;
@@ -58,6 +61,14 @@ absl::StatusOr<std::unique_ptr<DeltaLayerWriter>> DeltaLayerWriter::Create(const
   return w;
 }
 
+absl::StatusOr<std::unique_ptr<DeltaLayerWriter>> DeltaLayerWriter::CreateLevel1(
+    const std::string& path, Lsn lsn_start, Lsn lsn_end, uint64_t key_start) {
+  ASSIGN_OR_RETURN(std::unique_ptr<DeltaLayerWriter> w, Create(path, lsn_start, lsn_end));
+  w->level_ = 1;
+  w->keys_.start = key_start;
+  return w;
+}
+
 absl::Status DeltaLayerWriter::Add(PageId id, Lsn lsn, bool will_init,
                                    std::span<const uint8_t> snippet) {
   if (file_->published()) return absl::FailedPreconditionError("delta layer already finished");
@@ -70,6 +81,11 @@ absl::Status DeltaLayerWriter::Add(PageId id, Lsn lsn, bool will_init,
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s at LSN %d added after %s at LSN %d: entries must come in (page, LSN) order",
         ToString(id), lsn.value(), ToString(last_id_), last_lsn_.value()));
+  }
+  if (KeyRange::KeyOf(id) < keys_.start) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s is below the first key %#x of level-1 delta layer %s", ToString(id),
+                        keys_.start, path_));
   }
   if (snippet.size() >= kWillInitBit) return absl::InvalidArgumentError("snippet too large");
   // Snippets are small (tens of bytes): collect them and write in large pieces.
@@ -95,8 +111,16 @@ absl::Status DeltaLayerWriter::FlushValues() {
   return absl::OkStatus();
 }
 
-absl::Status DeltaLayerWriter::Finish() {
+absl::Status DeltaLayerWriter::Finish(uint64_t key_end) {
   if (file_->published()) return absl::FailedPreconditionError("delta layer already finished");
+  if (level_ > 0) {
+    keys_.end = key_end;
+    if (keys_.end <= keys_.start || (entry_count_ > 0 && KeyRange::KeyOf(last_id_) >= key_end)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("delta layer %s: key range %#x..%#x does not hold its entries", path_,
+                          keys_.start, key_end));
+    }
+  }
   RETURN_IF_ERROR(FlushValues());
   const uint64_t index_offset = value_offset_;
   RETURN_IF_ERROR(file_->WriteAt(index_offset, index_.data(), index_.size()));
@@ -113,7 +137,7 @@ absl::Status DeltaLayerWriter::Finish() {
   RETURN_IF_ERROR(file_->WriteAt(blocks_offset, blocks.data(), blocks.size()));
   std::vector<uint8_t> summary(kSummarySize, 0);
   std::memcpy(summary.data(), kMagic, sizeof(kMagic));
-  WriteBe32(&summary[8], kVersion);
+  WriteBe32(&summary[8], level_ == 0 ? kVersion : kVersionWithKeys);
   WriteBe64(&summary[16], lsn_start_.value());
   WriteBe64(&summary[24], lsn_end_.value());
   WriteBe64(&summary[32], entry_count_);
@@ -121,7 +145,14 @@ absl::Status DeltaLayerWriter::Finish() {
   WriteBe64(&summary[48], blocks.size() / kBlockKeySize);
   WriteBe64(&summary[56], blocks_offset);
   WriteBe32(&summary[64], Crc32c(blocks));
-  WriteBe32(&summary[kSummaryUsed], Crc32c(0, summary.data(), kSummaryUsed));
+  size_t used = kSummaryUsed;
+  if (level_ > 0) {
+    WriteBe64(&summary[68], keys_.start);
+    WriteBe64(&summary[76], keys_.end);
+    WriteBe32(&summary[84], level_);
+    used = kSummaryUsedWithKeys;
+  }
+  WriteBe32(&summary[used], Crc32c(0, summary.data(), used));
   RETURN_IF_ERROR(file_->WriteAt(0, summary.data(), summary.size()));
   return file_->Publish();
 }
@@ -146,13 +177,23 @@ absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(
     return absl::DataLossError(absl::StrFormat("delta layer %s: %s", path, why));
   };
   if (file_size < kSummarySize) return corrupt("shorter than its summary block");
-  uint8_t s[kSummaryUsed + 4];
+  uint8_t s[kSummaryUsedWithKeys + 4];
   RETURN_IF_ERROR(layer->file_->ReadAt(0, sizeof(s), s));
   if (std::memcmp(s, kMagic, sizeof(kMagic)) != 0) return corrupt("not a delta layer (magic)");
-  if (Crc32c(0, s, kSummaryUsed) != ReadBe32(s + kSummaryUsed)) {
-    return corrupt("summary checksum mismatch");
+  const uint32_t version = ReadBe32(s + 8);
+  if (version != kVersion && version != kVersionWithKeys) {
+    return corrupt(absl::StrFormat("version %d", version));
   }
-  if (ReadBe32(s + 8) != kVersion) return corrupt(absl::StrFormat("version %d", ReadBe32(s + 8)));
+  const size_t used = version == kVersion ? kSummaryUsed : kSummaryUsedWithKeys;
+  if (Crc32c(0, s, used) != ReadBe32(s + used)) return corrupt("summary checksum mismatch");
+  if (version == kVersionWithKeys) {
+    layer->keys_ = KeyRange{ReadBe64(s + 68), ReadBe64(s + 76)};
+    layer->level_ = ReadBe32(s + 84);
+    if (layer->keys_.end <= layer->keys_.start || layer->level_ == 0) {
+      return corrupt(absl::StrFormat("level %d with key range %#x..%#x", layer->level_,
+                                     layer->keys_.start, layer->keys_.end));
+    }
+  }
   layer->lsn_start_ = Lsn(ReadBe64(s + 16));
   layer->lsn_end_ = Lsn(ReadBe64(s + 24));
   layer->entry_count_ = ReadBe64(s + 32);
@@ -175,6 +216,9 @@ absl::StatusOr<std::unique_ptr<DeltaLayer>> DeltaLayer::Open(
     const uint8_t* k = &blocks[b * kBlockKeySize];
     layer->blocks_.push_back({PageId{SpaceId(ReadBe32(k)), PageNo(ReadBe32(k + 4))},
                               Lsn(ReadBe64(k + 8)), ReadBe32(k + 16)});
+  }
+  if (!layer->blocks_.empty() && !layer->keys_.Contains(layer->blocks_.front().first)) {
+    return corrupt("its first page is outside its key range");
   }
   if (written_pages) {
     layer->pages_ = PageFilter(written_pages->size());
@@ -292,5 +336,43 @@ absl::Status DeltaLayer::ForEachKey(
   }
   return absl::OkStatus();
 }
+
+absl::StatusOr<bool> DeltaLayer::Cursor::Next() {
+  if (in_block_ == block_.size()) {
+    if (next_block_ == layer_.blocks_.size()) return false;
+    RETURN_IF_ERROR(layer_.ReadBlock(next_block_++, &block_));
+    in_block_ = 0;
+  }
+  const IndexEntry& e = block_[in_block_++];
+  if (expected_offset_ == 0) expected_offset_ = kSummarySize;
+  auto corrupt = [&](std::string_view why) {
+    return absl::DataLossError(absl::StrFormat("delta layer %s: the entry of %s at LSN %d %s",
+                                               layer_.path_, ToString(e.id), e.lsn.value(), why));
+  };
+  if (entry_.lsn != Lsn(0) && !KeyLess(entry_.id, entry_.lsn, e.id, e.lsn)) {
+    return corrupt("is out of order");
+  }
+  if (e.offset != expected_offset_ || e.offset + e.length > layer_.index_offset_ ||
+      !layer_.keys_.Contains(e.id) || e.lsn <= layer_.lsn_start_ || e.lsn > layer_.lsn_end_) {
+    return corrupt("points outside its place in the file");
+  }
+  if (e.offset < window_start_ || e.offset + e.length > window_start_ + window_.size()) {
+    // The next window starts at this value: values are read once, in order.
+    window_start_ = e.offset;
+    window_.resize(std::max<uint64_t>(
+        e.length, std::min<uint64_t>(kWindowBytes, layer_.index_offset_ - e.offset)));
+    RETURN_IF_ERROR(layer_.file_->ReadAt(window_start_, window_.size(), window_.data()));
+  }
+  if (Crc32c(snippet_of(e)) != e.crc) return corrupt("fails its checksum");
+  entry_ = e;
+  expected_offset_ = e.offset + e.length;
+  return true;
+}
+
+std::span<const uint8_t> DeltaLayer::Cursor::snippet_of(const IndexEntry& e) const {
+  return std::span<const uint8_t>(window_.data() + (e.offset - window_start_), e.length);
+}
+
+std::span<const uint8_t> DeltaLayer::Cursor::snippet() const { return snippet_of(entry_); }
 
 }  // namespace pageserver::storage

@@ -1,7 +1,12 @@
-// DeltaLayer: an immutable file of record snippets for an LSN range (lsn_start, lsn_end] — a
-// frozen in-memory layer written out (the delta layer of Neon's layered storage). Entries are
-// sorted by page, then LSN; each carries a will_init bit (the snippet starts with INIT_PAGE, so
-// older history of the page does not matter). Format: docs/delta_layer_format.md.
+// DeltaLayer: an immutable file of record snippets for an LSN range (lsn_start, lsn_end] and a
+// range of pages (the delta layer of Neon's layered storage). Entries are sorted by page, then
+// LSN; each carries a will_init bit (the snippet starts with INIT_PAGE, so older history of the
+// page does not matter). Format: docs/delta_layer_format.md.
+//
+// Two levels, as in Neon: a level-0 layer is a frozen in-memory layer written out, and covers
+// every page; compaction (timeline_compaction.cc) merges the level-0 layers into level-1 layers
+// that share one LSN range and partition the pages between them, so that a read of one page
+// opens one file per compacted range instead of one per flush.
 //
 // Crash rule: as ImageLayer — everything under a temporary name, summary last, fsync, rename,
 // directory fsync. A file under its final name is complete and never modified.
@@ -31,6 +36,16 @@
 
 namespace pageserver::storage {
 
+// The pages a layer answers for: the keys [start, end), a key being space << 32 | page (the
+// (space, page) order). A level-0 layer covers every key.
+struct KeyRange {
+  uint64_t start = 0;
+  uint64_t end = UINT64_MAX;  // no InnoDB page has the key UINT64_MAX (space ids end below it)
+
+  static uint64_t KeyOf(PageId id) { return uint64_t{id.space.value()} << 32 | id.page.value(); }
+  bool Contains(PageId id) const { return KeyOf(id) >= start && KeyOf(id) < end; }
+};
+
 // One stored snippet: the records one mini-transaction (ending at `lsn`) made to one page.
 struct DeltaEntry {
   Lsn lsn;
@@ -40,13 +55,23 @@ struct DeltaEntry {
 
 class DeltaLayerWriter {
  public:
+  // A level-0 layer (every key).
   static absl::StatusOr<std::unique_ptr<DeltaLayerWriter>> Create(const std::string& path,
                                                                   Lsn lsn_start, Lsn lsn_end);
+  // A level-1 layer whose keys start at `key_start`; where they end is given to Finish, once
+  // the compaction that writes it knows the next layer's first key.
+  static absl::StatusOr<std::unique_ptr<DeltaLayerWriter>> CreateLevel1(const std::string& path,
+                                                                        Lsn lsn_start, Lsn lsn_end,
+                                                                        uint64_t key_start);
   ~DeltaLayerWriter();
 
-  // Entries must come in strictly ascending (page, lsn) order, lsn in (lsn_start, lsn_end].
+  // Entries must come in strictly ascending (page, lsn) order, lsn in (lsn_start, lsn_end], the
+  // page inside the layer's keys.
   absl::Status Add(PageId id, Lsn lsn, bool will_init, std::span<const uint8_t> snippet);
-  absl::Status Finish();
+  // `key_end`: a level-1 layer's keys end there (exclusive); ignored for level 0.
+  absl::Status Finish(uint64_t key_end = UINT64_MAX);
+  // Bytes of values and index added so far: about the file's size once finished.
+  uint64_t bytes() const { return value_offset_ + index_.size(); }
 
  private:
   DeltaLayerWriter() = default;
@@ -56,6 +81,8 @@ class DeltaLayerWriter {
   std::unique_ptr<PendingFile> file_;
   Lsn lsn_start_;
   Lsn lsn_end_;
+  uint32_t level_ = 0;
+  KeyRange keys_;
   uint64_t value_offset_ = 0;    // where the next snippet goes
   uint64_t values_written_ = 0;  // bytes of values on disk; values_ follows
   std::vector<uint8_t> values_;
@@ -69,6 +96,16 @@ class DeltaLayerWriter {
 };
 
 class DeltaLayer {
+ private:
+  struct IndexEntry {
+    PageId id;
+    Lsn lsn;
+    uint64_t offset;
+    uint32_t length;
+    uint32_t crc;
+    bool will_init;
+  };
+
  public:
   // `written_pages`: the distinct pages of a layer the caller has just written (the flusher),
   // from which the page filter is built; without them the whole index is read to build it.
@@ -81,6 +118,8 @@ class DeltaLayer {
 
   Lsn lsn_start() const { return lsn_start_; }
   Lsn lsn_end() const { return lsn_end_; }
+  uint32_t level() const { return level_; }
+  const KeyRange& key_range() const { return keys_; }
   uint64_t entry_count() const { return entry_count_; }
   uint64_t file_bytes() const { return file_bytes_; }
   const std::string& path() const { return path_; }
@@ -99,14 +138,6 @@ class DeltaLayer {
 
  private:
   DeltaLayer() = default;
-  struct IndexEntry {
-    PageId id;
-    Lsn lsn;
-    uint64_t offset;
-    uint32_t length;
-    uint32_t crc;
-    bool will_init;
-  };
   absl::Status ReadBlock(uint64_t block, std::vector<IndexEntry>* entries) const;
   absl::Status ForEachEntryOf(PageId id, const std::function<bool(const IndexEntry&)>& fn) const;
 
@@ -114,6 +145,8 @@ class DeltaLayer {
   std::shared_ptr<LayerFile> file_;
   Lsn lsn_start_;
   Lsn lsn_end_;
+  uint32_t level_ = 0;
+  KeyRange keys_;
   uint64_t entry_count_ = 0;
   uint64_t index_offset_ = 0;
   uint64_t file_bytes_ = 0;
@@ -124,6 +157,34 @@ class DeltaLayer {
   };
   std::vector<BlockKey> blocks_;
   PageFilter pages_;  // built at open from the whole index
+
+ public:
+  // Reads the entries in file order ((page, LSN) ascending) with their snippets, one index block
+  // and one window of values at a time, each checked: compaction merges layers through it. The
+  // layer must outlive the cursor.
+  class Cursor {
+   public:
+    explicit Cursor(const DeltaLayer& layer) : layer_(layer) {}
+    // Moves to the next entry; false past the last one.
+    absl::StatusOr<bool> Next();
+    PageId id() const { return entry_.id; }
+    Lsn lsn() const { return entry_.lsn; }
+    bool will_init() const { return entry_.will_init; }
+    // Valid until the next call of Next.
+    std::span<const uint8_t> snippet() const;
+
+   private:
+    std::span<const uint8_t> snippet_of(const IndexEntry& e) const;
+    static constexpr size_t kWindowBytes = 1 << 20;
+    const DeltaLayer& layer_;
+    uint64_t next_block_ = 0;
+    std::vector<IndexEntry> block_;
+    size_t in_block_ = 0;
+    IndexEntry entry_{};
+    std::vector<uint8_t> window_;  // values from window_start_ on
+    uint64_t window_start_ = 0;
+    uint64_t expected_offset_ = 0;  // values are back to back in index order
+  };
 };
 
 }  // namespace pageserver::storage

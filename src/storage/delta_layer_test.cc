@@ -141,5 +141,84 @@ TEST_F(DeltaLayerTest, TruncatedFileIsRefused) {
   EXPECT_TRUE(absl::IsDataLoss(layer.status())) << layer.status();
 }
 
+TEST_F(DeltaLayerTest, Level1LayerKeepsItsKeyRangeAndRefusesPagesOutsideIt) {
+  const std::string path = (dir_.path() / "l1.layer").string();
+  const uint64_t start = KeyRange::KeyOf(P(1, 100));
+  const uint64_t end = KeyRange::KeyOf(P(1, 200));
+  {
+    auto w = DeltaLayerWriter::CreateLevel1(path, Lsn(100), Lsn(200), start);
+    ASSERT_TRUE(w.ok()) << w.status();
+    const absl::Status below = (*w)->Add(P(1, 99), Lsn(150), false, Snippet(1, 10));
+    EXPECT_TRUE(absl::IsInvalidArgument(below)) << below;
+    ASSERT_TRUE((*w)->Add(P(1, 100), Lsn(150), false, Snippet(1, 10)).ok());
+    ASSERT_TRUE((*w)->Add(P(1, 150), Lsn(160), true, Snippet(2, 10)).ok());
+    const absl::Status short_range = (*w)->Finish(KeyRange::KeyOf(P(1, 150)));
+    EXPECT_TRUE(absl::IsInvalidArgument(short_range)) << short_range;
+    ASSERT_TRUE((*w)->Finish(end).ok());
+  }
+  auto layer = DeltaLayer::Open(path);
+  ASSERT_TRUE(layer.ok()) << layer.status();
+  EXPECT_EQ((*layer)->level(), 1u);
+  EXPECT_EQ((*layer)->key_range().start, start);
+  EXPECT_EQ((*layer)->key_range().end, end);
+  EXPECT_TRUE((*layer)->key_range().Contains(P(1, 199)));
+  EXPECT_FALSE((*layer)->key_range().Contains(P(1, 200)));
+  std::vector<DeltaEntry> out;
+  ASSERT_TRUE((*layer)->CollectNewestFirst(P(1, 150), Lsn(200), Lsn(0), &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].snippet, Snippet(2, 10));
+
+  // A level-0 layer covers every key.
+  auto level0 = DeltaLayer::Open(WriteSample());
+  ASSERT_TRUE(level0.ok()) << level0.status();
+  EXPECT_EQ((*level0)->level(), 0u);
+  EXPECT_TRUE((*level0)->key_range().Contains(P(0xFFFFFFF0u, 0xFFFFFFFFu)));
+}
+
+TEST_F(DeltaLayerTest, CursorReadsEveryEntryInOrderWithItsSnippet) {
+  auto layer = DeltaLayer::Open(WriteSample());
+  ASSERT_TRUE(layer.ok()) << layer.status();
+  DeltaLayer::Cursor cursor(**layer);
+  size_t n = 0;
+  for (uint32_t p = 0; p < 300; ++p) {
+    for (uint32_t k = 0; k <= p % 3; ++k) {
+      auto more = cursor.Next();
+      ASSERT_TRUE(more.ok()) << more.status();
+      ASSERT_TRUE(*more);
+      EXPECT_EQ(cursor.id(), P(1, p));
+      EXPECT_EQ(cursor.lsn(), Lsn(110 + 10 * k));
+      EXPECT_EQ(cursor.will_init(), k == 1);
+      const std::vector<uint8_t> expected = Snippet(p + k, 20 + k);
+      ASSERT_TRUE(std::equal(cursor.snippet().begin(), cursor.snippet().end(), expected.begin(),
+                             expected.end()));
+      ++n;
+    }
+  }
+  auto end = cursor.Next();
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_FALSE(*end);
+  EXPECT_EQ(n, (*layer)->entry_count());
+}
+
+TEST_F(DeltaLayerDamageTest, CursorReportsADamagedSnippet) {
+  const std::string path = WriteSample();
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(4096 + 500);
+    char c;
+    f.read(&c, 1);
+    c ^= 0x10;
+    f.seekp(4096 + 500);
+    f.write(&c, 1);
+  }
+  auto layer = DeltaLayer::Open(path);
+  ASSERT_TRUE(layer.ok()) << layer.status();
+  DeltaLayer::Cursor cursor(**layer);
+  absl::StatusOr<bool> more = true;
+  while (more.ok() && *more) more = cursor.Next();
+  EXPECT_TRUE(absl::IsDataLoss(more.status())) << more.status();
+  EXPECT_TRUE(MessageHas(more.status(), "fails its checksum"));
+}
+
 }  // namespace
 }  // namespace pageserver::storage

@@ -104,10 +104,7 @@ absl::Status TimelineImpl::Load() {
     }
   }
   if (show_progress && layer_downloads_.load() > 0) absl::FPrintF(stderr, "\n");
-  std::sort(layers->images.begin(), layers->images.end(),
-            [](const auto& a, const auto& b) { return a->lsn() < b->lsn(); });
-  std::sort(layers->deltas.begin(), layers->deltas.end(),
-            [](const auto& a, const auto& b) { return a->lsn_start() < b->lsn_start(); });
+  SortLayers(*layers);
   layers_ = layers;
   for (const auto& delta : layers->deltas) {
     if (!full_image_lsns_.empty() && delta->lsn_start() >= full_image_lsns_.back()) {
@@ -528,6 +525,12 @@ TimelineImpl::~TimelineImpl() {
   }
   flush_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
+  {
+    std::lock_guard<std::mutex> l(maintenance_mu_);
+    maintenance_stopping_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
 }
 
 TimelineStatus TimelineImpl::Status() const {
@@ -552,10 +555,12 @@ TimelineStatus TimelineImpl::Status() const {
     s.layer_remote_reads += l->file()->remote_reads();
   }
   for (const auto& l : layers_->deltas) {
+    if (l->level() > 0) ++s.level1_delta_layers;
     s.delta_layer_bytes += l->file_bytes();
     s.local_layer_bytes += l->file()->resident() ? l->file_bytes() : 0;
     s.layer_remote_reads += l->file()->remote_reads();
   }
+  s.compactions = compactions_.load();
   s.layer_downloads = layer_downloads_.load();
   s.layer_evictions = layer_evictions_.load();
   if (open_) s.in_memory_bytes += open_->bytes();

@@ -16,14 +16,18 @@
 // do not look past last_record_lsn) -> written to the WalLog -> group commit: one fdatasync for
 // every request written so far -> last_record_lsn advances and waiting readers wake. The call
 // returns only after that, so an acknowledged LSN survives kill -9 and power loss.
-// When the in-memory layer holds `in_memory_layer_bytes`, it is frozen and written as a delta
-// layer; pages whose chain of records since their last image has grown past
+// When the in-memory layer holds `in_memory_layer_bytes`, it is frozen and written as a level-0
+// delta layer; pages whose chain of records since their last image has grown past
 // `image_chain_threshold` get a new image layer at the same LSN; then the manifest is replaced
-// and WAL segments wholly below disk_consistent_lsn are removed.
+// and WAL segments wholly below disk_consistent_lsn are removed. Ingest goes on meanwhile: it
+// waits only when a second layer fills before the first is written. Compaction, full image sets
+// and GC run on a thread of their own after flushes, and ingest never waits for them.
 //
 // Read path (GetPage): wait until last_record_lsn >= lsn (bounded by a deadline) -> collect the
-// page's snippets newest first from the in-memory layer, then delta layers, stopping at one
-// that initialises the page, or at the newest image at or below lsn -> ReconstructPage ->
+// page's snippets newest first from the in-memory layer, then the delta layers that cover the
+// page, stopping at one that initialises the page, or at the newest image at or below lsn
+// holding it (of a delta layer spanning that image's LSN, only the records above it) ->
+// ReconstructPage ->
 // checksum for the tablespace's format.
 //
 // Memory is bounded by configuration: the in-memory layer (`in_memory_layer_bytes`), the
@@ -71,6 +75,11 @@ struct TimelineOptions {
   // unlimited (the default), nothing is collected.
   absl::Duration pitr_window = absl::InfiniteDuration();
   uint64_t pitr_window_bytes = UINT64_MAX;
+  // Compaction (timeline_compaction.cc): once this many level-0 delta layers (one per flush)
+  // stand, they are merged into level-1 layers of about compaction_target_bytes each, which
+  // partition the pages between them, so that a read opens one file per compacted LSN range.
+  uint32_t compaction_threshold = 10;
+  uint64_t compaction_target_bytes = 128ull << 20;
   // A full image set (every page at one LSN, in files of at most 8192 pages) is written once the
   // delta layers since the newest one hold this many bytes: it bounds replay, and is what lets
   // GC delete the layers below it.
@@ -105,6 +114,8 @@ struct TimelineStatus {
   Lsn disk_consistent_lsn;
   uint32_t image_layers = 0;
   uint32_t delta_layers = 0;
+  uint32_t level1_delta_layers = 0;  // of the delta layers, those compaction wrote
+  uint64_t compactions = 0;          // since the timeline was opened
   uint64_t image_layer_bytes = 0;
   uint64_t delta_layer_bytes = 0;
   uint64_t in_memory_bytes = 0;

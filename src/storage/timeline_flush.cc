@@ -8,6 +8,32 @@ namespace pageserver::storage {
 
 void TimelineImpl::StartFlusher() {
   flusher_ = std::thread([this] { FlusherLoop(); });
+  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+}
+
+void TimelineImpl::MaintenanceLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(maintenance_mu_);
+      maintenance_cv_.wait(l, [&] { return maintenance_stopping_ || maintenance_requested_; });
+      if (maintenance_stopping_) return;
+      maintenance_requested_ = false;
+      maintenance_running_ = true;
+    }
+    CompactAndCollect();
+    {
+      std::lock_guard<std::mutex> l(maintenance_mu_);
+      maintenance_running_ = false;
+    }
+    maintenance_cv_.notify_all();
+  }
+}
+
+void TimelineImpl::WaitForMaintenance() {
+  std::unique_lock<std::mutex> l(maintenance_mu_);
+  maintenance_cv_.wait(l, [&] {
+    return maintenance_stopping_ || (!maintenance_requested_ && !maintenance_running_);
+  });
 }
 
 void TimelineImpl::FlusherLoop() {
@@ -23,7 +49,11 @@ void TimelineImpl::FlusherLoop() {
       frozen = frozen_;
     }
     const absl::Status s = WriteOut(std::move(frozen));
-    if (s.ok()) CompactAndCollect();
+    if (s.ok()) {
+      std::lock_guard<std::mutex> l(maintenance_mu_);
+      maintenance_requested_ = true;
+    }
+    maintenance_cv_.notify_all();
     {
       std::lock_guard<std::mutex> l(flush_mu_);
       if (!s.ok()) flush_error_ = s;
@@ -57,16 +87,18 @@ absl::Status TimelineImpl::Flush() {
   }
   RETURN_IF_ERROR(MakeWalDurable(written).status());  // a layer holds only durable redo
   RETURN_IF_ERROR(WaitForFlush());
-  if (!Freeze()) {
-    EnforceDiskBudget();  // layers uploaded since the last flush may be evicted now
-    return absl::OkStatus();
+  if (Freeze()) {
+    {
+      std::lock_guard<std::mutex> l(flush_mu_);
+      flush_pending_ = true;
+    }
+    flush_cv_.notify_all();
+    RETURN_IF_ERROR(WaitForFlush());
   }
-  {
-    std::lock_guard<std::mutex> l(flush_mu_);
-    flush_pending_ = true;
-  }
-  flush_cv_.notify_all();
-  return WaitForFlush();
+  // What the flush started (compaction, images, GC) is done too when Flush returns.
+  WaitForMaintenance();
+  EnforceDiskBudget();  // layers uploaded since the last flush may be evicted now
+  return absl::OkStatus();
 }
 
 absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
@@ -87,30 +119,16 @@ absl::Status TimelineImpl::WriteOut(std::shared_ptr<InMemoryLayer> frozen) {
     ASSIGN_OR_RETURN(image, ImageLayer::Open(LayerPath(image_name)));
     added.push_back(image_name);
   }
-  Manifest m;
-  {
-    std::unique_lock<std::shared_mutex> write(mu_);
-    std::vector<std::string> layers = layer_names_;
-    layers.insert(layers.end(), added.begin(), added.end());
-    lsn_times_.emplace_back(absl::ToUnixSeconds(absl::Now()), end);
-    m = ManifestLocked(std::move(layers));
+  if (delta) delta_bytes_since_full_image_.fetch_add(delta->file_bytes());
+  std::vector<std::shared_ptr<ImageLayer>> images;
+  if (image) images.push_back(std::move(image));
+  std::vector<std::shared_ptr<DeltaLayer>> deltas;
+  if (delta) deltas.push_back(std::move(delta));
+  RETURN_IF_ERROR(CommitLayers(std::move(images), std::move(deltas), [&](Manifest& m) {
+    m.layers.insert(m.layers.end(), added.begin(), added.end());
+    m.lsn_times.emplace_back(absl::ToUnixSeconds(absl::Now()), end);
     m.disk_consistent_lsn = end;  // ToJson keeps only the catalog's history up to `end`
-  }
-  RETURN_IF_ERROR(WriteManifest(dir_, m));
-  if (remote_client_) remote_client_->ScheduleIndex(m);
-  {
-    std::unique_lock<std::shared_mutex> write(mu_);
-    auto layers = std::make_shared<LayerSnapshot>(*layers_);
-    if (delta) {
-      delta_bytes_since_full_image_ += delta->file_bytes();
-      layers->deltas.push_back(std::move(delta));
-    }
-    if (image) layers->images.push_back(std::move(image));
-    layers_ = std::move(layers);
-    layer_names_ = std::move(m.layers);
-    disk_consistent_lsn_ = end;
-    frozen_.reset();
-  }
+  }));
 
   // With remote storage, a segment goes only once the bucket has it too.
   const Lsn removable = remote_client_ ? std::min(end, remote_client_->wal_uploaded_lsn()) : end;

@@ -31,7 +31,10 @@ bool AllZero(const std::vector<uint8_t>& page) {
 }  // namespace
 
 void TimelineImpl::CompactAndCollect() {
-  if (delta_bytes_since_full_image_ >= options_.image_creation_delta_bytes) {
+  if (const absl::Status s = CompactLevel0(); !s.ok()) {
+    log::Warn("compaction failed: {}", std::string(s.message()));
+  }
+  if (delta_bytes_since_full_image_.load() >= options_.image_creation_delta_bytes) {
     if (const absl::Status s = WriteFullImageSet(); !s.ok()) {
       log::Warn("writing a full image set at LSN {} failed: {}", disk_consistent_lsn_.value(),
                 std::string(s.message()));
@@ -82,17 +85,12 @@ absl::Status TimelineImpl::WriteFullImageSet() {
     }
   }
   RETURN_IF_ERROR(finish_file());
-  Manifest m;
-  {
-    std::shared_lock<std::shared_mutex> read(mu_);
-    std::vector<std::string> all = layer_names_;
-    all.insert(all.end(), names.begin(), names.end());
-    m = ManifestLocked(std::move(all));
-  }
-  m.full_image_lsns.push_back(lsn);
   uint64_t bytes = 0;
   for (const auto& layer : layers) bytes += layer->file_bytes();
-  RETURN_IF_ERROR(CommitLayers(std::move(layers), {}, std::move(m)));
+  RETURN_IF_ERROR(CommitLayers(std::move(layers), {}, [&](Manifest& m) {
+    m.layers.insert(m.layers.end(), names.begin(), names.end());
+    m.full_image_lsns.push_back(lsn);
+  }));
   log::Info("a full image set at LSN {}: {} files, {:.1f} MiB", lsn.value(), names.size(),
             bytes / 1048576.0);
   delta_bytes_since_full_image_ = 0;
@@ -127,38 +125,48 @@ Lsn TimelineImpl::PitrCutoff() const {
 absl::Status TimelineImpl::CollectGarbage() {
   const Lsn cutoff = PitrCutoff();
   if (cutoff == Lsn(0)) return absl::OkStatus();
-  std::vector<std::string> removed, kept;
-  Manifest m;
   {
     std::shared_lock<std::shared_mutex> read(mu_);
     if (cutoff <= gc_cutoff_) return absl::OkStatus();
+  }
+  size_t removed = 0;
+  RETURN_IF_ERROR(CommitLayers({}, {}, [&](Manifest& m) {
     // The newest full image set at or below the cutoff: reads from it on need nothing older.
-    Lsn horizon = base_lsn_;
-    for (Lsn lsn : full_image_lsns_) {
+    Lsn horizon = m.base_lsn;
+    for (Lsn lsn : m.full_image_lsns) {
       if (lsn <= cutoff) horizon = lsn;
     }
-    for (const std::string& name : layer_names_) {
-      const bool below = IsImageLayerName(name) ? ImageLayerLsn(name) < horizon
-                                                : DeltaLayerLsns(name).second <= horizon;
-      (below ? removed : kept).push_back(name);
-    }
-    m = ManifestLocked(kept);
+    removed = std::erase_if(m.layers, [&](const std::string& name) {
+      return IsImageLayerName(name) ? ImageLayerLsn(name) < horizon
+                                    : DeltaLayerLsns(name).second <= horizon;
+    });
     m.gc_cutoff_lsn = cutoff;
     std::erase_if(m.full_image_lsns, [&](Lsn lsn) { return lsn < horizon; });
     // Arrival times below the cutoff but the last are of no more use.
     size_t first = 0;
     while (first + 1 < m.lsn_times.size() && m.lsn_times[first + 1].second <= cutoff) ++first;
     m.lsn_times.erase(m.lsn_times.begin(), m.lsn_times.begin() + first);
-  }
-  RETURN_IF_ERROR(CommitLayers({}, removed, std::move(m)));
-  log::Info("garbage collection: cutoff LSN {}, {} layer files removed", cutoff.value(),
-            removed.size());
+  }));
+  log::Info("garbage collection: cutoff LSN {}, {} layer files removed", cutoff.value(), removed);
   return absl::OkStatus();
 }
 
-absl::Status TimelineImpl::CommitLayers(std::vector<std::shared_ptr<ImageLayer>> added,
-                                        const std::vector<std::string>& removed,
-                                        Manifest manifest) {
+absl::Status TimelineImpl::CommitLayers(std::vector<std::shared_ptr<ImageLayer>> images,
+                                        std::vector<std::shared_ptr<DeltaLayer>> deltas,
+                                        const std::function<void(Manifest&)>& edit) {
+  std::lock_guard<std::mutex> commit(commit_mu_);
+  Manifest manifest;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    manifest = ManifestLocked(layer_names_);
+  }
+  edit(manifest);
+  std::vector<std::string> removed;
+  for (const std::string& name : layer_names_) {  // only commits change it, under commit_mu_
+    if (std::find(manifest.layers.begin(), manifest.layers.end(), name) == manifest.layers.end()) {
+      removed.push_back(name);
+    }
+  }
   RETURN_IF_ERROR(WriteManifest(dir_, manifest));
   {
     std::unique_lock<std::shared_mutex> write(mu_);
@@ -173,11 +181,14 @@ absl::Status TimelineImpl::CommitLayers(std::vector<std::shared_ptr<ImageLayer>>
     for (const auto& l : layers_->deltas) {
       if (!gone(l->file()->path())) layers->deltas.push_back(l);
     }
-    for (auto& l : added) layers->images.push_back(std::move(l));
-    std::stable_sort(layers->images.begin(), layers->images.end(),
-                     [](const auto& a, const auto& b) { return a->lsn() < b->lsn(); });
+    for (auto& l : images) layers->images.push_back(std::move(l));
+    for (auto& l : deltas) layers->deltas.push_back(std::move(l));
+    SortLayers(*layers);
     layers_ = std::move(layers);
     layer_names_ = manifest.layers;
+    disk_consistent_lsn_ = manifest.disk_consistent_lsn;
+    // The layers now hold what the frozen layer held.
+    if (frozen_ && frozen_->end_lsn() <= disk_consistent_lsn_) frozen_.reset();
     gc_cutoff_ = manifest.gc_cutoff_lsn;
     full_image_lsns_ = manifest.full_image_lsns;
     lsn_times_ = manifest.lsn_times;

@@ -56,18 +56,10 @@ TEST_F(TimelineGcTest, TheWindowStaysExactReadsBelowItAreRefusedAndStorageStopsG
   pageserver::testing::TempDir all_dir("timeline_gc_test_all");
   TimelineOptions keep_all = options_;
   keep_all.pitr_window_bytes = UINT64_MAX;
-  auto all = Timeline::Open(all_dir.path().string(), keep_all);
-  ASSERT_TRUE(all.ok()) << all.status();
-  {
-    auto session = (*all)->BeginImport(kBase, kPs, {{kSpace, "./db/t.ibd", kFlags, kPages}});
-    ASSERT_TRUE(session.ok());
-    for (uint32_t p = 0; p < kPages; ++p) {
-      ASSERT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, BasePage(p)).ok());
-    }
-    ASSERT_TRUE((*session)->Finish().ok());
-  }
-  IngestChunked(**all, s.bytes, seed, 900);
-  ASSERT_TRUE((*all)->Flush().ok());
+  auto all = OpenWithBase(all_dir.path().string(), keep_all);
+  ASSERT_NE(all, nullptr);
+  IngestChunked(*all, s.bytes, seed, 900);
+  ASSERT_TRUE(all->Flush().ok());
 
   const TimelineStatus st = t->Status();
   const Lsn end = kBase + s.bytes.size();
@@ -76,8 +68,8 @@ TEST_F(TimelineGcTest, TheWindowStaysExactReadsBelowItAreRefusedAndStorageStopsG
   EXPECT_GE(st.gc_cutoff_lsn.value() + options_.pitr_window_bytes, st.disk_consistent_lsn.value());
   std::printf("layers: %.1f KiB with GC (cutoff %llu of %llu), %.1f KiB without\n",
               LayerBytes(*t) / 1024.0, static_cast<unsigned long long>(st.gc_cutoff_lsn.value()),
-              static_cast<unsigned long long>(end.value()), LayerBytes(**all) / 1024.0);
-  EXPECT_LT(LayerBytes(*t) * 3, LayerBytes(**all)) << "GC did not bound the storage";
+              static_cast<unsigned long long>(end.value()), LayerBytes(*all) / 1024.0);
+  EXPECT_LT(LayerBytes(*t) * 3, LayerBytes(*all)) << "GC did not bound the storage";
 
   auto check = [&](Timeline& gc) {
     const Lsn cutoff = gc.Status().gc_cutoff_lsn;
@@ -91,7 +83,7 @@ TEST_F(TimelineGcTest, TheWindowStaysExactReadsBelowItAreRefusedAndStorageStopsG
             << below.status();
         continue;
       }
-      if (checked++ % 7 == 0 || mtr.end_lsn == end) ExpectSamePages(gc, **all, mtr.end_lsn);
+      if (checked++ % 7 == 0 || mtr.end_lsn == end) ExpectSamePages(gc, *all, mtr.end_lsn);
     }
     EXPECT_GT(checked, 10u);
     ExpectMatchesModel(gc, s, 13, cutoff);

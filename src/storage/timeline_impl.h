@@ -4,7 +4,9 @@
 //                        writer lease, status;
 //   timeline_read.cc     the read path: waiting for an LSN, the layer map walk, reconstruction;
 //   timeline_flush.cc    freezing the in-memory layer, writing delta and image layers, the
-//                        manifest as the commit point of each flush;
+//                        manifest as the commit point of each flush; the background threads;
+//   timeline_compaction.cc  level-0 delta layers merged into key-partitioned level-1 ones;
+//   timeline_gc.cc       full image sets and garbage collection;
 //   timeline_remote.cc   remote storage: generations and restore at open, the uploads, the local
 //                        disk budget (eviction and on-demand download).
 #pragma once
@@ -13,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +47,17 @@ struct LayerSnapshot {
   std::vector<std::shared_ptr<const ImageLayer>> images;  // ascending LSN
   std::vector<std::shared_ptr<const DeltaLayer>> deltas;  // ascending LSN
 };
+
+// The order reads walk: images by LSN; deltas by LSN range, then by keys (the level-1 layers of
+// one compaction share their LSN range).
+inline void SortLayers(LayerSnapshot& layers) {
+  std::stable_sort(layers.images.begin(), layers.images.end(),
+                   [](const auto& a, const auto& b) { return a->lsn() < b->lsn(); });
+  std::sort(layers.deltas.begin(), layers.deltas.end(), [](const auto& a, const auto& b) {
+    return a->lsn_start() != b->lsn_start() ? a->lsn_start() < b->lsn_start()
+                                            : a->key_range().start < b->key_range().start;
+  });
+}
 
 // A reconstructed page before the checksum step.
 struct RawPage {
@@ -158,19 +172,28 @@ class TimelineImpl : public Timeline {
   absl::Status WriteOut(std::shared_ptr<InMemoryLayer> frozen);
   // The manifest of the timeline as it stands, with `layers` (mu_ held, shared at least).
   Manifest ManifestLocked(std::vector<std::string> layers) const;
-  // After a flush, on the flusher thread (timeline_gc.cc): a full image set when the deltas
-  // since the last one reached image_creation_delta_bytes, then garbage collection. A failure
-  // is logged; the timeline stays as it was.
+  // The background work after flushes, on its own thread so that ingest never waits for it
+  // (timeline_gc.cc): compaction of level-0 delta layers, a full image set when the deltas since
+  // the last one reached image_creation_delta_bytes, then garbage collection. A failure is
+  // logged; the timeline stays as it was.
+  void MaintenanceLoop();
   void CompactAndCollect();
+  // Until no background work is requested or running (Flush).
+  void WaitForMaintenance();
+  absl::Status CompactLevel0();
   absl::Status WriteFullImageSet();
   absl::Status CollectGarbage();
   // The lowest LSN the PITR window keeps readable; 0 when the window is unlimited.
   Lsn PitrCutoff() const;
-  // Replaces the layers: `added` joins, `removed` goes, with the manifest written first (the
-  // commit point); then the files removed go from the local disk and, through the next index,
-  // from the bucket.
-  absl::Status CommitLayers(std::vector<std::shared_ptr<ImageLayer>> added,
-                            const std::vector<std::string>& removed, Manifest manifest);
+  // Replaces the layers: `edit` turns the manifest as it stands into the new one (under
+  // commit_mu_, so that the flusher and the background work never lose each other's changes);
+  // the layers `edit` adds are `images` and `deltas`, those it drops go. The manifest is written
+  // first (the commit point), then published with its disk_consistent_lsn (a frozen layer it
+  // covers is no longer read); then the files dropped go from the local disk and, through the
+  // next index, from the bucket.
+  absl::Status CommitLayers(std::vector<std::shared_ptr<ImageLayer>> images,
+                            std::vector<std::shared_ptr<DeltaLayer>> deltas,
+                            const std::function<void(Manifest&)>& edit);
   absl::Status WriteCompactionImage(const InMemoryLayer& frozen, std::string* name);
   absl::StatusOr<RawPage> ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space);
   absl::StatusOr<PageVersion> ReadPage(PageId id, Lsn lsn);
@@ -180,8 +203,8 @@ class TimelineImpl : public Timeline {
   const std::string dir_;
   const TimelineOptions options_;
 
-  // Lock order: ingest_mu_, sync_mu_, eviction_mu_, mu_, wal_mu_, wait_mu_; a layer file's own
-  // lock (layer_file.h) after any of them.
+  // Lock order: ingest_mu_, sync_mu_, commit_mu_, eviction_mu_, mu_, wal_mu_, wait_mu_; a layer
+  // file's own lock (layer_file.h) after any of them.
   // Serialises WriteWal, TruncateWal, Flush and import.
   std::mutex ingest_mu_;
   // Held by the one thread running a group commit's fdatasync (MakeWalDurable), and by
@@ -209,11 +232,12 @@ class TimelineImpl : public Timeline {
   std::shared_ptr<const LayerSnapshot> layers_ = std::make_shared<LayerSnapshot>();
   std::vector<std::string> layer_names_;
   Lsn disk_consistent_lsn_;
-  Lsn gc_cutoff_;                               // reads below are refused
-  std::vector<Lsn> full_image_lsns_;            // ascending
+  Lsn gc_cutoff_;                                   // reads below are refused
+  std::vector<Lsn> full_image_lsns_;                // ascending
   std::vector<std::pair<int64_t, Lsn>> lsn_times_;  // (unix seconds, LSN) at each flush
-  // Flusher thread (and Load): bytes of delta layers written since the newest full image set.
-  uint64_t delta_bytes_since_full_image_ = 0;
+  // Bytes of delta layers written since the newest full image set: added by the flusher, reset
+  // by the background work.
+  std::atomic<uint64_t> delta_bytes_since_full_image_{0};
   // Records per page since its newest image (compaction's trigger). One entry per page written
   // since the last image of it.
   absl::flat_hash_map<PageId, uint32_t, std::hash<PageId>> chain_;
@@ -229,6 +253,19 @@ class TimelineImpl : public Timeline {
   bool stopping_ = false;
   absl::Status flush_error_;  // a failed flush stops ingest (the data stays in the WAL log)
   std::thread flusher_;
+
+  // Serialises the changes of the layer set and the manifest (CommitLayers): the flusher adds,
+  // the background work replaces and removes.
+  std::mutex commit_mu_;
+
+  // The background work (MaintenanceLoop), requested after every flush.
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  bool maintenance_requested_ = false;  // maintenance_mu_
+  bool maintenance_running_ = false;    // maintenance_mu_
+  bool maintenance_stopping_ = false;   // maintenance_mu_
+  std::thread maintenance_;
+  std::atomic<uint64_t> compactions_{0};
 
   std::atomic<uint64_t> last_record_lsn_{0};
   std::atomic<uint64_t> received_lsn_{0};

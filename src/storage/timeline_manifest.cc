@@ -28,6 +28,10 @@ std::string DeltaLayerName(Lsn start, Lsn end) {
   return absl::StrFormat("delta_%020d_%020d.layer", start.value(), end.value());
 }
 
+std::string Level1DeltaLayerName(Lsn start, Lsn end, uint64_t key_start) {
+  return absl::StrFormat("delta_%020d_%020d_%016x.layer", start.value(), end.value(), key_start);
+}
+
 std::string FullImageLayerName(Lsn lsn, uint32_t part) {
   return absl::StrFormat("image_%020d_full%04d.layer", lsn.value(), part);
 }
@@ -36,7 +40,7 @@ bool IsImageLayerName(const std::string& name) { return name.starts_with("image_
 
 bool IsLayerFileName(const std::string& name) {
   static const std::regex kName(
-      "(image_[0-9]{20}(_full[0-9]{4})?|delta_[0-9]{20}_[0-9]{20})\\.layer");
+      "(image_[0-9]{20}(_full[0-9]{4})?|delta_[0-9]{20}_[0-9]{20}(_[0-9a-f]{16})?)\\.layer");
   return std::regex_match(name, kName);
 }
 

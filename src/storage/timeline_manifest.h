@@ -45,6 +45,9 @@ std::string ManifestJson(const Manifest& manifest);
 // that names sort like LSNs.
 std::string ImageLayerName(Lsn lsn);
 std::string DeltaLayerName(Lsn start, Lsn end);
+// A level-1 delta layer of keys from `key_start` (KeyRange, delta_layer.h) on:
+// delta_<start>_<end>_<key_start, 16 hex digits>.layer.
+std::string Level1DeltaLayerName(Lsn start, Lsn end, uint64_t key_start);
 // Part `part` of the full image set at `lsn`: image_<LSN>_full<part, 4 digits>.layer.
 std::string FullImageLayerName(Lsn lsn, uint32_t part);
 // The LSN of an image layer's name.

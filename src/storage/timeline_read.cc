@@ -76,22 +76,35 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
   std::optional<std::vector<uint8_t>> base;
   bool image_freed = false;  // the image found is of a page free at its LSN
   if (!complete) {
-    // Newest first; at equal LSN the image goes first (it holds the delta's records).
+    // Newest first, over the layers that cover the page; at equal LSN the image goes first (it
+    // holds the delta's records). `hi`: records at or below it are still wanted. A level-1
+    // delta layer may span an image's LSN: only its records above the image are taken before
+    // the image is tried, and the rest only if the image lacks the page.
     auto image = layers->images.rbegin();
     auto delta = layers->deltas.rbegin();
+    Lsn hi = lsn;
     while (!complete) {
-      while (image != layers->images.rend() && (*image)->lsn() > lsn) ++image;
-      while (delta != layers->deltas.rend() && (*delta)->lsn_start() >= lsn) ++delta;
+      while (image != layers->images.rend() && (*image)->lsn() > hi) ++image;
+      while (delta != layers->deltas.rend() &&
+             ((*delta)->lsn_start() >= hi || !(*delta)->key_range().Contains(id))) {
+        ++delta;
+      }
       const bool have_image = image != layers->images.rend() && (*image)->lsn() >= space.floor;
       const bool have_delta = delta != layers->deltas.rend() && (*delta)->lsn_end() >= space.floor;
       if (!have_image && !have_delta) break;
-      if (have_image && (!have_delta || (*image)->lsn() >= (*delta)->lsn_end())) {
+      if (have_image && (!have_delta || (*image)->lsn() >= std::min(hi, (*delta)->lsn_end()))) {
         ASSIGN_OR_RETURN(base, (*image)->Get(id, &image_freed));
         complete = base.has_value();
         ++image;
-      } else {
-        ASSIGN_OR_RETURN(complete, (*delta)->CollectNewestFirst(id, lsn, space.floor, &entries));
+        continue;
+      }
+      const Lsn lo = have_image ? std::max(space.floor, (*image)->lsn() + 1) : space.floor;
+      ASSIGN_OR_RETURN(complete, (*delta)->CollectNewestFirst(id, hi, lo, &entries));
+      if (lo <= (*delta)->lsn_start() + 1) {
+        hi = (*delta)->lsn_start();  // the layer is done with
         ++delta;
+      } else {
+        hi = Lsn(lo.value() - 1);  // its records at or below the image's LSN remain
       }
     }
   }

@@ -64,7 +64,9 @@ TEST_F(TimelineTest, EveryPageAtEveryLsnMatchesTheModelAcrossFlushesAndRestart) 
     ASSERT_TRUE(t->Flush().ok());
     const TimelineStatus st = t->Status();
     EXPECT_EQ(st.last_record_lsn, kBase + s.bytes.size());
-    EXPECT_GT(st.delta_layers, 3u) << "the small in-memory layer must have been frozen";
+    // 10 flushes of the small in-memory layer make a compaction into level 1.
+    EXPECT_GT(st.compactions, 0u) << "the small in-memory layer must have been frozen";
+    EXPECT_GT(st.level1_delta_layers, 0u);
     EXPECT_GT(st.image_layers, 1u) << "long chains must have been compacted into images";
     ExpectMatchesModel(*t, s, 7);
   }

@@ -110,15 +110,20 @@ class TimelineTest : public ::testing::Test {
     EXPECT_TRUE(t.ok()) << t.status();
     return t.ok() ? std::move(*t) : nullptr;
   }
-  std::unique_ptr<Timeline> OpenWithBase() {
-    auto t = Open();
-    auto session = t->BeginImport(kBase, kPs, {{kSpace, "./db/t.ibd", kFlags, kPages}});
+  std::unique_ptr<Timeline> OpenWithBase() { return OpenWithBase(dir_.path().string(), options_); }
+  // Another timeline, in `dir`, with the same base.
+  static std::unique_ptr<Timeline> OpenWithBase(const std::string& dir,
+                                                const TimelineOptions& options) {
+    auto t = Timeline::Open(dir, options);
+    EXPECT_TRUE(t.ok()) << t.status();
+    if (!t.ok()) return nullptr;
+    auto session = (*t)->BeginImport(kBase, kPs, {{kSpace, "./db/t.ibd", kFlags, kPages}});
     EXPECT_TRUE(session.ok()) << session.status();
     for (uint32_t p = 0; p < kPages; ++p) {
       EXPECT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, BasePage(p)).ok());
     }
     EXPECT_TRUE((*session)->Finish().ok());
-    return t;
+    return std::move(*t);
   }
   // Sends the stream in seeded random chunks of 1..max_chunk bytes.
   void IngestChunked(Timeline& t, const Bytes& bytes, uint32_t seed, size_t max_chunk) {
