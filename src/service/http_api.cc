@@ -263,6 +263,18 @@ void HttpApi::Route() {
                                            timeline_.Status().remote_consistent_lsn.value()}};
                             }));
 
+  // Flushes what the timeline holds in memory to layer files and waits for the background work
+  // that follows (compaction, full image sets, GC), as Neon's timeline checkpoint does: for an
+  // operator before a backup or a restart, and for tests, which wait for it instead of polling.
+  server_->Put("/api/v1/checkpoint",
+               json_handler("checkpoint", [this](const httplib::Request&) -> absl::StatusOr<json> {
+                 RETURN_IF_ERROR(timeline_.Flush());
+                 const storage::TimelineStatus s = timeline_.Status();
+                 return json{{"disk_consistent_lsn", s.disk_consistent_lsn.value()},
+                             {"gc_cutoff_lsn", s.gc_cutoff_lsn.value()},
+                             {"compactions", s.compactions}};
+               }));
+
   server_->Get("/api/v1/status",
                json_handler("status", [this](const httplib::Request&) -> absl::StatusOr<json> {
                  storage::TimelineStatus s = timeline_.Status();

@@ -176,6 +176,25 @@ TEST_F(HttpApiTest, WaitUploadedAnswersOnceTheUploadsAreDone) {
   EXPECT_EQ(Get("/api/v1/wait_uploaded?timeout_ms=soon").first, 400);
 }
 
+TEST_F(HttpApiTest, CheckpointFlushesTheTimeline) {
+  storage::TimelineStatus s = timeline_.Status();
+  s.disk_consistent_lsn = Lsn(1000);
+  s.compactions = 3;
+  timeline_.SetStatus(s);
+  auto res = client_->Put("/api/v1/checkpoint", "", "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json body = json::parse(res->body);
+  EXPECT_EQ(body["disk_consistent_lsn"], 1000);
+  EXPECT_EQ(body["compactions"], 3);
+  EXPECT_EQ(timeline_.flushes(), 1);
+  timeline_.SetFlushResult(absl::DataLossError("layer file damaged"));
+  auto failed = client_->Put("/api/v1/checkpoint", "", "application/json");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, 500);
+  EXPECT_EQ(Get("/api/v1/checkpoint").first, 404) << "only PUT flushes";
+}
+
 TEST_F(HttpApiTest, PingAndStatus) {
   auto [status, ping] = Get("/api/v1/ping");
   ASSERT_EQ(status, 200);

@@ -36,7 +36,7 @@ bucket=0
 [[ ${CRASH_REMOTE:-0} != 1 ]] || REMOTE=(--remote "file://$WORK/bucket.$bucket")
 GC=()
 [[ ${CRASH_GC:-0} != 1 ]] || GC=(--pitr-window-bytes 40000000 --image-creation-delta-bytes 24000000
-  --in-memory-layer-bytes 6000000)
+  --in-memory-layer-bytes 6000000 --compaction-threshold 3 --compaction-target-bytes 8000000)
 # restore_from_bucket NAME: kill -9 once the bucket holds what the server serves, delete the data
 # directory, start a server restored from the bucket alone.
 restore_from_bucket() {

@@ -117,7 +117,19 @@ class FakeTimeline final : public storage::Timeline {
     return status_;
   }
 
-  absl::Status Flush() override { return absl::OkStatus(); }
+  absl::Status Flush() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++flushes_;
+    return flush_result_;
+  }
+  int flushes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return flushes_;
+  }
+  void SetFlushResult(absl::Status s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    flush_result_ = std::move(s);
+  }
   absl::Status PutAuxFile(const std::string&, Lsn, std::span<const uint8_t>, bool,
                           uint64_t) override {
     return absl::UnimplementedError("FakeTimeline keeps no aux files");
@@ -251,6 +263,8 @@ class FakeTimeline final : public storage::Timeline {
   std::map<PageId, std::vector<uint8_t>> imported_;
   absl::Time last_deadline_;
   absl::Status uploads_;
+  int flushes_ = 0;            // mu_
+  absl::Status flush_result_;  // mu_
 };
 
 }  // namespace pageserver::service::testing
