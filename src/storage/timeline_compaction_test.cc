@@ -120,5 +120,85 @@ TEST_F(TimelineCompactionTest, ReadsMatchTheSameTimelineWithoutCompaction) {
   }
 }
 
+// A tablespace created, dropped and created again in the middle of layers' LSN ranges: a read
+// takes only the history from the latest creation (the tablespace's floor) on, whether the
+// layers are level 0 or level 1.
+TEST_F(TimelineCompactionTest, ATablespaceRecreatedInsideALayerIsReadFromItsFloorOn) {
+  using wal::testing::MtrBuilder;
+  options_.in_memory_layer_bytes = 1 << 30;  // flushes where the test says
+  const SpaceId kNew(9);
+  const PageId page0{kNew, PageNo(0)}, page1{kNew, PageNo(1)}, page2{kNew, PageNo(2)};
+  auto create = [&](uint8_t fill) {
+    MtrBuilder b;
+    Bytes flags(4), size(4);
+    WriteBe32(flags.data(), kFlags);
+    WriteBe32(size.data(), 4);
+    b.FileOp(wal::testing::kFileCreate, kNew, wal::testing::StrBytes("./db/new.ibd"))
+        .InitPage(page0)
+        .Write(page0, redo::kFspSpaceFlags, flags)
+        .Write(page0, redo::kFspSize, size)
+        .InitPage(page1)
+        .Write(page1, 300, Bytes(20, fill));
+    return b.Build(1);
+  };
+  const Stream filler = MakeStream(90, testing::TestSeed());
+  std::vector<Bytes> mtrs;  // each one mini-transaction
+  auto filler_part = [&](size_t part) {
+    for (size_t i = part * 30; i < part * 30 + 30; ++i) {
+      const size_t from = filler.mtrs[i].start_lsn - kBase, to = filler.mtrs[i].end_lsn - kBase;
+      mtrs.emplace_back(filler.bytes.begin() + from, filler.bytes.begin() + to);
+    }
+  };
+  std::vector<size_t> flush_after;  // mini-transaction counts after which to flush
+  filler_part(0);
+  mtrs.push_back(create(0x11));
+  mtrs.push_back(MtrBuilder().Write(page2, 300, Bytes(20, 0x33)).Build(1));
+  const size_t first_incarnation = mtrs.size();
+  filler_part(1);
+  flush_after.push_back(mtrs.size());
+  mtrs.push_back(MtrBuilder()
+                     .FileOp(wal::testing::kFileDelete, kNew, wal::testing::StrBytes("./db/new.ibd"))
+                     .Build(1));
+  mtrs.push_back(create(0x22));
+  filler_part(2);
+  flush_after.push_back(mtrs.size());
+
+  auto check = [&](std::unique_ptr<Timeline> t, TimelineStatus* status) {
+    Lsn at = kBase, first_incarnation_end;
+    for (size_t i = 0, f = 0; i < mtrs.size(); ++i) {
+      auto r = t->IngestWal(at, mtrs[i]);
+      ASSERT_TRUE(r.ok()) << r.status();
+      at = r->last_record_lsn;
+      if (i + 1 == first_incarnation) first_incarnation_end = at;
+      if (f < flush_after.size() && i + 1 == flush_after[f]) {
+        ASSERT_TRUE(t->Flush().ok());
+        ++f;
+      }
+    }
+    ASSERT_TRUE(t->Flush().ok());
+    auto old2 = t->GetPage(page2, first_incarnation_end, kSoon);
+    ASSERT_TRUE(old2.ok()) << old2.status();
+    EXPECT_EQ(Bytes(old2->image.begin() + 300, old2->image.begin() + 320), Bytes(20, 0x33));
+    auto new1 = t->GetPage(page1, at, kSoon);
+    ASSERT_TRUE(new1.ok()) << new1.status();
+    EXPECT_EQ(Bytes(new1->image.begin() + 300, new1->image.begin() + 320), Bytes(20, 0x22));
+    // Written before the floor only: never written, as far as the new tablespace goes.
+    auto new2 = t->GetPage(page2, at, kSoon);
+    ASSERT_TRUE(new2.ok()) << new2.status();
+    EXPECT_EQ(new2->image, Bytes(kPs, 0));
+    EXPECT_EQ(new2->records_applied, 0u);
+    *status = t->Status();
+  };
+  options_.compaction_threshold = 2;
+  TimelineStatus status;
+  check(OpenWithBase(), &status);
+  EXPECT_GT(status.level1_delta_layers, 0u);
+  pageserver::testing::TempDir plain_dir("timeline_compaction_test_plain");
+  TimelineOptions plain = options_;
+  plain.compaction_threshold = UINT32_MAX;
+  check(OpenWithBase(plain_dir.path().string(), plain), &status);
+  EXPECT_EQ(status.level1_delta_layers, 0u);
+}
+
 }  // namespace
 }  // namespace pageserver::storage

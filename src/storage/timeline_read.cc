@@ -100,11 +100,13 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
       }
       const Lsn lo = have_image ? std::max(space.floor, (*image)->lsn() + 1) : space.floor;
       ASSIGN_OR_RETURN(complete, (*delta)->CollectNewestFirst(id, hi, lo, &entries));
-      if (lo <= (*delta)->lsn_start() + 1) {
-        hi = (*delta)->lsn_start();  // the layer is done with
-        ++delta;
-      } else {
+      if (have_image && lo > (*delta)->lsn_start() + 1) {
         hi = Lsn(lo.value() - 1);  // its records at or below the image's LSN remain
+      } else {
+        // Done with the layer: read whole, or cut off by the tablespace's floor, below which
+        // nothing counts.
+        hi = (*delta)->lsn_start();
+        ++delta;
       }
     }
   }
