@@ -358,9 +358,14 @@ void HttpApi::Route() {
       [](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         absl::StatusCode code = CodeForHttpStatus(res.status);
-        json body = {
-            {"error", "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path},
-            {"code", absl::StatusCodeToString(code)}};
+        std::string error = "HTTP " + std::to_string(res.status) + " for " + req.method + " " +
+                            req.path;
+        if (res.status == 400 && (req.method == "PUT" || req.method == "POST") &&
+            !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+          error += ": a PUT or POST needs a Content-Length (send a body, even an empty one: "
+                   "curl -d '')";
+        }
+        json body = {{"error", error}, {"code", absl::StatusCodeToString(code)}};
         res.set_content(Dump(body), kJsonType);
         return httplib::Server::HandlerResponse::Handled;
       }));

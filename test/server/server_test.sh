@@ -189,8 +189,8 @@ if wanted gc; then
     --compaction-threshold 4 --compaction-target-bytes "$((redo / 20 > 262144 ? redo / 20 : 262144))"
   if ! why=$(import_and_push gc); then
     fail gc "$why"
-  elif ! curl -sf --max-time 600 -X PUT "http://$HTTP/api/v1/checkpoint" >/dev/null; then
-    fail gc "the checkpoint (flush, compaction, GC) failed: $(curl -s -X PUT "http://$HTTP/api/v1/checkpoint")"
+  elif ! curl -sf --max-time 600 -X PUT -d '' "http://$HTTP/api/v1/checkpoint" >/dev/null; then
+    fail gc "the checkpoint (flush, compaction, GC) failed: $(curl -s -X PUT -d '' "http://$HTTP/api/v1/checkpoint")"
   else
     cutoff=$(status_field gc_cutoff_lsn)
     layers=$(status_field layer_bytes)
