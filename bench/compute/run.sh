@@ -23,11 +23,7 @@ TABLES=${BENCH_TABLES:-4} ROWS=${BENCH_ROWS:-50000}
 STARTS=${BENCH_STARTS:-3}
 new_work_dir "${1:-}"
 trap cleanup_compute EXIT
-# The compute's own settings (src/compute/compute.cc), for the stock server too.
-INNODB_OPTS=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-buffering=ON
-             --innodb-log-file-mmap=OFF --innodb-doublewrite=0 --innodb-buffer-pool-load-at-startup=0
-             --innodb-buffer-pool-dump-at-shutdown=0)
-SB_OPTS=(--db-driver=mysql --mysql-user=root --mysql-db=sbtest --tables="$TABLES" --table-size="$ROWS")
+use_compute_settings
 
 # Where the CPU goes: clock ticks used by a process (user + system, its threads included), and
 # by the whole machine (every CPU's non-idle time).

@@ -19,11 +19,7 @@ TABLES=${BENCH_TABLES:-4} ROWS=${BENCH_ROWS:-100000}
 PITR_MB=${BENCH_PITR_MB:-64}
 new_work_dir "${1:-}"
 trap cleanup_compute EXIT
-# The compute's own settings (src/compute/compute.cc), for the stock server too.
-INNODB_OPTS=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-buffering=ON
-             --innodb-log-file-mmap=OFF --innodb-doublewrite=0 --innodb-buffer-pool-load-at-startup=0
-             --innodb-buffer-pool-dump-at-shutdown=0)
-SB_OPTS=(--db-driver=mysql --mysql-user=root --mysql-db=sbtest --tables="$TABLES" --table-size="$ROWS")
+use_compute_settings
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 

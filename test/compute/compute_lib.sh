@@ -6,6 +6,16 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../follow/follow_lib.sh"
 
 COMPUTE_PID="" COMPUTE_MARIADBD_PID="" COMPUTE_LOG=""
 
+# For benchmarks, after TABLES and ROWS are set: INNODB_OPTS becomes the compute's own settings
+# (src/compute/compute.cc), for a stock server to run with too, and SB_OPTS sysbench's options
+# for TABLES x ROWS.
+use_compute_settings() {
+  INNODB_OPTS=(--innodb-use-native-aio=0 --innodb-flush-method=fsync --innodb-log-file-buffering=ON
+               --innodb-log-file-mmap=OFF --innodb-doublewrite=0 --innodb-buffer-pool-load-at-startup=0
+               --innodb-buffer-pool-dump-at-shutdown=0)
+  SB_OPTS=(--db-driver=mysql --mysql-user=root --mysql-db=sbtest --tables="$TABLES" --table-size="$ROWS")
+}
+
 cleanup_compute() {
   [[ -z $COMPUTE_PID ]] || kill -9 "$COMPUTE_PID" 2>/dev/null || true
   [[ -z $COMPUTE_MARIADBD_PID ]] || kill -9 "$COMPUTE_MARIADBD_PID" 2>/dev/null || true
