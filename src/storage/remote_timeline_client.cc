@@ -100,6 +100,11 @@ std::optional<Generation> RemoteTimelineClient::LayerGeneration(const std::strin
   return it->second;
 }
 
+absl::Status RemoteTimelineClient::stopped_for_good() const {
+  absl::MutexLock l(&mu_);
+  return stopped_for_good_;
+}
+
 absl::Status RemoteTimelineClient::last_error() const {
   absl::MutexLock l(&mu_);
   return last_error_;
@@ -235,6 +240,7 @@ absl::Status RemoteTimelineClient::UploadWaiting() {
 }
 
 absl::Status RemoteTimelineClient::UploadWal() {
+  bool fence_checked = false;
   for (;;) {
     Lsn from, to;
     uint64_t truncations = 0;
@@ -245,6 +251,12 @@ absl::Status RemoteTimelineClient::UploadWal() {
       truncations = truncations_;
     }
     if (to <= from) return absl::OkStatus();
+    // Once per pass with WAL to upload: a fenced node learns it within an upload interval of
+    // new redo, and stops taking redo that its successor would never see (Timeline).
+    if (!fence_checked) {
+      RETURN_IF_ERROR(CheckNotFenced());
+      fence_checked = true;
+    }
     std::vector<uint8_t> bytes(to - from);
     absl::Status read = options_.read_wal(from, bytes);
     if (read.ok()) {
@@ -368,7 +380,7 @@ absl::Status RemoteTimelineClient::CheckNotFenced() {
   if (newest <= options_.generation) return absl::OkStatus();
   const absl::Status fenced = absl::FailedPreconditionError(absl::StrFormat(
       "generation %d is fenced: generation %d of %s/%s was claimed since, so this node no "
-      "longer writes indexes or deletes objects there",
+      "longer uploads there, nor takes redo its successor would not see",
       options_.generation, newest, remote_.Describe(), options_.prefix));
   absl::MutexLock l(&mu_);
   stopped_for_good_ = fenced;

@@ -103,6 +103,9 @@ class RemoteTimelineClient {
   // upload error if there was one).
   absl::Status WaitUntilUploaded(absl::Time deadline);
   absl::Status last_error() const;  // of the last failed upload, OK after a success
+  // Why the uploads stopped until a restart (fenced, or the bucket's data differs): OK while
+  // they go on.
+  absl::Status stopped_for_good() const;
   // Whether the bucket holds layer `name` (uploaded by this node or named by the start index):
   // only then may its local file be evicted.
   bool LayerInBucket(const std::string& name) const { return LayerGeneration(name).has_value(); }

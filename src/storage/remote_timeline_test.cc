@@ -166,14 +166,21 @@ TEST_F(RemoteTimelineTest, AStaleNodeIsFencedAndItsLaterUploadsAreNotRestored) {
   auto node = OpenElsewhere(other);
   ASSERT_NE(node, nullptr);
   ASSERT_EQ(node->Status().last_record_lsn, kBase + half);
-  // The stale node goes on writing other redo; its flush's index is refused.
+  // The stale node goes on writing other redo; uploading it, it finds itself fenced (with no
+  // flush: the WAL upload checks too; remote_timeline_client_test covers the index).
   const Stream different = MakeStream(300, 14);
   ASSERT_TRUE(
       stale->IngestWal(kBase + half, std::span<const uint8_t>(different.bytes).subspan(0, 3000))
           .ok());
-  ASSERT_TRUE(stale->Flush().ok());
   const absl::Status fenced = stale->WaitUntilUploaded(absl::Now() + kLimit);
   EXPECT_TRUE(absl::IsFailedPrecondition(fenced)) << fenced;
+  // From then on the stale node takes no more redo: its successor would never see it.
+  const Lsn stale_end = stale->Status().last_record_lsn;
+  const auto refused =
+      stale->IngestWal(stale_end, std::span<const uint8_t>(different.bytes).subspan(3000, 500));
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_TRUE(testing::MessageHas(refused.status(), "is fenced")) << refused.status();
+  EXPECT_EQ(stale->Status().last_record_lsn, stale_end);
   // The new node's redo wins in the bucket.
   ASSERT_TRUE(node->IngestWal(kBase + half, std::span<const uint8_t>(s.bytes).subspan(half)).ok());
   Uploaded(*node);

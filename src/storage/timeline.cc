@@ -272,6 +272,7 @@ absl::StatusOr<WriterLease> TimelineImpl::AcquireWriter(const std::string& holde
   // in progress or can start.
   std::lock_guard<std::mutex> lock(ingest_mu_);
   if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
+  RETURN_IF_ERROR(CheckUploading());
   WriterLease lease;
   lease.generation = (writer_ ? writer_->generation : kNoWriterLease) + 1;
   lease.holder = holder;
@@ -289,6 +290,7 @@ absl::Status TimelineImpl::PutAuxFile(const std::string& path, Lsn lsn,
   // The ingest lock orders the put after any lease grant, as for redo.
   std::lock_guard<std::mutex> ingest(ingest_mu_);
   RETURN_IF_ERROR(CheckWriter(writer_generation));
+  RETURN_IF_ERROR(CheckUploading());
   {
     std::shared_lock<std::shared_mutex> read(mu_);
     if (!has_base_) {
@@ -310,6 +312,16 @@ absl::Status TimelineImpl::PutAuxFile(const std::string& path, Lsn lsn,
   RETURN_IF_ERROR(aux_->Put(path, lsn, content, deleted, &seq));
   if (remote_client_) remote_client_->ScheduleAux(seq);
   return absl::OkStatus();
+}
+
+absl::Status TimelineImpl::CheckUploading() const {
+  if (!remote_client_) return absl::OkStatus();
+  const absl::Status stopped = remote_client_->stopped_for_good();
+  if (stopped.ok()) return stopped;
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "remote storage takes nothing more from this node (%s): what it stored now would never "
+      "reach the bucket; nothing from this call was stored",
+      stopped.message()));
 }
 
 absl::Status TimelineImpl::CheckWriter(uint64_t generation) const {
@@ -335,6 +347,7 @@ absl::StatusOr<IngestResult> TimelineImpl::WriteWalAs(uint64_t writer_generation
   std::lock_guard<std::mutex> lock(ingest_mu_);
   if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
   RETURN_IF_ERROR(CheckWriter(writer_generation));
+  RETURN_IF_ERROR(CheckUploading());
   RETURN_IF_ERROR(FlushError());
   const Lsn wal_end = wal_->end_lsn();  // only ingest moves it
   const Lsn received = wal_end + pending_.size();
@@ -458,6 +471,7 @@ absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn, uint64_t writer_generatio
   std::lock_guard<std::mutex> no_sync(sync_mu_);  // the tail changes under no sync in flight
   if (!wal_) return absl::FailedPreconditionError("the timeline has no base yet: import first");
   RETURN_IF_ERROR(CheckWriter(writer_generation));
+  RETURN_IF_ERROR(CheckUploading());
   // No layer may be half written: a frozen layer absorbs the WAL below its end.
   RETURN_IF_ERROR(WaitForFlush());
   const Lsn floor = disk_consistent_lsn_;  // ingest_mu_ held and no flush running: stable

@@ -161,6 +161,11 @@ class TimelineImpl : public Timeline {
   void Index(const wal::Mtr& mtr);  // exclusive lock held
   absl::Status CheckOverlap(Lsn start, std::span<const uint8_t> bytes);
   absl::Status CheckWriter(uint64_t generation) const;  // ingest_mu_ held
+  // With remote storage, whether the uploads go on: once they stopped for good (this node
+  // fenced by a newer generation, or the bucket's data not what this node holds), redo, aux
+  // files and leases are refused, since neither a restore nor the node that fenced this one
+  // would ever see them.
+  absl::Status CheckUploading() const;
   // Background flush: IngestWal freezes the open layer and hands it to the flusher thread.
   void FlusherLoop();
   bool Freeze();                // ingest_mu_ held; false when there is nothing to freeze
