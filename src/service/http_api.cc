@@ -292,6 +292,8 @@ void HttpApi::Route() {
                              {"delta_layers", s.delta_layers},
                              {"level1_delta_layers", s.level1_delta_layers},
                              {"compactions", s.compactions},
+                             {"materialized_pages", s.materialized_pages},
+                             {"materializations", s.materializations},
                              {"image_layer_bytes", s.image_layer_bytes},
                              {"delta_layer_bytes", s.delta_layer_bytes},
                              {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes},

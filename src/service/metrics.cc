@@ -404,6 +404,12 @@ void PageServerMetrics::AddTimelineGauges(const storage::Timeline& timeline) {
   gauge("pageserver_level1_delta_layers",
         "Of the delta layer files, the level-1 ones compaction wrote (key-partitioned).",
         [](const S& s) { return static_cast<double>(s.level1_delta_layers); });
+  gauge("pageserver_materialized_pages",
+        "Hot pages whose newest image is kept in memory, so that reads replay only what follows.",
+        [](const S& s) { return static_cast<double>(s.materialized_pages); });
+  gauge("pageserver_materializations",
+        "Hot pages reconstructed in the background since the timeline was opened.",
+        [](const S& s) { return static_cast<double>(s.materializations); });
   gauge("pageserver_compactions",
         "Compactions of level-0 delta layers since the timeline was opened.",
         [](const S& s) { return static_cast<double>(s.compactions); });

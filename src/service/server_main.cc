@@ -93,7 +93,8 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
                        key == "remote_wal_upload_interval_ms" || key == "local_disk_budget_bytes" ||
                        key == "pitr_window_seconds" || key == "pitr_window_bytes" ||
                        key == "image_creation_delta_bytes" || key == "compaction_threshold" ||
-                       key == "compaction_target_bytes";
+                       key == "compaction_target_bytes" || key == "materialize_threshold" ||
+                       key == "materialized_pages_bytes";
   if (!numeric) return absl::InvalidArgumentError("unknown option '" + key + "'");
   absl::StatusOr<uint64_t> n = ParseCount(key, value);
   if (!n.ok()) return n.status();
@@ -115,6 +116,11 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
     config.timeline.compaction_threshold = static_cast<uint32_t>(*n);
   } else if (key == "compaction_target_bytes") {
     config.timeline.compaction_target_bytes = *n;
+  } else if (key == "materialize_threshold") {
+    if (*n > 0xFFFFFFFFu) return absl::InvalidArgumentError(key + " is too large");
+    config.timeline.materialize_threshold = static_cast<uint32_t>(*n);
+  } else if (key == "materialized_pages_bytes") {
+    config.timeline.materialized_pages_bytes = *n;
   } else if (key == "local_disk_budget_bytes") {
     config.timeline.local_disk_budget_bytes = *n;
   } else if (key == "remote_wal_upload_interval_ms") {
@@ -261,6 +267,15 @@ int Run(int argc, char** argv) {
   auto* compaction_bytes_opt = app.add_option(
       "--compaction-target-bytes", compaction_target_bytes,
       "Size of the level-1 delta layers compaction writes (default 128 MiB)");
+  uint32_t materialize_threshold = 0;
+  auto* materialize_opt = app.add_option(
+      "--materialize-threshold", materialize_threshold,
+      "Reconstruct a page in the background once it has this many records since its newest "
+      "image, so that reads replay fewer (default 16; 0: never)");
+  uint64_t materialized_pages_bytes = 0;
+  auto* materialized_bytes_opt = app.add_option(
+      "--materialized-pages-bytes", materialized_pages_bytes,
+      "Memory for the images of hot pages reconstructed in the background (default 64 MiB)");
   auto* pitr_time_opt = app.add_option(
       "--pitr-window-seconds", pitr_window_seconds,
       "Keep every page's history readable for this long; older history is garbage-collected "
@@ -295,6 +310,10 @@ int Run(int argc, char** argv) {
   if (budget_opt->count() > 0) config.timeline.local_disk_budget_bytes = local_disk_budget_bytes;
   if (image_opt->count() > 0) {
     config.timeline.image_creation_delta_bytes = image_creation_delta_bytes;
+  }
+  if (materialize_opt->count() > 0) config.timeline.materialize_threshold = materialize_threshold;
+  if (materialized_bytes_opt->count() > 0) {
+    config.timeline.materialized_pages_bytes = materialized_pages_bytes;
   }
   if (compaction_opt->count() > 0) config.timeline.compaction_threshold = compaction_threshold;
   if (compaction_bytes_opt->count() > 0) {

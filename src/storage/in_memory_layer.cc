@@ -48,6 +48,14 @@ uint32_t InMemoryLayer::CountEntries(PageId id) const {
   return it == pages_.end() ? 0 : static_cast<uint32_t>(it->second.size());
 }
 
+uint32_t InMemoryLayer::CountEntriesAfter(PageId id, Lsn lsn) const {
+  auto it = pages_.find(id);
+  if (it == pages_.end()) return 0;
+  uint32_t n = 0;
+  for (auto e = it->second.rbegin(); e != it->second.rend() && e->lsn > lsn; ++e) ++n;
+  return n;
+}
+
 std::vector<PageId> InMemoryLayer::SortedPages() const {
   std::vector<PageId> pages;
   pages.reserve(pages_.size());

@@ -32,6 +32,8 @@ class InMemoryLayer {
   // As DeltaLayer::CollectNewestFirst.
   bool CollectNewestFirst(PageId id, Lsn max_lsn, Lsn floor, std::vector<DeltaEntry>* out) const;
   uint32_t CountEntries(PageId id) const;
+  // Of those, the entries above `lsn`.
+  uint32_t CountEntriesAfter(PageId id, Lsn lsn) const;
 
   // Writes every entry, in (page, LSN) order, to a new delta layer file at `path`; `pages` is
   // SortedPages().

@@ -121,8 +121,17 @@ absl::Status TimelineImpl::Load() {
     RETURN_IF_ERROR(delta->ForEachKey([&](PageId id, Lsn lsn, bool will_init) {
       auto img = newest_image.find(id);
       if (img != newest_image.end() && lsn <= img->second) return;
-      chain_[id] = will_init ? 1 : chain_[id] + 1;
+      uint32_t& chain = chain_[id].since_image;
+      chain = will_init ? 1 : chain + 1;
     }));
+  }
+  // Nothing is materialized yet: long chains on disk are reconstructed once the materializer
+  // starts.
+  for (auto& [id, chain] : chain_) {
+    chain.since_materialized = chain.since_image;
+    if (options_.materialize_threshold > 0 && chain.since_image >= options_.materialize_threshold) {
+      QueueMaterialization(id);
+    }
   }
   WalLogOptions wal_options;
   wal_options.segment_bytes = options_.wal_segment_bytes;
@@ -240,8 +249,10 @@ void TimelineImpl::Index(const wal::Mtr& mtr) {
         mtr.records[index_records_[p].front()].type == wal::RecordType::kInitPage;
     EncodeSnippetRecords(mtr, id, index_records_[p], &snippet_buffer_);
     open_->Add(id, mtr.end_lsn, will_init, snippet_buffer_);
-    uint32_t& chain = chain_[id];
-    chain = will_init ? 1 : chain + 1;
+    ChainCounts& chain = chain_[id];
+    chain.since_image = will_init ? 1 : chain.since_image + 1;
+    chain.since_materialized = will_init ? 1 : chain.since_materialized + 1;
+    if (chain.since_materialized == options_.materialize_threshold) QueueMaterialization(id);
   }
   open_->AdvanceTo(mtr.end_lsn);
 }
@@ -520,6 +531,12 @@ absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn, uint64_t writer_generatio
     std::unique_lock<std::shared_mutex> write(mu_);
     std::lock_guard<std::mutex> wal_lock(wal_mu_);
     catalog_ = std::move(manifest->catalog);
+    // Images reconstructed from records that are now gone go; one in progress is not kept. The
+    // LSN goes down first: a materialization that sees the new count reads at the new LSN.
+    last_record_lsn_ = lsn.value();
+    received_lsn_ = lsn.value();
+    truncations_.fetch_add(1);
+    materialized_->EraseAbove(lsn);
     open_ = std::make_shared<InMemoryLayer>(floor);
     RETURN_IF_ERROR(wal_->Scan(floor, [&](wal::Mtr& mtr) {
       Index(mtr);
@@ -545,6 +562,12 @@ TimelineImpl::~TimelineImpl() {
   }
   maintenance_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  {
+    std::lock_guard<std::mutex> l(materialize_mu_);
+    materializer_stopping_ = true;
+  }
+  materialize_cv_.notify_all();
+  if (materializer_.joinable()) materializer_.join();
 }
 
 TimelineStatus TimelineImpl::Status() const {
@@ -575,6 +598,8 @@ TimelineStatus TimelineImpl::Status() const {
     s.layer_remote_reads += l->file()->remote_reads();
   }
   s.compactions = compactions_.load();
+  s.materialized_pages = materialized_->size();
+  s.materializations = materializations_.load();
   s.layer_downloads = layer_downloads_.load();
   s.layer_evictions = layer_evictions_.load();
   if (open_) s.in_memory_bytes += open_->bytes();

@@ -30,7 +30,12 @@
 // ReconstructPage ->
 // checksum for the tablespace's format.
 //
+// Hot pages: once a page has `materialize_threshold` records since its newest image, a
+// background thread reconstructs it and keeps the image in memory, and reads replay only what
+// came after (materialized_pages.h).
+//
 // Memory is bounded by configuration: the in-memory layer (`in_memory_layer_bytes`), the
+// materialized pages (`materialized_pages_bytes`), the
 // layer files' in-memory block indexes (a few bytes per 4 KiB of index), the catalog.
 //
 // Thread-safety: every public method may be called from any thread. Ingest and flush are
@@ -62,6 +67,12 @@ struct TimelineOptions {
   uint64_t wal_segment_bytes = 64ull << 20;
   // A page with more records than this since its newest image gets a new image at flush.
   uint32_t image_chain_threshold = 32;
+  // A page with this many records since its newest image (or materialization) is reconstructed
+  // in the background and kept in memory (materialized_pages.h), so that a read replays fewer
+  // records than this plus those that arrived meanwhile; 0 turns it off. The images kept take at
+  // most materialized_pages_bytes.
+  uint32_t materialize_threshold = 16;
+  uint64_t materialized_pages_bytes = 64ull << 20;
   // fdatasync before acknowledging; only tests of unrelated behaviour turn it off.
   bool sync = true;
   // Remote storage (issue 10): when set, the timeline claims a generation there, is restored
@@ -116,6 +127,8 @@ struct TimelineStatus {
   uint32_t delta_layers = 0;
   uint32_t level1_delta_layers = 0;  // of the delta layers, those compaction wrote
   uint64_t compactions = 0;          // since the timeline was opened
+  uint64_t materialized_pages = 0;   // pages whose newest image is kept in memory
+  uint64_t materializations = 0;     // pages reconstructed in the background since the open
   uint64_t image_layer_bytes = 0;
   uint64_t delta_layer_bytes = 0;
   uint64_t in_memory_bytes = 0;
@@ -231,8 +244,12 @@ class Timeline {
 
   virtual TimelineStatus Status() const = 0;
 
-  // Writes the in-memory layer out as a delta layer now (also done at the size threshold).
+  // Writes the in-memory layer out as a delta layer now (also done at the size threshold), and
+  // waits for the background work that follows (compaction, image sets, GC, materialization).
   virtual absl::Status Flush() = 0;
+  // Waits, without flushing, until the hot pages queued so far are materialized
+  // (materialized_pages.h): for tests and benchmarks, which wait for the event.
+  virtual void WaitForMaterialized() {}
 
   // Until every manifest written so far is in remote storage (OK at once without one), the
   // uploads stopped for good (DataLoss, or fenced by a newer generation), or `deadline`

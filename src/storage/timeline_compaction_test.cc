@@ -91,6 +91,7 @@ TEST_F(TimelineCompactionTest, ReadsMatchTheSameTimelineWithoutCompaction) {
   const uint32_t seed = testing::TestSeed();
   const Stream s = MakeStream(1200, seed, /*frees=*/true);
   options_.in_memory_layer_bytes = 1 << 30;
+  options_.materialize_threshold = 0;  // its timing would make the records applied differ
   auto t = OpenWithBase();
   IngestFlushingEvery(*t, s, 40);
   ASSERT_GT(t->Status().level1_delta_layers, 0u);
@@ -156,9 +157,10 @@ TEST_F(TimelineCompactionTest, ATablespaceRecreatedInsideALayerIsReadFromItsFloo
   const size_t first_incarnation = mtrs.size();
   filler_part(1);
   flush_after.push_back(mtrs.size());
-  mtrs.push_back(MtrBuilder()
-                     .FileOp(wal::testing::kFileDelete, kNew, wal::testing::StrBytes("./db/new.ibd"))
-                     .Build(1));
+  mtrs.push_back(
+      MtrBuilder()
+          .FileOp(wal::testing::kFileDelete, kNew, wal::testing::StrBytes("./db/new.ibd"))
+          .Build(1));
   mtrs.push_back(create(0x22));
   filler_part(2);
   flush_after.push_back(mtrs.size());

@@ -9,6 +9,7 @@ namespace pageserver::storage {
 void TimelineImpl::StartFlusher() {
   flusher_ = std::thread([this] { FlusherLoop(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  materializer_ = std::thread([this] { MaterializerLoop(); });
 }
 
 void TimelineImpl::MaintenanceLoop() {
@@ -95,8 +96,10 @@ absl::Status TimelineImpl::Flush() {
     flush_cv_.notify_all();
     RETURN_IF_ERROR(WaitForFlush());
   }
-  // What the flush started (compaction, images, GC) is done too when Flush returns.
+  // What the flush started (compaction, images, GC) is done too when Flush returns, and the
+  // hot pages queued so far are materialized.
   WaitForMaintenance();
+  WaitForMaterializer();
   EnforceDiskBudget();  // layers uploaded since the last flush may be evicted now
   return absl::OkStatus();
 }
@@ -160,7 +163,7 @@ absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std
     std::shared_lock<std::shared_mutex> read(mu_);
     for (const PageId& id : frozen.SortedPages()) {
       auto it = chain_.find(id);
-      if (it != chain_.end() && it->second > options_.image_chain_threshold) {
+      if (it != chain_.end() && it->second.since_image > options_.image_chain_threshold) {
         long_chains.push_back(id);
       }
     }
@@ -194,7 +197,9 @@ absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std
     if (after == 0) {
       chain_.erase(id);
     } else {
-      chain_[id] = after;
+      ChainCounts& chain = chain_[id];
+      chain.since_image = after;
+      chain.since_materialized = std::min(chain.since_materialized, after);
     }
   }
   return absl::OkStatus();

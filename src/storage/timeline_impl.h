@@ -31,6 +31,7 @@
 #include "storage/delta_layer.h"
 #include "storage/image_layer.h"
 #include "storage/in_memory_layer.h"
+#include "storage/materialized_pages.h"
 #include "storage/remote_restore.h"
 #include "storage/remote_timeline_client.h"
 #include "storage/timeline.h"
@@ -101,7 +102,9 @@ class ImportSessionImpl : public ImportSession {
 class TimelineImpl : public Timeline {
  public:
   TimelineImpl(std::string dir, TimelineOptions options)
-      : dir_(std::move(dir)), options_(options) {}
+      : dir_(std::move(dir)),
+        options_(options),
+        materialized_(std::make_unique<MaterializedPages>(options.materialized_pages_bytes)) {}
   ~TimelineImpl() override;
 
   absl::Status Load();
@@ -129,6 +132,7 @@ class TimelineImpl : public Timeline {
                                                               absl::Time deadline) override;
   TimelineStatus Status() const override;
   absl::Status Flush() override;
+  void WaitForMaterialized() override { WaitForMaterializer(); }
   absl::Status WaitUntilUploaded(absl::Time deadline) override {
     return remote_client_ ? remote_client_->WaitUntilUploaded(deadline) : absl::OkStatus();
   }
@@ -182,6 +186,12 @@ class TimelineImpl : public Timeline {
   // the last one reached image_creation_delta_bytes, then garbage collection. A failure is
   // logged; the timeline stays as it was.
   void MaintenanceLoop();
+  // The materializer thread (timeline_materialize.cc): reconstructs queued hot pages at the
+  // newest LSN and keeps their images in materialized_.
+  void MaterializerLoop();
+  void Materialize(PageId id);
+  void QueueMaterialization(PageId id);  // mu_ held exclusively (Index)
+  void WaitForMaterializer();            // until the queue is empty and nothing is in progress
   void CompactAndCollect();
   // Until no background work is requested or running (Flush).
   void WaitForMaintenance();
@@ -243,9 +253,14 @@ class TimelineImpl : public Timeline {
   // Bytes of delta layers written since the newest full image set: added by the flusher, reset
   // by the background work.
   std::atomic<uint64_t> delta_bytes_since_full_image_{0};
-  // Records per page since its newest image (compaction's trigger). One entry per page written
-  // since the last image of it.
-  absl::flat_hash_map<PageId, uint32_t, std::hash<PageId>> chain_;
+  // Records per page since its newest image (the flush's compaction images' trigger), and since
+  // its newest image or materialization (the materializer's). One entry per page written since
+  // the last image of it.
+  struct ChainCounts {
+    uint32_t since_image = 0;
+    uint32_t since_materialized = 0;
+  };
+  absl::flat_hash_map<PageId, ChainCounts, std::hash<PageId>> chain_;
   // Index's scratch space (exclusive lock held).
   std::vector<uint8_t> snippet_buffer_;
   std::vector<PageId> index_pages_;
@@ -271,6 +286,19 @@ class TimelineImpl : public Timeline {
   bool maintenance_stopping_ = false;   // maintenance_mu_
   std::thread maintenance_;
   std::atomic<uint64_t> compactions_{0};
+
+  // Hot pages reconstructed in the background (timeline_materialize.cc). Index queues a page
+  // when its records since the newest image or materialization reach materialize_threshold.
+  std::unique_ptr<MaterializedPages> materialized_;  // set by the constructor
+  std::mutex materialize_mu_;                        // after mu_ (Index queues under it)
+  std::condition_variable materialize_cv_;
+  std::vector<PageId> materialize_queue_;  // materialize_mu_
+  bool materializing_ = false;             // materialize_mu_
+  bool materializer_stopping_ = false;     // materialize_mu_
+  std::thread materializer_;
+  std::atomic<uint64_t> materializations_{0};
+  // WAL truncations: an image reconstructed across one may hold records that are gone.
+  std::atomic<uint64_t> truncations_{0};
 
   std::atomic<uint64_t> last_record_lsn_{0};
   std::atomic<uint64_t> received_lsn_{0};

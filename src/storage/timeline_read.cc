@@ -63,14 +63,23 @@ absl::StatusOr<TablespaceAt> TimelineImpl::FindSpace(SpaceId space, Lsn lsn) con
 }
 
 absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const TablespaceAt& space) {
+  // A materialized image at or below `lsn` (timeline_materialize.cc) stands for everything up to
+  // its LSN: only newer records, or a newer image, are looked for. Not one of an older
+  // incarnation of the tablespace.
+  Lsn floor = space.floor;
+  std::shared_ptr<const std::vector<uint8_t>> materialized;
+  if (std::optional<MaterializedPages::Entry> m = materialized_->Get(id, lsn);
+      m.has_value() && m->lsn >= space.floor) {
+    floor = m->lsn + 1;
+    materialized = std::move(m->image);
+  }
   std::vector<DeltaEntry> entries;  // newest first
   bool complete = false;
   std::shared_ptr<const LayerSnapshot> layers;
   {
     std::shared_lock<std::shared_mutex> read(mu_);
-    complete = open_->CollectNewestFirst(id, lsn, space.floor, &entries);
-    if (!complete && frozen_)
-      complete = frozen_->CollectNewestFirst(id, lsn, space.floor, &entries);
+    complete = open_->CollectNewestFirst(id, lsn, floor, &entries);
+    if (!complete && frozen_) complete = frozen_->CollectNewestFirst(id, lsn, floor, &entries);
     if (!complete) layers = layers_;
   }
   std::optional<std::vector<uint8_t>> base;
@@ -89,8 +98,8 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
              ((*delta)->lsn_start() >= hi || !(*delta)->key_range().Contains(id))) {
         ++delta;
       }
-      const bool have_image = image != layers->images.rend() && (*image)->lsn() >= space.floor;
-      const bool have_delta = delta != layers->deltas.rend() && (*delta)->lsn_end() >= space.floor;
+      const bool have_image = image != layers->images.rend() && (*image)->lsn() >= floor;
+      const bool have_delta = delta != layers->deltas.rend() && (*delta)->lsn_end() >= floor;
       if (!have_image && !have_delta) break;
       if (have_image && (!have_delta || (*image)->lsn() >= std::min(hi, (*delta)->lsn_end()))) {
         ASSIGN_OR_RETURN(base, (*image)->Get(id, &image_freed));
@@ -98,7 +107,7 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
         ++image;
         continue;
       }
-      const Lsn lo = have_image ? std::max(space.floor, (*image)->lsn() + 1) : space.floor;
+      const Lsn lo = have_image ? std::max(floor, (*image)->lsn() + 1) : floor;
       ASSIGN_OR_RETURN(complete, (*delta)->CollectNewestFirst(id, hi, lo, &entries));
       if (have_image && lo > (*delta)->lsn_start() + 1) {
         hi = Lsn(lo.value() - 1);  // its records at or below the image's LSN remain
@@ -109,6 +118,10 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
         ++delta;
       }
     }
+  }
+  if (!complete && !base && materialized) {
+    base = *materialized;  // served as a stored image is: already checksummed
+    image_freed = false;
   }
   RawPage page;
   page.frame = base ? std::move(*base) : std::vector<uint8_t>(page_size_, 0);

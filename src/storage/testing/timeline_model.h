@@ -52,6 +52,18 @@ struct Stream {
 
 // With `frees`, now and then a page is freed (FREE_PAGE), and initialised again before its next
 // change, as InnoDB does.
+// The stream of whole mini-transactions `bytes` make from kBase on.
+inline Stream DecodeStream(Bytes bytes) {
+  Stream s;
+  s.bytes = std::move(bytes);
+  wal::MtrDecoder decoder(kBase, {});
+  decoder.Feed(s.bytes);
+  wal::Mtr mtr;
+  while (*decoder.Next(&mtr)) s.mtrs.push_back(mtr);
+  EXPECT_EQ(decoder.next_lsn(), kBase + s.bytes.size());
+  return s;
+}
+
 inline Stream MakeStream(int count, uint32_t seed, bool frees = false) {
   std::mt19937 rng(seed);
   Stream s;
@@ -76,12 +88,7 @@ inline Stream MakeStream(int count, uint32_t seed, bool frees = false) {
     const Bytes mtr = b.Build(1);
     s.bytes.insert(s.bytes.end(), mtr.begin(), mtr.end());
   }
-  wal::MtrDecoder decoder(kBase, {});
-  decoder.Feed(s.bytes);
-  wal::Mtr mtr;
-  while (*decoder.Next(&mtr)) s.mtrs.push_back(mtr);
-  EXPECT_EQ(decoder.next_lsn(), kBase + s.bytes.size());
-  return s;
+  return DecodeStream(std::move(s.bytes));
 }
 
 // The model: base image + every snippet up to `lsn`, in order.
