@@ -166,7 +166,9 @@ if ((in_flight < CYCLES / 2)); then
   failures=$((failures + 1))
 fi
 
+# The background work the push started (compaction, image sets, GC) done first: the event.
 if run_pagectl push.final push --server "$GRPC" --log "$LOG" &&
+   curl -sf --max-time 600 -X PUT -d '' "http://$HTTP/api/v1/checkpoint" >/dev/null &&
    [[ $(status_field last_record_lsn) == "$FINAL_END_LSN" ]] &&
    run_pagectl verify.final verify --server "$GRPC" --datadir "$FIXTURE/final" --lsn "$FINAL_END_LSN"; then
   log "final: $(tail -1 "$WORK/verify.final.out")"
