@@ -8,9 +8,15 @@
 // many records a hot page gets between two flushes, and the replay happens here, off the read
 // path: the role Neon's image layer creation plays, in memory and per page.
 //
+// The thread runs at nice 10, so that ingest and reads go first on a busy machine.
+//
 // The images are not durable: a restart rebuilds the counts from the layers and queues the long
 // chains again. A WAL truncation drops the images above its LSN, and an image reconstructed
 // across a truncation is not kept.
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "storage/timeline_impl.h"
 
 namespace pageserver::storage {
@@ -24,6 +30,9 @@ void TimelineImpl::QueueMaterialization(PageId id) {
 }
 
 void TimelineImpl::MaterializerLoop() {
+  // Behind ingest and reads for the CPU: this work only saves later reads some replay. Best
+  // effort (Linux: the nice value of this thread alone).
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
   for (;;) {
     std::vector<PageId> batch;
     {
