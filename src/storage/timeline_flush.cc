@@ -1,5 +1,7 @@
 // Flushes of TimelineImpl (timeline_impl.h): the in-memory layer frozen and written out as layer
-// files, the manifest replaced as the commit point.
+// files, the manifest replaced as the commit point (CommitLayers, timeline_gc.cc). And the
+// timeline's background threads: the flusher, the maintenance thread it wakes after each flush
+// (compaction, full image sets, GC), and the materializer (timeline_materialize.cc).
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "storage/timeline_impl.h"

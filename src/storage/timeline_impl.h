@@ -219,7 +219,9 @@ class TimelineImpl : public Timeline {
   const TimelineOptions options_;
 
   // Lock order: ingest_mu_, sync_mu_, commit_mu_, eviction_mu_, mu_, wal_mu_, wait_mu_; a layer
-  // file's own lock (layer_file.h) after any of them.
+  // file's own lock (layer_file.h) after any of them. flush_mu_, maintenance_mu_ and
+  // materialize_mu_ are leaves: nothing is taken under them (Index, under mu_ and, in a
+  // truncation, wal_mu_, queues under materialize_mu_).
   // Serialises WriteWal, TruncateWal, Flush and import.
   std::mutex ingest_mu_;
   // Held by the one thread running a group commit's fdatasync (MakeWalDurable), and by
@@ -290,7 +292,7 @@ class TimelineImpl : public Timeline {
   // Hot pages reconstructed in the background (timeline_materialize.cc). Index queues a page
   // when its records since the newest image or materialization reach materialize_threshold.
   std::unique_ptr<MaterializedPages> materialized_;  // set by the constructor
-  std::mutex materialize_mu_;                        // after mu_ (Index queues under it)
+  std::mutex materialize_mu_;  // a leaf (Index queues under it)
   std::condition_variable materialize_cv_;
   std::vector<PageId> materialize_queue_;  // materialize_mu_
   bool materializing_ = false;             // materialize_mu_
