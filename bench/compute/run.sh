@@ -21,9 +21,7 @@ SECONDS_OF_LOAD=${BENCH_SECONDS:-30}
 THREADS=${BENCH_THREADS:-4}
 TABLES=${BENCH_TABLES:-4} ROWS=${BENCH_ROWS:-50000}
 STARTS=${BENCH_STARTS:-3}
-new_work_dir "${1:-}"
-trap cleanup_compute EXIT
-use_compute_settings
+start_compute_bench "${1:-}"
 
 # Where the CPU goes: clock ticks used by a process (user + system, its threads included), and
 # by the whole machine (every CPU's non-idle time).
@@ -40,7 +38,7 @@ run_sysbench() {  # run_sysbench NAME MARIADBD_PID: prints "TPS P95 CPU_MS_PER_T
   m1=$(machine_ticks)
   for p in "${pids[@]}"; do after+=("$(cpu_ticks "$p")"); done
   local tps p95 trx
-  tps=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)$/\1/p' "$WORK/sb-$1.log")
+  tps=$(sysbench_tps "$WORK/sb-$1.log")
   p95=$(sed -n 's/^ *95th percentile: *\([0-9.]*\)$/\1/p' "$WORK/sb-$1.log")
   trx=$(sed -n 's/^ *transactions: *\([0-9]*\) .*/\1/p' "$WORK/sb-$1.log")
   # CPU milliseconds per transaction: mariadbd, the compute (FUSE + shipping), the page server,

@@ -24,7 +24,7 @@ trap cleanup EXIT
 new_sysbench_db 1G oltp_write_only 4 20000
 tps() {  # tps NAME: one sysbench run; prints its transactions/s
   sysbench oltp_write_only "${SB[@]}" --threads="$THREADS" --time="$SECONDS_OF_LOAD" run >"$WORK/sb-$1.log" 2>&1
-  sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)$/\1/p' "$WORK/sb-$1.log"
+  sysbench_tps "$WORK/sb-$1.log"
 }
 log "baseline 1: sysbench alone"
 alone1=$(tps alone1)

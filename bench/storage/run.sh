@@ -17,9 +17,7 @@ SECONDS_OF_LOAD=${BENCH_SECONDS:-300}
 THREADS=${BENCH_THREADS:-4}
 TABLES=${BENCH_TABLES:-4} ROWS=${BENCH_ROWS:-100000}
 PITR_MB=${BENCH_PITR_MB:-64}
-new_work_dir "${1:-}"
-trap cleanup_compute EXIT
-use_compute_settings
+start_compute_bench "${1:-}"
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 
@@ -40,7 +38,7 @@ sysbench oltp_read_write "${SB_OPTS[@]}" --mysql-socket="$SOCK" --threads="$THRE
 stop_mariadbd
 STOCK_BYTES=$(du -sb "$DATA" | cut -f1)
 STOCK_NOLOG=$((STOCK_BYTES - $(stat -c %s "$DATA/ib_logfile0")))
-STOCK_TPS=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)$/\1/p' "$WORK/sb-stock.log")
+STOCK_TPS=$(sysbench_tps "$WORK/sb-stock.log")
 
 # --- the compute, over a page server with a bucket, a PITR window and full image sets ---
 PAGESERVER_FLAGS="--remote file://$WORK/bucket --pitr-window-bytes $((PITR_MB << 20))
@@ -73,13 +71,14 @@ while IFS= read -r line; do
 done < <(tail -n +1 --pid="$SB_PID" -F "$WORK/sb-compute.log" 2>/dev/null)
 wait "$SB_PID"
 after=$(records_histogram)
-COMPUTE_TPS=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)$/\1/p' "$WORK/sb-compute.log")
+COMPUTE_TPS=$(sysbench_tps "$WORK/sb-compute.log")
 stop_compute
 curl -sf -X PUT -d '' "http://$HTTP/api/v1/checkpoint" >"$WORK/checkpoint.json" ||
   die "the checkpoint failed: $(curl -s -X PUT -d '' "http://$HTTP/api/v1/checkpoint")"
 curl -sf "http://$HTTP/api/v1/wait_uploaded?timeout_ms=600000" >/dev/null || die "the uploads did not finish"
 LOCAL_BYTES=$(layer_bytes)
 BUCKET_BYTES=$(du -sb "$WORK/bucket" | cut -f1)
+((LOCAL_BYTES <= peak)) || peak=$LOCAL_BYTES  # the samples see layer files only, not memory
 
 # Quantiles of the load's GetPages from the histogram's difference: the bucket bound (le) at
 # which the cumulative count reaches the share.
@@ -104,7 +103,7 @@ printf "layers at the end: %s delta (%s level 1, after %s compactions), %s image
 printf "%-44s %14s %14s %14s\n" "storage" "bytes" "/ stock" "/ stock no log"
 for row in "stock datadir after the load:$STOCK_BYTES" "stock datadir without ib_logfile0:$STOCK_NOLOG" \
     "page server layers, after GC:$LOCAL_BYTES" "bucket, after GC:$BUCKET_BYTES" \
-    "page server layers, peak during the load:$peak"; do
+    "page server layers, peak (samples and end):$peak"; do
   printf "%-44s %14s %14s %14s\n" "${row%%:*}" "$(mib "${row##*:}")" "$(ratio "${row##*:}" "$STOCK_BYTES")" \
     "$(ratio "${row##*:}" "$STOCK_NOLOG")"
 done

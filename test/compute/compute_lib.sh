@@ -15,6 +15,13 @@ use_compute_settings() {
                --innodb-buffer-pool-dump-at-shutdown=0)
   SB_OPTS=(--db-driver=mysql --mysql-user=root --mysql-db=sbtest --tables="$TABLES" --table-size="$ROWS")
 }
+# start_compute_bench [DIR]: a benchmark's work directory (DIR, or a new temporary one), cleaned
+# up at exit, and the compute's settings (use_compute_settings).
+start_compute_bench() {
+  new_work_dir "${1:-}"
+  trap cleanup_compute EXIT
+  use_compute_settings
+}
 
 cleanup_compute() {
   [[ -z $COMPUTE_PID ]] || kill -9 "$COMPUTE_PID" 2>/dev/null || true

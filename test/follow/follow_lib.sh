@@ -60,6 +60,8 @@ stop_mariadbd() {
   MARIADBD_PID=""
   log "mariadbd shut down"
 }
+# sysbench_tps LOG: the transactions per second a sysbench run's output gives.
+sysbench_tps() { sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)$/\1/p' "$1"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_pageserver() {  # start_pageserver [CONFIG_FILE]
   GRPC=127.0.0.1:$(free_port) HTTP=127.0.0.1:$(free_port)
