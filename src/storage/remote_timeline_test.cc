@@ -179,10 +179,12 @@ TEST_F(RemoteTimelineTest, AStaleNodeIsFencedAndItsLaterUploadsAreNotRestored) {
   } else {
     EXPECT_TRUE(testing::MessageHas(more.status(), "is fenced")) << more.status();
   }
-  // From then on the stale node takes no more redo: its successor would never see it.
+  // From then on the stale node takes no more redo, whole and valid as it is: its successor
+  // would never see it.
   const Lsn stale_end = stale->Status().last_record_lsn;
+  const size_t next = stale_end - (kBase + half);
   const auto refused =
-      stale->IngestWal(stale_end, std::span<const uint8_t>(different.bytes).subspan(3000, 500));
+      stale->IngestWal(stale_end, std::span<const uint8_t>(different.bytes).subspan(next, 500));
   EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
   EXPECT_TRUE(testing::MessageHas(refused.status(), "is fenced")) << refused.status();
   EXPECT_EQ(stale->Status().last_record_lsn, stale_end);
