@@ -1,5 +1,6 @@
 // Flushes of TimelineImpl (timeline_impl.h): the in-memory layer frozen and written out as layer
-// files, the manifest replaced as the commit point (CommitLayers, timeline_gc.cc). And the
+// files, and CommitLayers, the commit point of every change of the layer set (a flush, a
+// compaction, a full image set, GC): the manifest replaced, then the change published. And the
 // timeline's background threads: the flusher, the maintenance thread it wakes after each flush
 // (compaction, full image sets, GC), and the materializer (timeline_materialize.cc).
 #include "absl/strings/str_format.h"
@@ -204,6 +205,55 @@ absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std
       chain.since_materialized = std::min(chain.since_materialized, after);
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status TimelineImpl::CommitLayers(std::vector<std::shared_ptr<ImageLayer>> images,
+                                        std::vector<std::shared_ptr<DeltaLayer>> deltas,
+                                        const std::function<void(Manifest&)>& edit) {
+  std::lock_guard<std::mutex> commit(commit_mu_);
+  Manifest manifest;
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    manifest = ManifestLocked(layer_names_);
+  }
+  edit(manifest);
+  std::vector<std::string> removed;
+  for (const std::string& name : layer_names_) {  // only commits change it, under commit_mu_
+    if (std::find(manifest.layers.begin(), manifest.layers.end(), name) == manifest.layers.end()) {
+      removed.push_back(name);
+    }
+  }
+  RETURN_IF_ERROR(WriteManifest(dir_, manifest));
+  {
+    std::unique_lock<std::shared_mutex> write(mu_);
+    auto layers = std::make_shared<LayerSnapshot>();
+    auto gone = [&](const std::string& path) {
+      const std::string name = std::filesystem::path(path).filename().string();
+      return std::find(removed.begin(), removed.end(), name) != removed.end();
+    };
+    for (const auto& l : layers_->images) {
+      if (!gone(l->file()->path())) layers->images.push_back(l);
+    }
+    for (const auto& l : layers_->deltas) {
+      if (!gone(l->file()->path())) layers->deltas.push_back(l);
+    }
+    for (auto& l : images) layers->images.push_back(std::move(l));
+    for (auto& l : deltas) layers->deltas.push_back(std::move(l));
+    SortLayers(*layers);
+    layers_ = std::move(layers);
+    layer_names_ = manifest.layers;
+    disk_consistent_lsn_ = manifest.disk_consistent_lsn;
+    // The layers now hold what the frozen layer held.
+    if (frozen_ && frozen_->end_lsn() <= disk_consistent_lsn_) frozen_.reset();
+    gc_cutoff_ = manifest.gc_cutoff_lsn;
+    full_image_lsns_ = manifest.full_image_lsns;
+    lsn_times_ = manifest.lsn_times;
+  }
+  // Readers that took the old snapshot keep their open files; the names go now.
+  std::error_code ec;
+  for (const std::string& name : removed) std::filesystem::remove(LayerPath(name), ec);
+  if (remote_client_) remote_client_->ScheduleIndex(std::move(manifest));
   return absl::OkStatus();
 }
 

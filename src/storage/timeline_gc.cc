@@ -20,8 +20,6 @@
 namespace pageserver::storage {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr uint32_t kFullImagePages = 8192;  // 128 MiB of 16 KiB pages per file
 
 bool AllZero(const std::vector<uint8_t>& page) {
@@ -148,55 +146,6 @@ absl::Status TimelineImpl::CollectGarbage() {
     m.lsn_times.erase(m.lsn_times.begin(), m.lsn_times.begin() + first);
   }));
   log::Info("garbage collection: cutoff LSN {}, {} layer files removed", cutoff.value(), removed);
-  return absl::OkStatus();
-}
-
-absl::Status TimelineImpl::CommitLayers(std::vector<std::shared_ptr<ImageLayer>> images,
-                                        std::vector<std::shared_ptr<DeltaLayer>> deltas,
-                                        const std::function<void(Manifest&)>& edit) {
-  std::lock_guard<std::mutex> commit(commit_mu_);
-  Manifest manifest;
-  {
-    std::shared_lock<std::shared_mutex> read(mu_);
-    manifest = ManifestLocked(layer_names_);
-  }
-  edit(manifest);
-  std::vector<std::string> removed;
-  for (const std::string& name : layer_names_) {  // only commits change it, under commit_mu_
-    if (std::find(manifest.layers.begin(), manifest.layers.end(), name) == manifest.layers.end()) {
-      removed.push_back(name);
-    }
-  }
-  RETURN_IF_ERROR(WriteManifest(dir_, manifest));
-  {
-    std::unique_lock<std::shared_mutex> write(mu_);
-    auto layers = std::make_shared<LayerSnapshot>();
-    auto gone = [&](const std::string& path) {
-      const std::string name = fs::path(path).filename().string();
-      return std::find(removed.begin(), removed.end(), name) != removed.end();
-    };
-    for (const auto& l : layers_->images) {
-      if (!gone(l->file()->path())) layers->images.push_back(l);
-    }
-    for (const auto& l : layers_->deltas) {
-      if (!gone(l->file()->path())) layers->deltas.push_back(l);
-    }
-    for (auto& l : images) layers->images.push_back(std::move(l));
-    for (auto& l : deltas) layers->deltas.push_back(std::move(l));
-    SortLayers(*layers);
-    layers_ = std::move(layers);
-    layer_names_ = manifest.layers;
-    disk_consistent_lsn_ = manifest.disk_consistent_lsn;
-    // The layers now hold what the frozen layer held.
-    if (frozen_ && frozen_->end_lsn() <= disk_consistent_lsn_) frozen_.reset();
-    gc_cutoff_ = manifest.gc_cutoff_lsn;
-    full_image_lsns_ = manifest.full_image_lsns;
-    lsn_times_ = manifest.lsn_times;
-  }
-  // Readers that took the old snapshot keep their open files; the names go now.
-  std::error_code ec;
-  for (const std::string& name : removed) fs::remove(LayerPath(name), ec);
-  if (remote_client_) remote_client_->ScheduleIndex(std::move(manifest));
   return absl::OkStatus();
 }
 

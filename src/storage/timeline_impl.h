@@ -3,10 +3,12 @@
 //   timeline.cc          open and load, import, WAL ingest with group commit, truncation, the
 //                        writer lease, status;
 //   timeline_read.cc     the read path: waiting for an LSN, the layer map walk, reconstruction;
-//   timeline_flush.cc    freezing the in-memory layer, writing delta and image layers, the
-//                        manifest as the commit point of each flush; the background threads;
+//   timeline_flush.cc    freezing the in-memory layer, writing delta and image layers;
+//                        CommitLayers, the commit point of every change of the layer set; the
+//                        background threads;
 //   timeline_compaction.cc  level-0 delta layers merged into key-partitioned level-1 ones;
 //   timeline_gc.cc       full image sets and garbage collection;
+//   timeline_materialize.cc  hot pages reconstructed in the background;
 //   timeline_remote.cc   remote storage: generations and restore at open, the uploads, the local
 //                        disk budget (eviction and on-demand download).
 #pragma once
@@ -182,9 +184,9 @@ class TimelineImpl : public Timeline {
   // The manifest of the timeline as it stands, with `layers` (mu_ held, shared at least).
   Manifest ManifestLocked(std::vector<std::string> layers) const;
   // The background work after flushes, on its own thread so that ingest never waits for it
-  // (timeline_gc.cc): compaction of level-0 delta layers, a full image set when the deltas since
-  // the last one reached image_creation_delta_bytes, then garbage collection. A failure is
-  // logged; the timeline stays as it was.
+  // (timeline_gc.cc, timeline_compaction.cc): compaction of level-0 delta layers, a full image set
+  // when the deltas since the last one reached image_creation_delta_bytes, then garbage collection.
+  // A failure is logged; the timeline stays as it was.
   void MaintenanceLoop();
   // The materializer thread (timeline_materialize.cc): reconstructs queued hot pages at the
   // newest LSN and keeps their images in materialized_.
@@ -292,7 +294,7 @@ class TimelineImpl : public Timeline {
   // Hot pages reconstructed in the background (timeline_materialize.cc). Index queues a page
   // when its records since the newest image or materialization reach materialize_threshold.
   std::unique_ptr<MaterializedPages> materialized_;  // set by the constructor
-  std::mutex materialize_mu_;  // a leaf (Index queues under it)
+  std::mutex materialize_mu_;                        // a leaf (Index queues under it)
   std::condition_variable materialize_cv_;
   std::vector<PageId> materialize_queue_;  // materialize_mu_
   bool materializing_ = false;             // materialize_mu_
