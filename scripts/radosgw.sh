@@ -55,6 +55,10 @@ osd crush chooseleaf type = 0
 mon allow pool delete = true
 mon warn on pool no redundancy = false
 mon max pg per osd = 1000
+# The monitor refuses to start when its filesystem has under 5% free (mon data avail crit); a
+# test machine's disk can be that full, and this cluster needs only a few MiB of it.
+mon data avail crit = 0
+mon data avail warn = 0
 osd objectstore = memstore
 memstore device bytes = ${RADOSGW_MEMSTORE_BYTES:-1073741824}
 run dir = $DIR/run
