@@ -9,7 +9,8 @@
 # Needs root, /dev/fuse, mariadb-server, sysbench (scripts/setup.sh) and a build.
 # Environment: BENCH_SECONDS [300] of load, BENCH_THREADS [4], BENCH_TABLES [4] x BENCH_ROWS
 #   [100000], BENCH_PITR_MB [64] (the PITR window, bytes of redo), BENCH_IMAGE_MB [a quarter of
-#   the data] (--image-creation-delta-bytes), BENCH_POOL_MB [an eighth of the data].
+#   the data] (--image-creation-delta-bytes), BENCH_POOL_MB [an eighth of the data],
+#   BENCH_SERVER_FLAGS [none] (more pageserver flags).
 set -euo pipefail
 TEST_NAME=bench_storage
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../test/compute" && pwd)/compute_lib.sh"
@@ -42,7 +43,7 @@ STOCK_TPS=$(sysbench_tps "$WORK/sb-stock.log")
 
 # --- the compute, over a page server with a bucket, a PITR window and full image sets ---
 PAGESERVER_FLAGS="--remote file://$WORK/bucket --pitr-window-bytes $((PITR_MB << 20))
-  --image-creation-delta-bytes $((IMAGE_MB << 20))" start_pageserver
+  --image-creation-delta-bytes $((IMAGE_MB << 20)) ${BENCH_SERVER_FLAGS:-}" start_pageserver
 "$PAGECTL" init --server "$GRPC" >"$WORK/init.log" 2>&1 || die "pagectl init: $(tail -5 "$WORK/init.log")"
 SOCK=$WORK/compute.sock
 start_compute "$WORK/c-prepare" -- --innodb-buffer-pool-size=1024M

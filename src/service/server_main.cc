@@ -237,7 +237,7 @@ int Run(int argc, char** argv) {
   auto* memory_opt = app.add_option("--in-memory-layer-bytes", in_memory_layer_bytes,
                                     "Freeze threshold of the in-memory layer");
   auto* chain_opt = app.add_option("--image-chain-threshold", image_chain_threshold,
-                                   "Records since a page's image that trigger a new image");
+                                   "Records since a page's image that trigger a new image at flush (0: never)");
   auto* segment_opt =
       app.add_option("--wal-segment-bytes", wal_segment_bytes, "Size of a WAL log segment");
   auto* wait_opt = app.add_option("--read-wait-limit-ms", read_wait_limit_ms,

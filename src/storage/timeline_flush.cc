@@ -162,6 +162,7 @@ Manifest TimelineImpl::ManifestLocked(std::vector<std::string> layers) const {
 absl::Status TimelineImpl::WriteCompactionImage(const InMemoryLayer& frozen, std::string* name) {
   const Lsn lsn = frozen.end_lsn();
   std::vector<PageId> long_chains;
+  if (options_.image_chain_threshold == 0) return absl::OkStatus();
   {
     std::shared_lock<std::shared_mutex> read(mu_);
     for (const PageId& id : frozen.SortedPages()) {
