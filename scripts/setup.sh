@@ -9,6 +9,8 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   # libraries
   libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
+  # layer files compress their pages and records with zstd
+  libzstd-dev
   # the page server: gRPC + protobuf, the HTTP API
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev
   # pagectl follow asks mariadbd how far its log is written (SHOW GLOBAL STATUS)

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/byte_order.h"
+#include "common/compression.h"
 #include "common/crc32c.h"
 #include "common/file_io.h"
 #include "common/status_macros.h"
@@ -18,13 +19,16 @@ namespace pageserver::storage {
 namespace {
 
 constexpr char kMagic[8] = {'P', 'S', 'I', 'M', 'A', 'G', 'E', '1'};
-// Version 2 adds the freed bit (the top bit of an entry's offset); version 1 files are read too.
-constexpr uint32_t kVersion = 2;
+// Version 2 adds the freed bit (the top bit of an entry's offset); version 3 compresses the
+// images. Versions 1 and 2 are read too.
+constexpr uint32_t kVersion = 3;
+constexpr uint32_t kVersionUncompressed = 2;
 constexpr uint64_t kFreedBit = 1ull << 63;
 constexpr uint64_t kSummarySize = 4096;  // the values start at the next block
 constexpr size_t kSummaryUsed = 56;      // bytes covered by the summary's CRC
 constexpr size_t kEntrySize = 24;
 constexpr uint64_t kSparseStride = 128;
+constexpr size_t kWriteBufferBytes = 1 << 20;
 
 void EncodeEntry(uint8_t* e, PageId id, uint64_t offset, bool freed, uint32_t page_crc) {
   WriteBe32(e, id.space.value());
@@ -61,15 +65,28 @@ absl::Status ImageLayerWriter::Add(PageId id, std::span<const uint8_t> image, bo
         absl::StrFormat("%s added after %s: pages must come in ascending order", ToString(id),
                         ToString(entries_.back().id)));
   }
-  RETURN_IF_ERROR(file_->WriteAt(offset_, image.data(), image.size()));
+  // An image that does not shrink is stored as it is: a value of page_size bytes is raw.
+  const size_t before = values_.size();
+  if (compressor_.Compress(image, &values_) >= image.size()) {
+    values_.resize(before);
+    values_.insert(values_.end(), image.begin(), image.end());
+  }
   entries_.push_back({id, offset_, Crc32c(image), freed});
-  offset_ += image.size();
+  offset_ += values_.size() - before;
+  if (values_.size() >= kWriteBufferBytes) RETURN_IF_ERROR(FlushValues());
+  return absl::OkStatus();
+}
+
+absl::Status ImageLayerWriter::FlushValues() {
+  RETURN_IF_ERROR(file_->WriteAt(offset_ - values_.size(), values_.data(), values_.size()));
+  values_.clear();
   return absl::OkStatus();
 }
 
 absl::Status ImageLayerWriter::Finish() {
   if (file_->published()) return absl::FailedPreconditionError("image layer already finished");
   // The index, then the summary that points at it, then durability, then the final name.
+  RETURN_IF_ERROR(FlushValues());
   std::vector<uint8_t> index(entries_.size() * kEntrySize);
   for (size_t i = 0; i < entries_.size(); ++i) {
     EncodeEntry(&index[i * kEntrySize], entries_[i].id, entries_[i].offset, entries_[i].freed,
@@ -122,8 +139,9 @@ absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(std::shared_ptr<Lay
   if (Crc32c(0, s, kSummaryUsed) != ReadBe32(s + kSummaryUsed)) {
     return corrupt("summary checksum mismatch");
   }
-  if (ReadBe32(s + 8) != kVersion && ReadBe32(s + 8) != 1) {
-    return corrupt(absl::StrFormat("version %d", ReadBe32(s + 8)));
+  layer->version_ = ReadBe32(s + 8);
+  if (layer->version_ < 1 || layer->version_ > kVersion) {
+    return corrupt(absl::StrFormat("version %d", layer->version_));
   }
   layer->page_size_ = ReadBe32(s + 12);
   layer->lsn_ = Lsn(ReadBe64(s + 16));
@@ -133,8 +151,12 @@ absl::StatusOr<std::unique_ptr<ImageLayer>> ImageLayer::Open(std::shared_ptr<Lay
   layer->last_ = {SpaceId(ReadBe32(s + 48)), PageNo(ReadBe32(s + 52))};
   const uint32_t ps = layer->page_size_;
   if (ps < 4096 || ps > 65536 || (ps & (ps - 1)) != 0) return corrupt("bad page size");
-  // Sizes must add up exactly: summary, count pages, count index entries.
-  if (layer->count_ > file_size / ps || layer->index_offset_ != kSummarySize + layer->count_ * ps ||
+  // Sizes must add up exactly: summary, the images (count pages, or at least a byte each when
+  // compressed), count index entries.
+  const bool compressed = layer->version_ > kVersionUncompressed;
+  if (layer->count_ > file_size / kEntrySize || layer->index_offset_ < kSummarySize ||
+      (compressed ? layer->index_offset_ - kSummarySize < layer->count_
+                  : layer->index_offset_ != kSummarySize + layer->count_ * ps) ||
       file_size != layer->index_offset_ + layer->count_ * kEntrySize) {
     return corrupt(absl::StrFormat("size %d does not match %d pages", file_size, layer->count_));
   }
@@ -164,8 +186,10 @@ absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id,
       after == sparse_.begin() ? 0 : static_cast<uint64_t>(after - sparse_.begin()) - 1;
   const uint64_t begin = slice * kSparseStride;
   const uint64_t n = std::min(kSparseStride, count_ - begin);
-  uint8_t entries[kSparseStride * kEntrySize];
-  RETURN_IF_ERROR(ReadAt(index_offset_ + begin * kEntrySize, n * kEntrySize, entries));
+  // One entry more when there is one: where a compressed image ends is where the next begins.
+  const uint64_t read = std::min(n + 1, count_ - begin);
+  uint8_t entries[(kSparseStride + 1) * kEntrySize];
+  RETURN_IF_ERROR(ReadAt(index_offset_ + begin * kEntrySize, read * kEntrySize, entries));
   uint64_t lo = 0, hi = n;
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo) / 2;
@@ -182,12 +206,35 @@ absl::StatusOr<std::optional<std::vector<uint8_t>>> ImageLayer::Get(PageId id,
     } else {
       const uint64_t offset = ReadBe64(e + 8) & ~kFreedBit;
       if (freed != nullptr) *freed = (ReadBe64(e + 8) & kFreedBit) != 0;
-      if (offset < kSummarySize || offset + page_size_ > index_offset_) {
+      uint64_t end = offset + page_size_;
+      if (version_ > kVersionUncompressed) {
+        if (mid + 1 < read) {
+          const uint8_t* next = e + kEntrySize;
+          if (Crc32c(0, next, 20) != ReadBe32(next + 20)) {
+            return absl::DataLossError(absl::StrFormat(
+                "image layer %s: index entry %d is corrupt", path_, begin + mid + 1));
+          }
+          end = ReadBe64(next + 8) & ~kFreedBit;
+        } else {
+          end = index_offset_;
+        }
+      }
+      if (offset < kSummarySize || end <= offset || end - offset > page_size_ ||
+          end > index_offset_) {
         return absl::DataLossError(
             absl::StrFormat("image layer %s: %s points outside the file", path_, ToString(id)));
       }
       std::vector<uint8_t> page(page_size_);
-      RETURN_IF_ERROR(ReadAt(offset, page_size_, page.data()));
+      if (end - offset == page_size_) {
+        RETURN_IF_ERROR(ReadAt(offset, page_size_, page.data()));
+      } else {
+        std::vector<uint8_t> stored(end - offset);
+        RETURN_IF_ERROR(ReadAt(offset, stored.size(), stored.data()));
+        if (const absl::Status s = Decompress(stored, page); !s.ok()) {
+          return absl::DataLossError(absl::StrFormat("image layer %s: the image of %s: %s", path_,
+                                                     ToString(id), s.message()));
+        }
+      }
       if (Crc32c(page) != ReadBe32(e + 16)) {
         return absl::DataLossError(absl::StrFormat(
             "image layer %s: the image of %s fails its checksum", path_, ToString(id)));

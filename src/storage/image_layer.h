@@ -1,5 +1,6 @@
 // ImageLayer: an immutable file of page images, all valid at one LSN (the image layer of Neon's
-// layered storage; written by import and, later, by compaction). Format:
+// layered storage; written by import, full image sets and compaction). Each image is compressed
+// with zstd (stored as it is when that does not make it smaller). Format:
 // docs/image_layer_format.md.
 //
 // Crash rule: ImageLayerWriter writes everything under a temporary name, then the summary
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/compression.h"
 #include "common/file_io.h"
 #include "common/types.h"
 #include "storage/layer_file.h"
@@ -47,6 +49,7 @@ class ImageLayerWriter {
 
  private:
   ImageLayerWriter() = default;
+  absl::Status FlushValues();
   struct Entry {
     PageId id;
     uint64_t offset;
@@ -57,7 +60,9 @@ class ImageLayerWriter {
   std::unique_ptr<PendingFile> file_;
   Lsn lsn_;
   uint32_t page_size_ = 0;
-  uint64_t offset_ = 0;
+  uint64_t offset_ = 0;              // where the next image goes
+  std::vector<uint8_t> values_;      // images not yet written; they end at offset_
+  Compressor compressor_;
   std::vector<Entry> entries_;  // 16 bytes a page; the index is written from it at Finish
 };
 
@@ -90,6 +95,7 @@ class ImageLayer {
   std::shared_ptr<LayerFile> file_;
   Lsn lsn_;
   uint32_t page_size_ = 0;
+  uint32_t version_ = 0;
   uint64_t count_ = 0;
   uint64_t index_offset_ = 0;
   PageId first_{};

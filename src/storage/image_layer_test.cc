@@ -45,6 +45,18 @@ class ImageLayerTest : public ::testing::Test {
     f.seekp(static_cast<std::streamoff>(offset));
     f.put(static_cast<char>(c ^ 0x01));
   }
+  // The layout, read from the file as docs/image_layer_format.md gives it.
+  uint64_t Be64At(uint64_t offset) {
+    std::ifstream f(path_, std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(offset));
+    uint8_t b[8] = {};
+    f.read(reinterpret_cast<char*>(b), 8);
+    uint64_t v = 0;
+    for (uint8_t x : b) v = v << 8 | x;
+    return v;
+  }
+  uint64_t IndexOffset() { return Be64At(32); }
+  uint64_t ImageOffset(size_t i) { return Be64At(IndexOffset() + 24 * i + 8) & ~(1ull << 63); }
 
   pageserver::testing::TempDir temp_{"image_layer_test"};
   const fs::path dir_ = temp_.path();
@@ -97,7 +109,7 @@ TEST_F(ImageLayerTest, PagesOutOfOrderAreRefused) {
 
 TEST_F(ImageLayerTest, DamagedPageFailsItsChecksum) {
   WriteLayer();
-  Corrupt(4096 + 2 * kPs + 77);  // inside the third image, P(0, 6)
+  Corrupt((ImageOffset(2) + ImageOffset(3)) / 2);  // inside the third image, P(0, 6)
   auto layer = ImageLayer::Open(path_);
   ASSERT_TRUE(layer.ok());
   auto page = (*layer)->Get(P(0, 6));
@@ -105,6 +117,26 @@ TEST_F(ImageLayerTest, DamagedPageFailsItsChecksum) {
   EXPECT_TRUE(absl::IsDataLoss(page.status())) << page.status();
   EXPECT_TRUE(testing::MessageHas(page.status(), "space 0 page 6")) << page.status();
   EXPECT_TRUE((*layer)->Get(P(0, 5)).ok());  // the others still read
+}
+
+TEST_F(ImageLayerTest, ImagesAreCompressedAndWhatDoesNotShrinkIsStoredAsItIs) {
+  std::vector<uint8_t> noise(kPs);
+  uint32_t x = 1;
+  for (uint8_t& b : noise) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
+  auto w = ImageLayerWriter::Create(path_, Lsn(9));
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Add(P(1, 1), Image(P(1, 1))).ok());
+  ASSERT_TRUE((*w)->Add(P(1, 2), noise).ok());
+  ASSERT_TRUE((*w)->Add(P(1, 3), Image(P(1, 3))).ok());
+  ASSERT_TRUE((*w)->Finish().ok());
+  EXPECT_LT(ImageOffset(1) - ImageOffset(0), kPs / 4);  // a repeating pattern shrinks
+  EXPECT_EQ(ImageOffset(2) - ImageOffset(1), kPs);      // noise does not: stored raw
+  auto layer = ImageLayer::Open(path_);
+  ASSERT_TRUE(layer.ok()) << layer.status();
+  EXPECT_LT((*layer)->file_bytes(), kPs + kPs / 2);
+  EXPECT_EQ(**(*layer)->Get(P(1, 1)), Image(P(1, 1)));
+  EXPECT_EQ(**(*layer)->Get(P(1, 2)), noise);
+  EXPECT_EQ(**(*layer)->Get(P(1, 3)), Image(P(1, 3)));
 }
 
 TEST_F(ImageLayerTest, DamagedSummaryIsRefused) {
@@ -117,7 +149,7 @@ TEST_F(ImageLayerTest, DamagedSummaryIsRefused) {
 
 TEST_F(ImageLayerTest, DamagedIndexEntryIsRefused) {
   WriteLayer();
-  Corrupt(4096 + kPages.size() * kPs + 24 * 2 + 3);  // the middle index entry
+  Corrupt(IndexOffset() + 24 * 2 + 3);  // the middle index entry
   // Open reads the whole index (for its sparse in-memory copy) and checks every entry.
   auto layer = ImageLayer::Open(path_);
   ASSERT_FALSE(layer.ok());
