@@ -1,7 +1,8 @@
 // DeltaLayer: an immutable file of record snippets for an LSN range (lsn_start, lsn_end] and a
 // range of pages (the delta layer of Neon's layered storage). Entries are sorted by page, then
 // LSN; each carries a will_init bit (the snippet starts with INIT_PAGE, so older history of the
-// page does not matter). Format: docs/delta_layer_format.md.
+// page does not matter). The snippets are compressed with zstd in frames of about 32 KiB, and the
+// index block by block. Format: docs/delta_layer_format.md.
 //
 // Two levels, as in Neon: a level-0 layer is a frozen in-memory layer written out, and covers
 // every page; compaction (timeline_compaction.cc) merges the level-0 layers into level-1 layers
@@ -13,9 +14,9 @@
 //
 // Reading never trusts the file: summary, every index block and every snippet carry a CRC-32C;
 // a mismatch is DataLoss naming the file and the page. The reader keeps the block index (the
-// first key of each 4 KiB index block: 24 bytes per 128 entries) and a PageFilter of its pages
-// (1.25 bytes a page) in memory; opening reads the whole index once to build the filter, unless
-// the writer hands over the pages it wrote.
+// first key and place of each index block: 32 bytes per 128 entries), the frame table (16 bytes
+// per frame) and a PageFilter of its pages (1.25 bytes a page) in memory; opening reads the
+// whole index once to build the filter, unless the writer hands over the pages it wrote.
 //
 // Thread-safety: a writer belongs to one thread; a reader's methods may be called from any thread.
 #pragma once
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/compression.h"
 #include "common/file_io.h"
 #include "common/types.h"
 #include "storage/layer_file.h"
@@ -70,12 +72,16 @@ class DeltaLayerWriter {
   absl::Status Add(PageId id, Lsn lsn, bool will_init, std::span<const uint8_t> snippet);
   // `key_end`: a level-1 layer's keys end there (exclusive); ignored for level 0.
   absl::Status Finish(uint64_t key_end = UINT64_MAX);
-  // Bytes of values and index added so far: about the file's size once finished.
-  uint64_t bytes() const { return value_offset_ + index_.size(); }
+  // Bytes of values and index added so far, compressed but for the last frame and index block:
+  // about the file's size once finished.
+  uint64_t bytes() const {
+    return file_pos_ + values_.size() + compressed_index_.size() + index_.size() + frames_.size();
+  }
 
  private:
   DeltaLayerWriter() = default;
-  absl::Status FlushValues();
+  absl::Status FlushValues();  // compresses and writes the frame in values_
+  void FinishIndexBlock();      // compresses the index block in index_
 
   std::string path_;
   std::unique_ptr<PendingFile> file_;
@@ -83,16 +89,20 @@ class DeltaLayerWriter {
   Lsn lsn_end_;
   uint32_t level_ = 0;
   KeyRange keys_;
-  uint64_t value_offset_ = 0;    // where the next snippet goes
-  uint64_t values_written_ = 0;  // bytes of values on disk; values_ follows
-  std::vector<uint8_t> values_;
+  uint64_t value_offset_ = 0;  // where the next snippet goes among the uncompressed values
+  uint64_t file_pos_ = 0;      // where the next compressed frame goes in the file
+  std::vector<uint8_t> values_;  // the frame being filled
+  std::vector<uint8_t> frame_buffer_;
+  std::vector<uint8_t> frames_;  // the frame table (16 bytes a frame)
+  Compressor compressor_;
   uint64_t entry_count_ = 0;
   PageId last_id_{};
   Lsn last_lsn_;
-  // The index is built in memory (32 bytes an entry): a delta layer is written from a frozen
-  // in-memory layer, whose size the configuration bounds, and the index is a fraction of it.
-  std::vector<uint8_t> index_;
-  std::vector<uint8_t> block_index_;  // first key + CRC of each index block
+  // The index is built in memory, compressed block by block: a delta layer is written from a
+  // frozen in-memory layer or by compaction up to a target size, and the index is a fraction.
+  std::vector<uint8_t> index_;             // the index block being filled (32 bytes an entry)
+  std::vector<uint8_t> compressed_index_;  // the blocks before it
+  std::vector<uint8_t> block_index_;       // first key, CRC, size and place of each index block
 };
 
 class DeltaLayer {
@@ -139,6 +149,10 @@ class DeltaLayer {
  private:
   DeltaLayer() = default;
   absl::Status ReadBlock(uint64_t block, std::vector<IndexEntry>* entries) const;
+  // Values [begin, begin + out.size()) of the uncompressed value stream (file offsets in
+  // versions 1 and 2).
+  absl::Status ReadValues(uint64_t begin, std::span<uint8_t> out) const;
+  absl::Status LoadFrames(uint64_t count, uint64_t offset, uint32_t crc, uint64_t blocks_offset);
   absl::Status ForEachEntryOf(PageId id, const std::function<bool(const IndexEntry&)>& fn) const;
 
   std::string path_;
@@ -150,12 +164,24 @@ class DeltaLayer {
   uint64_t entry_count_ = 0;
   uint64_t index_offset_ = 0;
   uint64_t file_bytes_ = 0;
+  bool compressed_ = false;  // version 3
+  uint64_t values_end_ = 0;  // where the values end (uncompressed offsets, from kSummarySize)
   struct BlockKey {
     PageId first;
     Lsn first_lsn;
-    uint32_t crc;
+    uint32_t crc;               // of the block as read (decompressed)
+    uint32_t stored_size = 0;   // compressed size (version 3)
+    uint64_t offset = 0;        // in the file
   };
   std::vector<BlockKey> blocks_;
+  // Version 3: the value frames in order; a value offset is in the uncompressed stream.
+  struct Frame {
+    uint64_t offset;         // of its first byte among the uncompressed values
+    uint64_t stored_offset;  // in the file
+    uint32_t stored_size;
+    uint32_t size;
+  };
+  std::vector<Frame> frames_;
   PageFilter pages_;  // built at open from the whole index
 
  public:

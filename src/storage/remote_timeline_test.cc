@@ -244,7 +244,7 @@ uint64_t LocalLayerBytes(const fs::path& dir) {
 }
 
 TEST_F(RemoteTimelineTest, LocalLayersStayWithinTheDiskBudgetServingTenTimesMore) {
-  constexpr uint64_t kBudget = 64 << 10;  // layers are compressed: about 1 MiB of them here
+  constexpr uint64_t kBudget = 40 << 10;  // layers are compressed: about 570 KiB of them here
   options_.local_disk_budget_bytes = kBudget;
   const uint32_t seed = testing::TestSeed();
   const Stream s = MakeStream(3000, seed);
