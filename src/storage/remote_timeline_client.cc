@@ -347,6 +347,9 @@ absl::Status RemoteTimelineClient::DeleteUnreferenced(const RemoteIndex& index,
     if (!parsed) continue;
     auto named = index.layer_generations.find(parsed->first);
     if (named == index.layer_generations.end() || named->second != parsed->second) {
+      // A read that began before the layer went may still need the object: the next upload
+      // after it is done takes it.
+      if (options_.layer_in_use && options_.layer_in_use(parsed->first)) continue;
       garbage.push_back(o.key);
     }
   }

@@ -65,6 +65,9 @@ struct RemoteTimelineClientOptions {
   std::function<absl::Status(Lsn lsn, std::span<uint8_t> out)> read_wal;
   // The file of aux file version `seq`.
   std::function<std::string(uint64_t seq)> aux_file;
+  // Whether a layer no index names any more is still being read (its object is kept until a
+  // later upload finds it free); none is, when unset.
+  std::function<bool(const std::string& layer_name)> layer_in_use;
   absl::Duration wal_upload_interval = absl::Seconds(1);
   uint64_t wal_chunk_bytes = 16 << 20;
   absl::Duration pause_after_failure = absl::Seconds(5);

@@ -234,10 +234,18 @@ absl::Status TimelineImpl::CommitLayers(std::vector<std::shared_ptr<ImageLayer>>
       return std::find(removed.begin(), removed.end(), name) != removed.end();
     };
     for (const auto& l : layers_->images) {
-      if (!gone(l->file()->path())) layers->images.push_back(l);
+      if (!gone(l->file()->path())) {
+        layers->images.push_back(l);
+      } else {
+        Retire(l->file());
+      }
     }
     for (const auto& l : layers_->deltas) {
-      if (!gone(l->file()->path())) layers->deltas.push_back(l);
+      if (!gone(l->file()->path())) {
+        layers->deltas.push_back(l);
+      } else {
+        Retire(l->file());
+      }
     }
     for (auto& l : images) layers->images.push_back(std::move(l));
     for (auto& l : deltas) layers->deltas.push_back(std::move(l));

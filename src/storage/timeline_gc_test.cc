@@ -4,8 +4,12 @@
 // history, and with remote storage the bucket holds exactly what its index names.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -21,6 +25,57 @@ namespace pageserver::storage {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A bucket that holds the first layer read of the thread that armed it until Release(), as a
+// slow GET would; every other call passes straight through.
+class HoldingStorage final : public remote::RemoteStorage {
+ public:
+  explicit HoldingStorage(remote::RemoteStorage& to) : to_(to) {}
+  void ArmForThisThread() {
+    std::lock_guard<std::mutex> lock(mu_);
+    reader_ = std::this_thread::get_id();
+  }
+  // The key of the read being held, once one is.
+  std::string WaitHeld() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return held_.has_value(); });
+    return *held_;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    changed_.notify_all();
+  }
+  absl::StatusOr<std::vector<uint8_t>> Get(const std::string& key,
+                                           remote::ByteRange range) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (reader_ == std::this_thread::get_id() && !held_ &&
+          key.find("/layers/") != std::string::npos) {
+        held_ = key;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return released_; });
+      }
+    }
+    return to_.Get(key, range);
+  }
+  absl::Status PutIfAbsent(const std::string& key, std::span<const uint8_t> data) override {
+    return to_.PutIfAbsent(key, data);
+  }
+  absl::StatusOr<std::vector<remote::ObjectInfo>> List(const std::string& prefix) override {
+    return to_.List(prefix);
+  }
+  absl::Status Delete(const std::string& key) override { return to_.Delete(key); }
+  std::string Describe() const override { return to_.Describe(); }
+
+ private:
+  remote::RemoteStorage& to_;
+  std::mutex mu_;  // guards the fields below
+  std::condition_variable changed_;
+  std::optional<std::thread::id> reader_;
+  std::optional<std::string> held_;
+  bool released_ = false;
+};
 
 class TimelineGcTest : public TimelineTest {
  protected:
@@ -38,6 +93,28 @@ class TimelineGcTest : public TimelineTest {
       ASSERT_TRUE(b.ok()) << b.status();
       ASSERT_EQ(a->image, b->image) << ToString(id) << " at LSN " << lsn;
       ASSERT_EQ(a->freed, b->freed) << ToString(id) << " at LSN " << lsn;
+    }
+  }
+  // The layers the newest index in `bucket` names, and the layer objects stored: the same keys.
+  static void ExpectBucketHoldsWhatItsIndexNames(remote::RemoteStorage& bucket) {
+    auto newest = NewestIndex(bucket, "tl", 100);
+    ASSERT_TRUE(newest.ok() && newest->has_value());
+    auto index = DownloadRemoteIndex(bucket, "tl", **newest);
+    ASSERT_TRUE(index.ok()) << index.status();
+    std::set<std::string> named;
+    for (const auto& [layer, gen] : index->layer_generations) named.insert(LayerKey("tl", layer, gen));
+    auto listed = bucket.List("tl/layers/");
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    std::set<std::string> stored;
+    for (const auto& o : *listed) stored.insert(o.key);
+    EXPECT_EQ(stored, named) << "objects no index names are left, or named ones are missing";
+    EXPECT_EQ(bucket.List("tl/index/")->size(), 1u);
+  }
+  // Sends `bytes`, which start at `from`, in chunks of up to 900 bytes.
+  static void IngestFrom(Timeline& t, Lsn from, std::span<const uint8_t> bytes) {
+    for (size_t at = 0; at < bytes.size(); at += 900) {
+      auto r = t.IngestWal(from + at, bytes.subspan(at, std::min<size_t>(900, bytes.size() - at)));
+      ASSERT_TRUE(r.ok()) << r.status();
     }
   }
   static uint64_t LayerBytes(const Timeline& t) {
@@ -111,18 +188,7 @@ TEST_F(TimelineGcTest, TheBucketHoldsExactlyWhatItsIndexNamesAndRestoresTheWindo
     ASSERT_TRUE(t->WaitUntilUploaded(absl::Now() + absl::Seconds(120)).ok());
     cutoff = t->Status().gc_cutoff_lsn;
     ASSERT_GT(cutoff, kBase);
-    auto newest = NewestIndex(**bucket, "tl", 100);
-    ASSERT_TRUE(newest.ok() && newest->has_value());
-    auto index = DownloadRemoteIndex(**bucket, "tl", **newest);
-    ASSERT_TRUE(index.ok()) << index.status();
-    std::set<std::string> named;
-    for (const auto& [layer, gen] : index->layer_generations) named.insert(LayerKey("tl", layer, gen));
-    auto listed = (*bucket)->List("tl/layers/");
-    ASSERT_TRUE(listed.ok()) << listed.status();
-    std::set<std::string> stored;
-    for (const auto& o : *listed) stored.insert(o.key);
-    EXPECT_EQ(stored, named) << "objects no index names are left, or named ones are missing";
-    EXPECT_EQ((*bucket)->List("tl/index/")->size(), 1u);
+    ExpectBucketHoldsWhatItsIndexNames(**bucket);
   }
   fs::remove_all(dir_.path());
   pageserver::testing::TempDir fresh("timeline_gc_test_fresh");
@@ -133,6 +199,66 @@ TEST_F(TimelineGcTest, TheBucketHoldsExactlyWhatItsIndexNamesAndRestoresTheWindo
       (*restored)->GetPage(PageId{kSpace, PageNo(2)}, Lsn(cutoff.value() - 1), kSoon).status()));
   ExpectMatchesModel(**restored, s, 17, cutoff);
   restored->reset();
+}
+
+// A read takes its layers when it starts; GC may remove them from the layer map and from the
+// bucket's index while it runs. A layer it reads from the bucket (evicted locally) must still be
+// there: its object stays until the read is done, and goes with the next upload after.
+TEST_F(TimelineGcTest, AReadThatBeganBeforeGcStillFindsItsEvictedLayersInTheBucket) {
+  pageserver::testing::TempDir bucket_dir("timeline_gc_test_bucket");
+  auto bucket = remote::LocalStorage::Open(bucket_dir.path().string());
+  ASSERT_TRUE(bucket.ok()) << bucket.status();
+  HoldingStorage holding(**bucket);
+  options_.remote = &holding;
+  options_.remote_prefix = "tl";
+  options_.local_disk_budget_bytes = 1;  // every uploaded layer is evicted: reads go to the bucket
+  options_.materialize_threshold = 0;    // and no page is kept in memory instead
+  const uint32_t seed = testing::TestSeed();
+  const Stream s = MakeStream(4500, seed, /*frees=*/true);
+  const Lsn first_end = s.mtrs[s.mtrs.size() / 3].end_lsn;
+  const Lsn second_end = s.mtrs[2 * s.mtrs.size() / 3].end_lsn;
+  const std::span<const uint8_t> bytes(s.bytes);
+  auto t = OpenWithBase();
+  IngestFrom(*t, kBase, bytes.first(first_end - kBase));
+  ASSERT_TRUE(t->Flush().ok());
+  ASSERT_TRUE(t->WaitUntilUploaded(absl::Now() + absl::Seconds(120)).ok());
+  ASSERT_TRUE(t->Flush().ok());  // evicts what is uploaded now
+  ASSERT_LE(first_end, t->Status().disk_consistent_lsn);
+  ASSERT_GE(first_end, t->Status().gc_cutoff_lsn) << "the read's LSN must be inside the window";
+
+  const PageId id{kSpace, PageNo(1 + seed % (kPages - 1))};
+  absl::StatusOr<PageVersion> page = absl::UnknownError("not read");
+  std::thread reader([&] {
+    holding.ArmForThisThread();
+    page = t->GetPage(id, first_end, kSoon);
+  });
+  const std::string held = holding.WaitHeld();
+  const auto held_layer = ParseLayerKey("tl", held);
+  ASSERT_TRUE(held_layer.has_value()) << held;
+  // Meanwhile history moves on, GC passes the read's LSN and drops its layer from the index.
+  IngestFrom(*t, first_end, bytes.subspan(first_end - kBase, second_end - first_end));
+  ASSERT_TRUE(t->Flush().ok());
+  ASSERT_TRUE(t->WaitUntilUploaded(absl::Now() + absl::Seconds(120)).ok());
+  ASSERT_GT(t->Status().gc_cutoff_lsn, first_end) << "GC did not pass the read's LSN";
+  auto newest = NewestIndex(**bucket, "tl", 100);
+  ASSERT_TRUE(newest.ok() && newest->has_value());
+  auto index = DownloadRemoteIndex(**bucket, "tl", **newest);
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_FALSE(index->layer_generations.contains(held_layer->first))
+      << "GC did not take the layer the read holds, " << held;
+  EXPECT_TRUE((*bucket)->Get(held, {}).ok()) << held << " went while a read needed it";
+
+  holding.Release();
+  reader.join();
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->image, ModelPage(s, id, first_end)) << ToString(id) << " at LSN " << first_end;
+  // The read is done: the next upload takes what it kept.
+  IngestFrom(*t, second_end, bytes.subspan(second_end - kBase));
+  ASSERT_TRUE(t->Flush().ok());
+  ASSERT_TRUE(t->WaitUntilUploaded(absl::Now() + absl::Seconds(120)).ok());
+  EXPECT_FALSE((*bucket)->Get(held, {}).ok()) << held << " outlived its last read";
+  ExpectBucketHoldsWhatItsIndexNames(**bucket);
+  ExpectMatchesModel(*t, s, 29, t->Status().gc_cutoff_lsn);
 }
 
 }  // namespace

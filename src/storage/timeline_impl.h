@@ -159,8 +159,15 @@ class TimelineImpl : public Timeline {
   // read from the bucket, and downloaded again.
   void MakeEvictable(LayerFile& file, const std::string& name, Generation gen);
   // Whether evicted `file` may be downloaded now: when it fits in the budget, after evicting
-  // files nobody read in the last kHotLayer, least recently read first.
+  // files nobody read in the last kHotLayer, least recently read first. Never for a retired
+  // file: it would come back under a name no manifest holds.
   bool MakeRoomFor(const LayerFile& file);
+  // Layers a commit removed while readers may still hold them (a read that took the layer
+  // snapshot before a GC): their objects stay in the bucket until the last holder lets go, so
+  // that such a read, from an evicted file, still finds them. Called by CommitLayers.
+  void Retire(const std::shared_ptr<LayerFile>& file);
+  // Whether layer `name` was retired and is still held (the remote client keeps its object).
+  bool RetiredAndHeld(const std::string& name);
   // The current layers' files, least recently read first, and the bytes of those on local disk.
   std::vector<std::shared_ptr<LayerFile>> LayerFiles(uint64_t* resident_bytes) const;
   absl::StatusOr<Lsn> WaitFor(Lsn lsn, absl::Time deadline);
@@ -316,6 +323,10 @@ class TimelineImpl : public Timeline {
   // One budget enforcement at a time. Lock order: after ingest_mu_ (Flush), before mu_ and the
   // layer files' locks.
   std::mutex eviction_mu_;
+  // Retired layers by name (Retire). A leaf: nothing is taken under it, and it is taken under
+  // commit_mu_ and from the remote client's thread.
+  std::mutex retired_mu_;
+  std::map<std::string, std::weak_ptr<LayerFile>> retired_;  // retired_mu_
   std::atomic<uint64_t> layer_downloads_{0};
   std::atomic<uint64_t> layer_evictions_{0};
   absl::Mutex wait_mu_;  // readers waiting for an LSN

@@ -88,6 +88,7 @@ absl::Status TimelineImpl::StartRemote() {
     return wal_->Read(lsn, out);
   };
   client.aux_file = [this](uint64_t seq) { return aux_->FilePath(seq); };
+  client.layer_in_use = [this](const std::string& name) { return RetiredAndHeld(name); };
   client.wal_upload_interval = options_.remote_wal_upload_interval;
   // A restore's WAL is in the bucket already; after a restart, the local log is uploaded again
   // from its start (objects of this generation; the same bytes as the older ones).
@@ -182,7 +183,24 @@ std::vector<std::shared_ptr<LayerFile>> TimelineImpl::LayerFiles(uint64_t* resid
   return files;
 }
 
+void TimelineImpl::Retire(const std::shared_ptr<LayerFile>& file) {
+  if (!remote_client_) return;  // only the bucket's copy can be wanted after the local one goes
+  std::lock_guard<std::mutex> lock(retired_mu_);
+  std::erase_if(retired_, [](const auto& entry) { return entry.second.expired(); });
+  retired_[fs::path(file->path()).filename().string()] = file;
+}
+
+bool TimelineImpl::RetiredAndHeld(const std::string& name) {
+  std::lock_guard<std::mutex> lock(retired_mu_);
+  auto it = retired_.find(name);
+  if (it == retired_.end()) return false;
+  if (!it->second.expired()) return true;
+  retired_.erase(it);  // its last reader is done: the object may go
+  return false;
+}
+
 bool TimelineImpl::MakeRoomFor(const LayerFile& file) {
+  if (RetiredAndHeld(fs::path(file.path()).filename().string())) return false;
   const uint64_t budget = options_.local_disk_budget_bytes;
   if (budget == 0) return true;
   std::lock_guard<std::mutex> one(eviction_mu_);
