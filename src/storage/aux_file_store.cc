@@ -80,12 +80,7 @@ std::string AuxFileStore::FilePath(uint64_t seq) const { return dir_ + "/" + Fil
 
 std::vector<uint64_t> AuxFileStore::Sequences() const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint64_t> out;
-  for (const auto& [path, v] : versions_) {
-    for (const Entry& e : v) out.push_back(e.seq);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return std::vector<uint64_t>(seqs_.begin(), seqs_.end());
 }
 
 absl::StatusOr<AuxFileVersion> AuxFileStore::DecodeVersion(std::span<const uint8_t> file,
@@ -131,6 +126,7 @@ absl::Status AuxFileStore::Load() {
             [](const Entry& a, const Entry& b) { return a.seq < b.seq; });
   for (Entry& e : entries) {
     next_seq_ = std::max(next_seq_, e.seq + 1);
+    seqs_.insert(e.seq);
     std::vector<Entry>& v = versions_[e.version.path];
     v.push_back(std::move(e));
   }
@@ -176,6 +172,7 @@ absl::Status AuxFileStore::Put(const std::string& path, Lsn lsn, std::span<const
   RETURN_IF_ERROR(WriteFileAtomically(FilePath(seq), bytes));
   std::lock_guard<std::mutex> lock(mu_);
   next_seq_ = seq + 1;
+  seqs_.insert(seq);
   versions_[path].push_back(Entry{{path, lsn, content.size(), deleted}, seq});
   if (seq_out != nullptr) *seq_out = seq;
   return absl::OkStatus();
@@ -192,12 +189,64 @@ const AuxFileStore::Entry* AuxFileStore::Find(const std::string& path, Lsn lsn) 
   return found;
 }
 
+absl::Status AuxFileStore::CheckNotCollected(const std::string& path, Lsn lsn) const {
+  if (lsn >= cutoff_) return absl::OkStatus();
+  return absl::OutOfRangeError(absl::StrFormat(
+      "aux file \"%s\" at LSN %d: below the GC cutoff, LSN %d, its versions were collected", path,
+      lsn.value(), cutoff_.value()));
+}
+
+absl::StatusOr<std::vector<uint64_t>> AuxFileStore::Collect(Lsn cutoff) {
+  std::vector<uint64_t> removed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cutoff_ = std::max(cutoff_, cutoff);
+    const uint64_t newest_seq = next_seq_ - 1;
+    for (auto path = versions_.begin(); path != versions_.end();) {
+      std::vector<Entry>& v = path->second;
+      // The versions at or below the cutoff: [0, at_or_below).
+      size_t at_or_below = 0;
+      while (at_or_below < v.size() && v[at_or_below].version.lsn <= cutoff) ++at_or_below;
+      size_t keep_from = at_or_below == 0 ? 0 : at_or_below - 1;
+      if (at_or_below > 0 && v[keep_from].version.deleted) keep_from = at_or_below;
+      size_t kept = 0;  // compacts v to what stays
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i < keep_from && v[i].seq != newest_seq) {
+          removed.push_back(v[i].seq);
+          seqs_.erase(v[i].seq);
+        } else {
+          v[kept++] = std::move(v[i]);
+        }
+      }
+      v.resize(kept);
+      path = v.empty() ? versions_.erase(path) : std::next(path);
+    }
+  }
+  // Out of the index first: a read from now on does not find them; one that found a version
+  // before may meet its file gone, and is then refused as below the cutoff (Get).
+  for (const uint64_t seq : removed) {
+    std::error_code ec;
+    if (!fs::remove(FilePath(seq), ec) && ec) {
+      return absl::InternalError(
+          absl::StrFormat("removing %s: %s", FilePath(seq), ec.message()));
+    }
+  }
+  if (!removed.empty()) RETURN_IF_ERROR(SyncDirectory(dir_));
+  return removed;
+}
+
+bool AuxFileStore::Holds(uint64_t seq) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seqs_.contains(seq);
+}
+
 absl::StatusOr<std::vector<uint8_t>> AuxFileStore::Get(const std::string& path, Lsn lsn,
                                                        AuxFileVersion* version) const {
   RETURN_IF_ERROR(CheckPath(path));
   Entry e;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(CheckNotCollected(path, lsn));
     const Entry* found = Find(path, lsn);
     if (found == nullptr || found->version.deleted) {
       return absl::NotFoundError(absl::StrFormat(
@@ -209,7 +258,13 @@ absl::StatusOr<std::vector<uint8_t>> AuxFileStore::Get(const std::string& path, 
   }
   const std::string file = FilePath(e.seq);
   int fd = -1;
-  ASSIGN_OR_RETURN(const uint64_t file_size, OpenForReading(file, &fd));
+  absl::StatusOr<uint64_t> opened = OpenForReading(file, &fd);
+  if (!opened.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(CheckNotCollected(path, lsn));  // collected since it was found
+    return opened.status();
+  }
+  const uint64_t file_size = *opened;
   const uint64_t offset = kFixedHeaderBytes + path.size();
   std::vector<uint8_t> content(e.version.size);
   absl::Status s = file_size != offset + e.version.size

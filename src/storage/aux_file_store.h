@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,6 +55,14 @@ class AuxFileStore {
   // Every path that exists at `lsn` (deleted ones left out), in path order, with its version.
   std::vector<AuxFileVersion> List(Lsn lsn) const;
 
+  // Garbage collection at the PITR cutoff: removes every version no read at or above `cutoff`
+  // sees: of each path, the versions at or below it but the last, and that one too when it is a
+  // deletion; never the newest version stored (its seq must not be taken again). Reads below
+  // `cutoff` are refused from then on (OutOfRange, naming it). Returns the versions removed.
+  absl::StatusOr<std::vector<uint64_t>> Collect(Lsn cutoff);
+  // Whether version `seq` is held (stored and not collected).
+  bool Holds(uint64_t seq) const;
+
   // The sequence numbers of every version stored, ascending.
   std::vector<uint64_t> Sequences() const;
   // The file of version `seq`, under the store's directory.
@@ -74,12 +83,16 @@ class AuxFileStore {
   explicit AuxFileStore(std::string dir) : dir_(std::move(dir)) {}
   absl::Status Load();
   const Entry* Find(const std::string& path, Lsn lsn) const;  // mu_ held
+  // Refuses a read below the cutoff (mu_ held).
+  absl::Status CheckNotCollected(const std::string& path, Lsn lsn) const;
 
   const std::string dir_;
-  mutable std::mutex mu_;  // guards versions_ and next_seq_
+  mutable std::mutex mu_;  // guards versions_, seqs_, next_seq_ and cutoff_
   // Versions of each path in the order they apply: ascending LSN, then seq.
   std::map<std::string, std::vector<Entry>> versions_;
+  std::set<uint64_t> seqs_;  // of every version in versions_
   uint64_t next_seq_ = 1;
+  Lsn cutoff_;  // of the last Collect: reads below it are refused
   // Serialises Put, so that seq order is the order versions become durable.
   std::mutex put_mu_;
 };

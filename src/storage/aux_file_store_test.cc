@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 
 #include "common/testing/status_testing.h"
@@ -125,6 +126,48 @@ TEST_F(AuxFileStoreTest, ATruncatedVersionFileIsDataLossAtOpen) {
   auto s = AuxFileStore::Open((dir_.path() / "aux").string());
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(absl::IsDataLoss(s.status())) << s.status();
+}
+
+TEST_F(AuxFileStoreTest, CollectKeepsWhatReadsAtOrAboveTheCutoffSeeAndRefusesTheRest) {
+  auto s = Open();
+  ASSERT_TRUE(s->Put("a", Lsn(100), Text("a1"), false).ok());
+  ASSERT_TRUE(s->Put("a", Lsn(200), Text("a2"), false).ok());
+  ASSERT_TRUE(s->Put("a", Lsn(300), Text("a3"), false).ok());  // above the cutoff
+  ASSERT_TRUE(s->Put("b", Lsn(110), Text("b1"), false).ok());
+  ASSERT_TRUE(s->Put("b", Lsn(210), {}, true).ok());  // deleted by the cutoff: all of b goes
+  ASSERT_TRUE(s->Put("c", Lsn(120), Text("c1"), false).ok());
+  ASSERT_TRUE(s->Put("d", Lsn(130), Text("d1"), false).ok());
+  // The newest version stored: kept though it is a deletion (its seq is not to be taken again).
+  ASSERT_TRUE(s->Put("d", Lsn(240), {}, true).ok());
+  const std::vector<std::string> paths = {"a", "b", "c", "d"};
+  std::map<std::pair<std::string, uint64_t>, std::string> before;
+  for (const auto& p : paths) {
+    for (uint64_t lsn = 250; lsn <= 320; lsn += 10) before[{p, lsn}] = At(*s, p, Lsn(lsn));
+  }
+  auto removed = s->Collect(Lsn(250));
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, (std::vector<uint64_t>{1, 4, 5, 7}));
+  EXPECT_EQ(s->Sequences(), (std::vector<uint64_t>{2, 3, 6, 8}));
+  EXPECT_FALSE(s->Holds(1));
+  EXPECT_TRUE(s->Holds(2));
+  for (const auto& [key, value] : before) {
+    EXPECT_EQ(At(*s, key.first, Lsn(key.second)), value) << key.first << " at " << key.second;
+  }
+  auto below = s->Get("a", Lsn(249));
+  EXPECT_TRUE(absl::IsOutOfRange(below.status())) << below.status();
+  EXPECT_TRUE(MessageHas(below.status(), "GC cutoff, LSN 250")) << below.status();
+  // The files went; a reopen finds what stayed, and the next seq is still new.
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& f : std::filesystem::directory_iterator(dir_.path() / "aux")) {
+    ++files;
+  }
+  EXPECT_EQ(files, 4u);
+  s.reset();
+  s = Open();
+  EXPECT_EQ(s->Sequences(), (std::vector<uint64_t>{2, 3, 6, 8}));
+  uint64_t seq = 0;
+  ASSERT_TRUE(s->Put("e", Lsn(400), Text("e1"), false, &seq).ok());
+  EXPECT_EQ(seq, 9u);
 }
 
 }  // namespace

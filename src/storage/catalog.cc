@@ -59,7 +59,32 @@ std::optional<uint32_t> FspSizeAfter(const wal::Mtr& mtr, const wal::Record& rec
   return ReadBe32(field);
 }
 
+// Drops the changes before the last one at or below `cutoff`: it alone answers there and above.
+template <typename Change, typename LsnOf>
+void KeepFromLastAtOrBelow(std::vector<Change>& changes, Lsn cutoff, LsnOf lsn_of) {
+  auto after = std::upper_bound(changes.begin(), changes.end(), cutoff,
+                                [&](Lsn l, const Change& c) { return l < lsn_of(c); });
+  if (after != changes.begin()) changes.erase(changes.begin(), std::prev(after));
+}
+
 }  // namespace
+
+void Catalog::ForgetBefore(Lsn cutoff) {
+  for (auto space = spaces_.begin(); space != spaces_.end();) {
+    std::vector<Incarnation>& incs = space->second;
+    // Only the last life of a space id can be undeleted: the ones deleted by the cutoff are
+    // all before it, and no question at or above the cutoff finds them.
+    std::erase_if(incs, [&](const Incarnation& inc) { return inc.deleted && *inc.deleted <= cutoff; });
+    for (Incarnation& inc : incs) {
+      auto first = [](const auto& change) { return change.first; };
+      KeepFromLastAtOrBelow(inc.paths, cutoff, first);
+      KeepFromLastAtOrBelow(inc.sizes, cutoff, first);
+      KeepFromLastAtOrBelow(inc.fsp_sizes, cutoff, first);
+      KeepFromLastAtOrBelow(inc.trims, cutoff, [](Lsn l) { return l; });
+    }
+    space = incs.empty() ? spaces_.erase(space) : std::next(space);
+  }
+}
 
 void Catalog::AddBase(Lsn lsn, const std::vector<TablespaceInfo>& spaces,
                       const std::map<uint32_t, uint32_t>& fsp_sizes) {

@@ -71,6 +71,11 @@ class Catalog {
   // Records the flags read from page 0 (they never change for a tablespace's life).
   void SetFlags(SpaceId space, Lsn lsn, uint32_t flags);
 
+  // Forgets the history no question at or above `cutoff` needs (GC, at the PITR cutoff): the
+  // lives of spaces deleted by then, and of each change list all but the last change at or
+  // below it. Find, List and ListFiles answer exactly as before at every LSN >= cutoff.
+  void ForgetBefore(Lsn cutoff);
+
   // The history up to and including `lsn`, for the manifest; and back.
   nlohmann::json ToJson(Lsn up_to) const;
   static absl::StatusOr<Catalog> FromJson(const nlohmann::json& j);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <tuple>
+
+#include "common/byte_order.h"
 #include "nlohmann/json.hpp"
 #include "wal/mtr_decoder.h"
 #include "wal/testing/mtr_builder.h"
@@ -230,6 +234,85 @@ TEST(CatalogTest, ManifestWithoutFspSizesUsesTheHighestPageTouched) {
   const wal::Mtr m = Decode(MtrBuilder().Write(kPage0, kFspSize + 3, Bytes{0xC0}), Lsn(2000));
   old->Apply(m);
   EXPECT_EQ(PagesAt(*old, m.end_lsn), 179u);
+}
+
+// What a question at `lsn` sees of every space id the history used, as comparable values.
+std::vector<std::tuple<uint32_t, std::string, std::optional<uint32_t>, uint32_t, uint64_t, uint64_t,
+                       bool>>
+Answers(const Catalog& c, Lsn lsn, uint32_t space_ids) {
+  std::vector<std::tuple<uint32_t, std::string, std::optional<uint32_t>, uint32_t, uint64_t,
+                         uint64_t, bool>>
+      out;
+  for (uint32_t id = 0; id < space_ids; ++id) {
+    if (auto t = c.Find(SpaceId(id), lsn)) {
+      out.emplace_back(id, t->path, t->flags, t->pages, t->named.value(), t->floor.value(),
+                       t->trimmed);
+    } else {
+      out.emplace_back(id, "(none)", std::nullopt, 0, 0, 0, false);
+    }
+  }
+  for (const TablespaceAt& t : c.ListFiles(lsn)) out.emplace_back(t.space.value(), t.path, t.flags, 0, 0, 0, false);
+  return out;
+}
+
+TEST(CatalogTest, ForgettingBeforeACutoffChangesNoAnswerAtOrAboveIt) {
+  constexpr uint32_t kSpaces = 6;
+  std::mt19937 rng(7);
+  Catalog c;
+  c.AddBase(Lsn(1000), {{SpaceId(1), "db/a.ibd", 0x15, 4}, {SpaceId(2), "undo002", 0x15, 64}},
+            {{1, 4}});
+  // Creations, renames, deletions (and re-creations of a space id), trims, growth and page-0
+  // writes over FSP_SIZE, at random.
+  std::vector<Lsn> lsns;
+  Lsn lsn(2000);
+  for (int i = 0; i < 600; ++i) {
+    MtrBuilder b;
+    const SpaceId space(1 + rng() % (kSpaces - 1));  // not 0: no file records for ibdata1
+    const std::string name = "db/t" + std::to_string(rng() % 4) + ".ibd";
+    switch (rng() % 8) {
+      case 0:
+        b.FileOp(wal::testing::kFileCreate, space, wal::testing::StrBytes(name));
+        break;
+      case 1:
+        b.FileRename(space, "db/old.ibd", name);
+        break;
+      case 2:
+        b.FileOp(wal::testing::kFileDelete, space, wal::testing::StrBytes(name));
+        break;
+      case 3:
+        b.Extended(PageId{space, PageNo(rng() % 50)}, 10 /* TRIM_PAGES */);
+        break;
+      case 4: {
+        uint8_t size[4];
+        WriteBe32(size, rng() % 300);
+        b.Write(PageId{space, PageNo(0)}, kFspSize, size);
+        break;
+      }
+      default:
+        b.Write(PageId{space, PageNo(rng() % 400)}, 100, Bytes{1});
+    }
+    const wal::Mtr m = Decode(b, lsn);
+    c.Apply(m);
+    lsns.push_back(m.end_lsn);
+    lsn = m.end_lsn + (1 + rng() % 20);
+  }
+  for (size_t cut : {size_t{0}, size_t{150}, size_t{300}, size_t{599}}) {
+    const Lsn cutoff = lsns[cut];
+    Catalog forgot = c;
+    forgot.ForgetBefore(cutoff);
+    auto back = Catalog::FromJson(forgot.ToJson(lsns.back()));
+    ASSERT_TRUE(back.ok()) << back.status();
+    for (size_t i = cut; i < lsns.size(); ++i) {
+      for (Lsn at : {lsns[i], Lsn(lsns[i].value() + 1)}) {
+        ASSERT_EQ(Answers(forgot, at, kSpaces), Answers(c, at, kSpaces)) << "at LSN " << at;
+        ASSERT_EQ(Answers(*back, at, kSpaces), Answers(c, at, kSpaces)) << "at LSN " << at;
+      }
+    }
+    if (cut > 0) {
+      EXPECT_LT(forgot.ToJson(lsns.back()).dump().size(), c.ToJson(lsns.back()).dump().size())
+          << "nothing was forgotten below LSN " << cutoff;
+    }
+  }
 }
 
 TEST(CatalogTest, MalformedJsonIsDataLoss) {

@@ -30,6 +30,7 @@ RemoteTimelineClient::RemoteTimelineClient(RemoteTimelineClientOptions options,
     }
     wal_durable_ = wal_uploaded_ = wal_restorable_ = wal_uploaded;
     wal_chain_start_ = std::min(wal_chain_start, wal_uploaded);
+    aux_collection_cutoff_ = options_.aux_collection_cutoff;
   }
   thread_ = std::thread([this] { Run(); });
 }
@@ -69,6 +70,11 @@ void RemoteTimelineClient::WalTruncated(Lsn lsn) {
   wal_uploaded_ = std::min(wal_uploaded_, lsn);
   wal_restorable_ = std::min(wal_restorable_, lsn);
   pending_truncation_ = lsn;
+}
+
+void RemoteTimelineClient::AuxCollecting(Lsn cutoff) {
+  absl::MutexLock l(&mu_);
+  aux_collection_cutoff_ = std::max(aux_collection_cutoff_, cutoff);
 }
 
 void RemoteTimelineClient::ScheduleAux(uint64_t seq) {
@@ -193,6 +199,11 @@ absl::Status RemoteTimelineClient::UploadWaiting() {
       if (!pending_aux_.empty()) seq = pending_aux_.front();
     }
     if (!seq) break;
+    if (options_.aux_held && !options_.aux_held(*seq)) {  // collected before its upload
+      absl::MutexLock l(&mu_);
+      pending_aux_.pop_front();
+      continue;
+    }
     if (!aux_listed_) RETURN_IF_ERROR(LoadAuxListing());
     const std::string file = options_.aux_file(*seq);
     ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadWholeFile(file));
@@ -358,6 +369,19 @@ absl::Status RemoteTimelineClient::DeleteUnreferenced(const RemoteIndex& index,
   for (const remote::ObjectInfo& o : indexes) {
     if (ParseIndexKey(options_.prefix, o.key) && o.key != index_key) garbage.push_back(o.key);
   }
+  bool aux_collectable = false;
+  if (options_.aux_held) {
+    absl::MutexLock l(&mu_);
+    aux_collectable = index.manifest.gc_cutoff_lsn >= aux_collection_cutoff_;
+  }
+  if (aux_collectable) {
+    ASSIGN_OR_RETURN(const std::vector<remote::ObjectInfo> aux,
+                     remote_.List(options_.prefix + "/aux/"));
+    for (const remote::ObjectInfo& o : aux) {
+      const std::optional<AuxName> name = ParseAuxKey(options_.prefix, o.key);
+      if (name && !options_.aux_held(name->seq)) garbage.push_back(o.key);
+    }
+  }
   ASSIGN_OR_RETURN(const std::vector<WalChunkName> chunks,
                    ListWalChunks(remote_, options_.prefix));
   for (const WalChunkName& chunk : chunks) {
@@ -368,6 +392,7 @@ absl::Status RemoteTimelineClient::DeleteUnreferenced(const RemoteIndex& index,
   for (const std::string& key : garbage) {
     RETURN_IF_ERROR(remote_.Delete(key));
     absl::MutexLock l(&mu_);
+    if (auto aux = ParseAuxKey(options_.prefix, key); aux && aux_listed_) aux_listed_->erase(aux->seq);
     if (auto parsed = ParseLayerKey(options_.prefix, key)) {
       auto it = layer_generations_.find(parsed->first);
       if (it != layer_generations_.end() && it->second == parsed->second) {

@@ -68,6 +68,12 @@ struct RemoteTimelineClientOptions {
   // Whether a layer no index names any more is still being read (its object is kept until a
   // later upload finds it free); none is, when unset.
   std::function<bool(const std::string& layer_name)> layer_in_use;
+  // Whether the local store still holds aux file version `seq`: one it collected (GC) is not
+  // uploaded, and its objects go once an index at or above the cutoff it was collected at is
+  // stored (AuxCollecting). Every version is held, when unset.
+  std::function<bool(uint64_t seq)> aux_held;
+  // The cutoff of the local aux store's last collection before this client (the manifest's).
+  Lsn aux_collection_cutoff;
   absl::Duration wal_upload_interval = absl::Seconds(1);
   uint64_t wal_chunk_bytes = 16 << 20;
   absl::Duration pause_after_failure = absl::Seconds(5);
@@ -94,6 +100,10 @@ class RemoteTimelineClient {
   // The local log was cut: it ends at `lsn` now.
   void WalTruncated(Lsn lsn);
   void ScheduleAux(uint64_t seq);
+  // The local aux store is about to collect its versions at `cutoff` (call before it does): the
+  // bucket's copies of those may go only after an index at or above it, since a restore from an
+  // older index serves reads below it.
+  void AuxCollecting(Lsn cutoff);
   void ScheduleLease(const WriterLease& lease);
 
   // What a restore from the bucket alone yields: the newest index's LSN or, when the WAL uploaded
@@ -146,6 +156,7 @@ class RemoteTimelineClient {
   uint64_t truncations_ ABSL_GUARDED_BY(mu_) = 0;  // a chunk in flight across one is stale
   absl::Time last_wal_upload_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   Lsn index_uploaded_ ABSL_GUARDED_BY(mu_);
+  Lsn aux_collection_cutoff_ ABSL_GUARDED_BY(mu_);  // AuxCollecting
   Lsn index_scheduled_ ABSL_GUARDED_BY(mu_);
   uint64_t index_schedules_ ABSL_GUARDED_BY(mu_) = 0;  // ScheduleIndex calls
   bool busy_ ABSL_GUARDED_BY(mu_) = false;  // the thread is uploading what it took

@@ -312,6 +312,11 @@ absl::Status TimelineImpl::PutAuxFile(const std::string& path, Lsn lsn,
           absl::StrFormat("aux file \"%s\" at LSN %d: below the timeline's base LSN %d", path,
                           lsn.value(), base_lsn_.value()));
     }
+    if (lsn < gc_cutoff_) {
+      return absl::OutOfRangeError(absl::StrFormat(
+          "aux file \"%s\" at LSN %d: below the GC cutoff, LSN %d", path, lsn.value(),
+          gc_cutoff_.value()));
+    }
   }
   if (lsn.value() > last_record_lsn_.load()) {
     return absl::FailedPreconditionError(absl::StrFormat(

@@ -144,8 +144,18 @@ absl::Status TimelineImpl::CollectGarbage() {
     size_t first = 0;
     while (first + 1 < m.lsn_times.size() && m.lsn_times[first + 1].second <= cutoff) ++first;
     m.lsn_times.erase(m.lsn_times.begin(), m.lsn_times.begin() + first);
+    m.catalog.ForgetBefore(cutoff);
   }));
-  log::Info("garbage collection: cutoff LSN {}, {} layer files removed", cutoff.value(), removed);
+  {
+    std::unique_lock<std::shared_mutex> write(mu_);
+    catalog_.ForgetBefore(cutoff);  // what the manifest just written holds, and ingest since
+  }
+  // Aux file versions no read at or above the cutoff sees; the bucket's copies go once an index
+  // with this cutoff is stored.
+  if (remote_client_) remote_client_->AuxCollecting(cutoff);
+  ASSIGN_OR_RETURN(const std::vector<uint64_t> aux_removed, aux_->Collect(cutoff));
+  log::Info("garbage collection: cutoff LSN {}, {} layer files and {} aux file versions removed",
+            cutoff.value(), removed, aux_removed.size());
   return absl::OkStatus();
 }
 

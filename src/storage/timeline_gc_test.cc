@@ -77,6 +77,53 @@ class HoldingStorage final : public remote::RemoteStorage {
   bool released_ = false;
 };
 
+// The aux file versions a test put, to compare a timeline's answers with.
+class AuxModel {
+ public:
+  void Put(Timeline& t, const std::string& path, Lsn lsn, const std::string& content,
+           bool deleted = false) {
+    const std::vector<uint8_t> bytes(content.begin(), content.end());
+    ASSERT_TRUE(t.PutAuxFile(path, lsn, bytes, deleted, kNoWriterLease).ok());
+    puts_.push_back({path, lsn, content, deleted});
+  }
+  size_t versions() const { return puts_.size(); }
+  // Every path at every LSN a version was put at, from `from` to `to`: what the model says.
+  void ExpectMatches(Timeline& t, Lsn from, Lsn to) const {
+    std::set<Lsn> lsns = {from, to};
+    for (const Version& v : puts_) {
+      if (v.lsn >= from && v.lsn <= to) lsns.insert(v.lsn);
+    }
+    for (Lsn lsn : lsns) {
+      for (const std::string path : {"db/t.frm", "db/u.frm"}) {
+        std::optional<std::string> expected;
+        for (const Version& v : puts_) {
+          if (v.path == path && v.lsn <= lsn) {
+            expected = v.deleted ? std::nullopt : std::optional<std::string>(v.content);
+          }
+        }
+        auto got = t.GetAuxFile(path, lsn, kSoon, nullptr);
+        if (!expected) {
+          EXPECT_TRUE(absl::IsNotFound(got.status())) << path << " at LSN " << lsn;
+        } else {
+          ASSERT_TRUE(got.ok()) << path << " at LSN " << lsn << ": " << got.status();
+          EXPECT_EQ(std::string(got->begin(), got->end()), *expected) << path << " at " << lsn;
+        }
+      }
+    }
+    auto below = t.GetAuxFile("db/t.frm", Lsn(from.value() - 1), kSoon, nullptr);
+    EXPECT_TRUE(absl::IsOutOfRange(below.status())) << below.status();
+  }
+
+ private:
+  struct Version {
+    std::string path;
+    Lsn lsn;
+    std::string content;
+    bool deleted;
+  };
+  std::vector<Version> puts_;
+};
+
 class TimelineGcTest : public TimelineTest {
  protected:
   void SetUp() override {
@@ -180,15 +227,40 @@ TEST_F(TimelineGcTest, TheBucketHoldsExactlyWhatItsIndexNamesAndRestoresTheWindo
   options_.remote = bucket->get();
   options_.remote_prefix = "tl";
   const Stream s = MakeStream(3000, 17, /*frees=*/true);
+  // Aux files change as the redo goes: a new version of one at the end of each of 30 parts, and
+  // another deleted and created again now and then.
+  AuxModel aux;
   Lsn cutoff;
   {
     auto t = OpenWithBase();
-    IngestChunked(*t, s.bytes, 17, 900);
+    const std::span<const uint8_t> bytes(s.bytes);
+    Lsn at = kBase;
+    for (size_t part = 1; part <= 30; ++part) {
+      const Lsn end = s.mtrs[part * (s.mtrs.size() - 1) / 30].end_lsn;
+      IngestFrom(*t, at, bytes.subspan(at - kBase, end - at));
+      at = end;
+      aux.Put(*t, "db/t.frm", end, absl::StrCat("version ", part));
+      if (part % 4 == 0) aux.Put(*t, "db/u.frm", end, part % 8 == 0 ? "" : "u", part % 8 == 0);
+    }
     ASSERT_TRUE(t->Flush().ok());
     ASSERT_TRUE(t->WaitUntilUploaded(absl::Now() + absl::Seconds(120)).ok());
     cutoff = t->Status().gc_cutoff_lsn;
     ASSERT_GT(cutoff, kBase);
     ExpectBucketHoldsWhatItsIndexNames(**bucket);
+    aux.ExpectMatches(*t, cutoff, t->Status().last_record_lsn);
+    // What GC left of the aux files, here and in the bucket: the same versions, fewer than put.
+    auto versions = t->ListAuxFiles(cutoff, kSoon);
+    ASSERT_TRUE(versions.ok()) << versions.status();
+    std::set<uint64_t> local;
+    for (const auto& f : fs::directory_iterator(dir_.path() / "aux")) {
+      local.insert(std::stoull(f.path().stem().string()));
+    }
+    auto aux_objects = (*bucket)->List("tl/aux/");
+    ASSERT_TRUE(aux_objects.ok()) << aux_objects.status();
+    std::set<uint64_t> stored;
+    for (const auto& o : *aux_objects) stored.insert(ParseAuxKey("tl", o.key)->seq);
+    EXPECT_EQ(stored, local);
+    EXPECT_LT(local.size(), aux.versions()) << "no aux file version was collected";
   }
   fs::remove_all(dir_.path());
   pageserver::testing::TempDir fresh("timeline_gc_test_fresh");
@@ -198,6 +270,7 @@ TEST_F(TimelineGcTest, TheBucketHoldsExactlyWhatItsIndexNamesAndRestoresTheWindo
   EXPECT_TRUE(absl::IsOutOfRange(
       (*restored)->GetPage(PageId{kSpace, PageNo(2)}, Lsn(cutoff.value() - 1), kSoon).status()));
   ExpectMatchesModel(**restored, s, 17, cutoff);
+  aux.ExpectMatches(**restored, cutoff, (*restored)->Status().last_record_lsn);
   restored->reset();
 }
 

@@ -89,6 +89,11 @@ absl::Status TimelineImpl::StartRemote() {
   };
   client.aux_file = [this](uint64_t seq) { return aux_->FilePath(seq); };
   client.layer_in_use = [this](const std::string& name) { return RetiredAndHeld(name); };
+  client.aux_held = [this](uint64_t seq) { return aux_->Holds(seq); };
+  {
+    std::shared_lock<std::shared_mutex> read(mu_);
+    client.aux_collection_cutoff = gc_cutoff_;  // the aux store collected at most that far
+  }
   client.wal_upload_interval = options_.remote_wal_upload_interval;
   // A restore's WAL is in the bucket already; after a restart, the local log is uploaded again
   // from its start (objects of this generation; the same bytes as the older ones).
