@@ -215,7 +215,8 @@ absl::StatusOr<std::vector<uint64_t>> AuxFileStore::Collect(Lsn cutoff) {
           removed.push_back(v[i].seq);
           seqs_.erase(v[i].seq);
         } else {
-          v[kept++] = std::move(v[i]);
+          if (kept != i) v[kept] = std::move(v[i]);  // a self-move would empty the entry
+          ++kept;
         }
       }
       v.resize(kept);
@@ -277,14 +278,20 @@ absl::StatusOr<std::vector<uint8_t>> AuxFileStore::Get(const std::string& path, 
   return content;
 }
 
-std::vector<AuxFileVersion> AuxFileStore::List(Lsn lsn) const {
+std::vector<AuxFileVersion> AuxFileStore::List(Lsn lsn, bool with_deletions) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<AuxFileVersion> out;
   for (const auto& [path, v] : versions_) {
     const Entry* e = Find(path, lsn);
-    if (e != nullptr && !e->version.deleted) out.push_back(e->version);
+    if (e != nullptr && (with_deletions || !e->version.deleted)) out.push_back(e->version);
   }
   return out;
+}
+
+std::optional<AuxFileVersion> AuxFileStore::VersionAt(const std::string& path, Lsn lsn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Entry* e = Find(path, lsn);
+  return e != nullptr ? std::optional<AuxFileVersion>(e->version) : std::nullopt;
 }
 
 }  // namespace pageserver::storage

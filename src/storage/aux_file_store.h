@@ -52,8 +52,11 @@ class AuxFileStore {
   // newest one is a deletion.
   absl::StatusOr<std::vector<uint8_t>> Get(const std::string& path, Lsn lsn,
                                            AuxFileVersion* version = nullptr) const;
-  // Every path that exists at `lsn` (deleted ones left out), in path order, with its version.
-  std::vector<AuxFileVersion> List(Lsn lsn) const;
+  // Every path that exists at `lsn` (deleted ones left out, unless `with_deletions`: then a path
+  // whose newest version is a deletion is listed with it), in path order, with its version.
+  std::vector<AuxFileVersion> List(Lsn lsn, bool with_deletions = false) const;
+  // The newest version of `path` at or below `lsn` (a deletion included), if any.
+  std::optional<AuxFileVersion> VersionAt(const std::string& path, Lsn lsn) const;
 
   // Garbage collection at the PITR cutoff: removes every version no read at or above `cutoff`
   // sees: of each path, the versions at or below it but the last, and that one too when it is a

@@ -153,6 +153,12 @@ TEST_F(AuxFileStoreTest, CollectKeepsWhatReadsAtOrAboveTheCutoffSeeAndRefusesThe
   for (const auto& [key, value] : before) {
     EXPECT_EQ(At(*s, key.first, Lsn(key.second)), value) << key.first << " at " << key.second;
   }
+  // The versions listed are whole (path, LSN, size): what stayed is untouched.
+  std::vector<std::string> listed;
+  for (const AuxFileVersion& v : s->List(Lsn(320))) {
+    listed.push_back(v.path + "@" + std::to_string(v.lsn.value()) + ":" + std::to_string(v.size));
+  }
+  EXPECT_EQ(listed, (std::vector<std::string>{"a@300:2", "c@120:2"}));
   auto below = s->Get("a", Lsn(249));
   EXPECT_TRUE(absl::IsOutOfRange(below.status())) << below.status();
   EXPECT_TRUE(MessageHas(below.status(), "GC cutoff, LSN 250")) << below.status();

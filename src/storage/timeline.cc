@@ -71,6 +71,20 @@ absl::Status TimelineImpl::Load() {
         absl::StrFormat("%s/timeline.json: page size %d is not 16384", dir_, manifest->page_size));
   }
   ASSIGN_OR_RETURN(writer_, ReadWriterLease(dir_));
+  identity_ = manifest->identity;
+  if (identity_.id.empty()) {
+    // Written before timelines had ids: it gets one now, durable before a branch can name it.
+    identity_.id = manifest->identity.id = NewTimelineId();
+    RETURN_IF_ERROR(WriteManifest(dir_, *manifest));
+  }
+  if (identity_.is_branch()) {
+    ancestor_ = dynamic_cast<TimelineImpl*>(options_.ancestor);
+    if (ancestor_ == nullptr || ancestor_->identity().id != identity_.ancestor_id) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s is a branch of timeline %s at LSN %d, which must be open to open it", dir_,
+          identity_.ancestor_id, identity_.ancestor_lsn.value()));
+    }
+  }
   has_base_ = true;
   base_lsn_ = manifest->base_lsn;
   page_size_ = manifest->page_size;
@@ -193,6 +207,7 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   m.layers = {name};
   m.catalog.AddBase(lsn, catalog, fsp_sizes);
   m.full_image_lsns = {lsn};  // the base holds every page
+  m.identity.id = NewTimelineId();
   WalLogOptions wal_options;
   wal_options.segment_bytes = options_.wal_segment_bytes;
   wal_options.sync = options_.sync;
@@ -212,6 +227,7 @@ absl::Status TimelineImpl::CompleteImport(Lsn lsn, uint32_t page_size,
   page_size_ = page_size;
   disk_consistent_lsn_ = lsn;
   catalog_ = std::move(m.catalog);
+  identity_ = m.identity;
   full_image_lsns_ = {lsn};
   auto layers = std::make_shared<LayerSnapshot>();
   layers->images = {std::move(image)};
@@ -479,6 +495,7 @@ absl::StatusOr<Lsn> TimelineImpl::MakeWalDurable(Lsn lsn) {
   absl::MutexLock wake(&wait_mu_);
   last_record_lsn_ = std::max(last_record_lsn_.load(), ticket.end().value());
   received_lsn_ = std::max(received_lsn_.load(), ticket.end().value());
+  RecordArrivalLocked(Lsn(last_record_lsn_.load()));
   return Lsn(last_record_lsn_.load());
 }
 
@@ -586,6 +603,7 @@ TimelineStatus TimelineImpl::Status() const {
   s.disk_consistent_lsn = disk_consistent_lsn_;
   s.gc_cutoff_lsn = gc_cutoff_;
   s.full_image_sets = static_cast<uint32_t>(full_image_lsns_.size());
+  s.identity = identity_;
   s.wal_syncs = wal_syncs_.load(std::memory_order_relaxed);
   if (remote_client_) s.remote_consistent_lsn = remote_client_->remote_consistent_lsn();
   s.writer = writer_;

@@ -53,6 +53,7 @@
 #include "common/types.h"
 #include "storage/aux_file_store.h"
 #include "storage/catalog.h"
+#include "storage/timeline_identity.h"
 #include "storage/writer_lease.h"
 
 namespace pageserver::remote {
@@ -104,7 +105,14 @@ struct TimelineOptions {
   uint64_t local_disk_budget_bytes = 0;
   // The bucket covers acknowledged redo with at most about this lag (remote_timeline_client.h).
   absl::Duration remote_wal_upload_interval = absl::Seconds(1);
+  // Branches (timeline_branch.cc). For a branch: its ancestor, open, which must outlive it (a
+  // branch's manifest names its ancestor; opening one without it is refused). For any timeline:
+  // the LSNs its branches start at, whose history GC keeps whatever the PITR window says.
+  class Timeline* ancestor = nullptr;
+  std::vector<Lsn> branch_points;
 };
+
+
 
 struct PageVersion {
   std::vector<uint8_t> image;  // the page as MariaDB writes it (checksum included)
@@ -153,6 +161,7 @@ struct TimelineStatus {
   uint64_t layer_remote_reads = 0;
   bool has_base = false;
   std::optional<WriterLease> writer;  // the lease, once one was granted
+  TimelineIdentity identity;
 };
 
 class Timeline;
@@ -173,6 +182,24 @@ class Timeline {
   static absl::StatusOr<std::unique_ptr<Timeline>> Open(const std::string& dir,
                                                         TimelineOptions options = {});
   virtual ~Timeline() = default;
+
+  // Creates, in `dir` (which must not exist), a branch of `ancestor` at `lsn` (0: its
+  // last_record_lsn) with id `id`: nothing is copied but the catalog at `lsn`; the branch reads
+  // what it does not hold from the ancestor at `lsn`, and takes redo from `lsn` on. `lsn` is
+  // kept as a branch point of the ancestor at once (GC keeps its history), until
+  // RemoveBranchPoint. Open the branch with Open and `ancestor` in its options. Refused, with
+  // nothing created: OutOfRange below the ancestor's GC cutoff or base, or above its
+  // last_record_lsn; FailedPrecondition for an ancestor without a base; AlreadyExists for `dir`.
+  // Returns the branch LSN.
+  static absl::StatusOr<Lsn> CreateBranch(const std::string& dir, Timeline& ancestor, Lsn lsn,
+                                          const std::string& id);
+  // A branch at `lsn` was deleted: its history need not be kept for it any more.
+  virtual void RemoveBranchPoint(Lsn lsn) = 0;
+  // The last LSN stored before the second `time` falls in began: what a branch "at" that time
+  // starts from. Known to the second for redo that arrived since the timeline was opened (the
+  // last 24 hours of it), and to the flush before that. OutOfRange when nothing is known to have
+  // arrived by then.
+  virtual absl::StatusOr<Lsn> LsnAt(absl::Time time) const = 0;
 
   // Starts the import of the base. FailedPrecondition when the timeline already has one.
   virtual absl::StatusOr<std::unique_ptr<ImportSession>> BeginImport(

@@ -156,6 +156,7 @@ Manifest TimelineImpl::ManifestLocked(std::vector<std::string> layers) const {
   m.gc_cutoff_lsn = gc_cutoff_;
   m.full_image_lsns = full_image_lsns_;
   m.lsn_times = lsn_times_;
+  m.identity = identity_;
   return m;
 }
 

@@ -128,11 +128,13 @@ absl::Status TimelineImpl::CollectGarbage() {
     if (cutoff <= gc_cutoff_) return absl::OkStatus();
   }
   size_t removed = 0;
+  Lsn kept;  // the history kept: from the cutoff, or from the lowest branch point below it
   RETURN_IF_ERROR(CommitLayers({}, {}, [&](Manifest& m) {
-    // The newest full image set at or below the cutoff: reads from it on need nothing older.
+    kept = KeptFromLocked(cutoff);  // branch points change under commit_mu_, held here
+    // The newest full image set at or below that: reads from it on need nothing older.
     Lsn horizon = m.base_lsn;
     for (Lsn lsn : m.full_image_lsns) {
-      if (lsn <= cutoff) horizon = lsn;
+      if (lsn <= kept) horizon = lsn;
     }
     removed = std::erase_if(m.layers, [&](const std::string& name) {
       return IsImageLayerName(name) ? ImageLayerLsn(name) < horizon
@@ -144,18 +146,20 @@ absl::Status TimelineImpl::CollectGarbage() {
     size_t first = 0;
     while (first + 1 < m.lsn_times.size() && m.lsn_times[first + 1].second <= cutoff) ++first;
     m.lsn_times.erase(m.lsn_times.begin(), m.lsn_times.begin() + first);
-    m.catalog.ForgetBefore(cutoff);
+    m.catalog.ForgetBefore(kept);
   }));
   {
     std::unique_lock<std::shared_mutex> write(mu_);
-    catalog_.ForgetBefore(cutoff);  // what the manifest just written holds, and ingest since
+    catalog_.ForgetBefore(kept);  // what the manifest just written holds, and ingest since
   }
-  // Aux file versions no read at or above the cutoff sees; the bucket's copies go once an index
+  // Aux file versions no read at or above `kept` sees; the bucket's copies go once an index
   // with this cutoff is stored.
-  if (remote_client_) remote_client_->AuxCollecting(cutoff);
-  ASSIGN_OR_RETURN(const std::vector<uint64_t> aux_removed, aux_->Collect(cutoff));
-  log::Info("garbage collection: cutoff LSN {}, {} layer files and {} aux file versions removed",
-            cutoff.value(), removed, aux_removed.size());
+  if (remote_client_) remote_client_->AuxCollecting(kept);
+  ASSIGN_OR_RETURN(const std::vector<uint64_t> aux_removed, aux_->Collect(kept));
+  log::Info(
+      "garbage collection: cutoff LSN {} (history kept from LSN {}), {} layer files and {} aux "
+      "file versions removed",
+      cutoff.value(), kept.value(), removed, aux_removed.size());
   return absl::OkStatus();
 }
 

@@ -94,6 +94,19 @@ class AuxModel {
       if (v.lsn >= from && v.lsn <= to) lsns.insert(v.lsn);
     }
     for (Lsn lsn : lsns) {
+      auto listed = t.ListAuxFiles(lsn, kSoon);
+      ASSERT_TRUE(listed.ok()) << listed.status();
+      std::set<std::string> paths;
+      for (const AuxFileVersion& v : *listed) paths.insert(v.path);
+      std::set<std::string> expected_paths;
+      for (const std::string path : {"db/t.frm", "db/u.frm"}) {
+        const Version* newest = nullptr;
+        for (const Version& v : puts_) {
+          if (v.path == path && v.lsn <= lsn) newest = &v;
+        }
+        if (newest != nullptr && !newest->deleted) expected_paths.insert(path);
+      }
+      EXPECT_EQ(paths, expected_paths) << "listed at LSN " << lsn;
       for (const std::string path : {"db/t.frm", "db/u.frm"}) {
         std::optional<std::string> expected;
         for (const Version& v : puts_) {
@@ -156,13 +169,6 @@ class TimelineGcTest : public TimelineTest {
     for (const auto& o : *listed) stored.insert(o.key);
     EXPECT_EQ(stored, named) << "objects no index names are left, or named ones are missing";
     EXPECT_EQ(bucket.List("tl/index/")->size(), 1u);
-  }
-  // Sends `bytes`, which start at `from`, in chunks of up to 900 bytes.
-  static void IngestFrom(Timeline& t, Lsn from, std::span<const uint8_t> bytes) {
-    for (size_t at = 0; at < bytes.size(); at += 900) {
-      auto r = t.IngestWal(from + at, bytes.subspan(at, std::min<size_t>(900, bytes.size() - at)));
-      ASSERT_TRUE(r.ok()) << r.status();
-    }
   }
   static uint64_t LayerBytes(const Timeline& t) {
     const TimelineStatus s = t.Status();

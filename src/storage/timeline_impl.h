@@ -10,18 +10,21 @@
 //   timeline_gc.cc       full image sets and garbage collection;
 //   timeline_materialize.cc  hot pages reconstructed in the background;
 //   timeline_remote.cc   remote storage: generations and restore at open, the uploads, the local
-//                        disk budget (eviction and on-demand download).
+//                        disk budget (eviction and on-demand download);
+//   timeline_branch.cc   branches: creation, and a branch's reads of what its ancestor holds.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -106,6 +109,7 @@ class TimelineImpl : public Timeline {
   TimelineImpl(std::string dir, TimelineOptions options)
       : dir_(std::move(dir)),
         options_(options),
+        branch_points_(options.branch_points.begin(), options.branch_points.end()),
         materialized_(std::make_unique<MaterializedPages>(options.materialized_pages_bytes)) {}
   ~TimelineImpl() override;
 
@@ -128,6 +132,26 @@ class TimelineImpl : public Timeline {
   absl::StatusOr<std::vector<AuxFileVersion>> ListAuxFiles(Lsn lsn, absl::Time deadline) override;
   absl::StatusOr<Lsn> TruncateWal(Lsn lsn, uint64_t writer_generation) override;
   absl::StatusOr<PageVersion> GetPage(PageId id, Lsn lsn, absl::Time deadline) override;
+  void RemoveBranchPoint(Lsn lsn) override;
+  absl::StatusOr<Lsn> LsnAt(absl::Time time) const override;
+  // Notes that `lsn` is durable now (wait_mu_ held), for LsnAt.
+  void RecordArrivalLocked(Lsn lsn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(wait_mu_);
+
+  // Branches (timeline_branch.cc). As an ancestor: checks that a branch may start at `lsn` (0:
+  // last_record_lsn) and keeps it as a branch point at once (under commit_mu_, so that no GC
+  // passes it meanwhile); returns the branch's first manifest (no layers; the catalog at lsn).
+  absl::StatusOr<Manifest> StartBranch(Lsn lsn);
+  // For a branch reading at `lsn` what it does not hold: the page, or nullopt when it does not
+  // exist here then (no such tablespace, or past its end). No GC cutoff applies: GC keeps the
+  // history of branch points.
+  absl::StatusOr<std::optional<PageVersion>> ReadForBranch(PageId id, Lsn lsn);
+  // The aux file `path` at `lsn`, here or, where this timeline has no version of it, in its
+  // ancestors: NotFound when none has one or the newest is a deletion.
+  absl::StatusOr<std::vector<uint8_t>> AuxAt(const std::string& path, Lsn lsn,
+                                             AuxFileVersion* version) const;
+  // Every aux file existing at `lsn`, here and in the ancestors (the newest version wins).
+  std::vector<AuxFileVersion> AuxListAt(Lsn lsn) const;
+  const TimelineIdentity& identity() const { return identity_; }
   absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
                                                absl::Time deadline) override;
   absl::StatusOr<std::vector<TablespaceInfo>> ListTablespaces(Lsn lsn,
@@ -209,6 +233,9 @@ class TimelineImpl : public Timeline {
   absl::Status CollectGarbage();
   // The lowest LSN the PITR window keeps readable; 0 when the window is unlimited.
   Lsn PitrCutoff() const;
+  // The lowest LSN whose history GC keeps for `cutoff`: the cutoff, or the lowest branch point
+  // below it (mu_ held).
+  Lsn KeptFromLocked(Lsn cutoff) const;
   // Replaces the layers: `edit` turns the manifest as it stands into the new one (under
   // commit_mu_, so that the flusher and the background work never lose each other's changes);
   // the layers `edit` adds are `images` and `deltas`, those it drops go. The manifest is written
@@ -226,6 +253,10 @@ class TimelineImpl : public Timeline {
 
   const std::string dir_;
   const TimelineOptions options_;
+  // Set by Load (or an import, under mu_), never changed after: who this timeline is and, for a
+  // branch, its ancestor (options_.ancestor, which outlives it).
+  TimelineIdentity identity_;
+  TimelineImpl* ancestor_ = nullptr;
 
   // Lock order: ingest_mu_, sync_mu_, commit_mu_, eviction_mu_, mu_, wal_mu_, wait_mu_; a layer
   // file's own lock (layer_file.h) after any of them. flush_mu_, maintenance_mu_ and
@@ -259,6 +290,9 @@ class TimelineImpl : public Timeline {
   std::vector<std::string> layer_names_;
   Lsn disk_consistent_lsn_;
   Lsn gc_cutoff_;                                   // reads below are refused
+  // Where this timeline's branches start (GC keeps their history). Written under commit_mu_ and
+  // mu_ (exclusive), read under either.
+  std::multiset<Lsn> branch_points_;
   std::vector<Lsn> full_image_lsns_;                // ascending
   std::vector<std::pair<int64_t, Lsn>> lsn_times_;  // (unix seconds, LSN) at each flush
   // Bytes of delta layers written since the newest full image set: added by the flusher, reset
@@ -329,7 +363,11 @@ class TimelineImpl : public Timeline {
   std::map<std::string, std::weak_ptr<LayerFile>> retired_;  // retired_mu_
   std::atomic<uint64_t> layer_downloads_{0};
   std::atomic<uint64_t> layer_evictions_{0};
-  absl::Mutex wait_mu_;  // readers waiting for an LSN
+  mutable absl::Mutex wait_mu_;  // readers waiting for an LSN; arrivals_
+  // (unix second, the last LSN made durable in it), one per second with redo, the last
+  // kArrivalSeconds of them (LsnAt).
+  static constexpr size_t kArrivalSeconds = 24 * 3600;
+  std::deque<std::pair<int64_t, Lsn>> arrivals_ ABSL_GUARDED_BY(wait_mu_);
 };
 
 }  // namespace pageserver::storage

@@ -100,6 +100,13 @@ absl::StatusOr<Manifest> ParseManifestJson(const std::string& text, const std::s
     } else {
       m.full_image_lsns.push_back(m.base_lsn);
     }
+    m.identity.id = j.value("timeline_id", std::string());
+    m.identity.ancestor_id = j.value("ancestor_timeline_id", std::string());
+    m.identity.ancestor_lsn = Lsn(j.value("ancestor_lsn", uint64_t{0}));
+    if (m.identity.ancestor_id.empty() != (m.identity.ancestor_lsn == Lsn(0))) {
+      return absl::DataLossError(
+          absl::StrFormat("%s: an ancestor needs both its id and the branch LSN", where));
+    }
     if (j.contains("lsn_times")) {
       for (const auto& [time, lsn] :
            j.at("lsn_times").get<std::vector<std::pair<int64_t, uint64_t>>>()) {
@@ -121,6 +128,11 @@ std::string ManifestJson(const Manifest& m) {
   j["layers"] = m.layers;
   j["catalog"] = m.catalog.ToJson(m.disk_consistent_lsn);
   j["gc_cutoff_lsn"] = m.gc_cutoff_lsn.value();
+  if (!m.identity.id.empty()) j["timeline_id"] = m.identity.id;
+  if (!m.identity.ancestor_id.empty()) {
+    j["ancestor_timeline_id"] = m.identity.ancestor_id;
+    j["ancestor_lsn"] = m.identity.ancestor_lsn.value();
+  }
   std::vector<uint64_t> full;
   for (Lsn lsn : m.full_image_lsns) full.push_back(lsn.value());
   j["full_image_lsns"] = full;

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "common/types.h"
 #include "storage/catalog.h"
+#include "storage/timeline_identity.h"
 
 namespace pageserver::storage {
 
@@ -31,6 +32,9 @@ struct Manifest {
   // When redo arrived: (unix seconds, the last_record_lsn of a flush), ascending, for a PITR
   // window given as a duration.
   std::vector<std::pair<int64_t, Lsn>> lsn_times;
+  // The timeline's id, and for a branch its ancestor's and the branch LSN (base_lsn, then):
+  // absent in manifests written before branches existed (a root timeline without an id).
+  TimelineIdentity identity;
 };
 
 // nullopt when `dir` has no manifest (an empty timeline); DataLoss when it is unreadable.

@@ -14,13 +14,13 @@ absl::StatusOr<std::vector<uint8_t>> TimelineImpl::GetAuxFile(const std::string&
                                                               absl::Time deadline,
                                                               AuxFileVersion* version) {
   ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
-  return aux_->Get(path, at, version);
+  return AuxAt(path, at, version);
 }
 
 absl::StatusOr<std::vector<AuxFileVersion>> TimelineImpl::ListAuxFiles(Lsn lsn,
                                                                        absl::Time deadline) {
   ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
-  return aux_->List(at);
+  return AuxListAt(at);
 }
 
 absl::StatusOr<Lsn> TimelineImpl::WaitFor(Lsn lsn, absl::Time deadline) {
@@ -122,6 +122,16 @@ absl::StatusOr<RawPage> TimelineImpl::ReadRaw(PageId id, Lsn lsn, const Tablespa
   if (!complete && !base && materialized) {
     base = *materialized;  // served as a stored image is: already checksummed
     image_freed = false;
+  }
+  if (!complete && !base && ancestor_ != nullptr && floor <= identity_.ancestor_lsn) {
+    // A branch: what its own layers do not hold is the ancestor's page at the branch LSN, unless
+    // the tablespace began (or was trimmed) on the branch.
+    ASSIGN_OR_RETURN(std::optional<PageVersion> inherited,
+                     ancestor_->ReadForBranch(id, identity_.ancestor_lsn));
+    if (inherited) {
+      base = std::move(inherited->image);
+      image_freed = inherited->freed;
+    }
   }
   RawPage page;
   page.frame = base ? std::move(*base) : std::vector<uint8_t>(page_size_, 0);

@@ -148,6 +148,11 @@ class FakeTimeline final : public storage::Timeline {
     status_.writer = lease;
     return lease;
   }
+  // Branches are the tenant's and the storage's (tenant_test, timeline_branch_test).
+  void RemoveBranchPoint(Lsn) override {}
+  absl::StatusOr<Lsn> LsnAt(absl::Time) const override {
+    return absl::UnimplementedError("the fake timeline keeps no arrival times");
+  }
   absl::StatusOr<Lsn> TruncateWal(Lsn lsn, uint64_t) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (lsn > status_.last_record_lsn) return absl::OutOfRangeError("past the end");

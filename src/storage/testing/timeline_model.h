@@ -53,14 +53,15 @@ struct Stream {
 // With `frees`, now and then a page is freed (FREE_PAGE), and initialised again before its next
 // change, as InnoDB does.
 // The stream of whole mini-transactions `bytes` make from kBase on.
-inline Stream DecodeStream(Bytes bytes) {
+// (From `start`, for a branch's redo.)
+inline Stream DecodeStream(Bytes bytes, Lsn start = kBase) {
   Stream s;
   s.bytes = std::move(bytes);
-  wal::MtrDecoder decoder(kBase, {});
+  wal::MtrDecoder decoder(start, {});
   decoder.Feed(s.bytes);
   wal::Mtr mtr;
   while (*decoder.Next(&mtr)) s.mtrs.push_back(mtr);
-  EXPECT_EQ(decoder.next_lsn(), kBase + s.bytes.size());
+  EXPECT_EQ(decoder.next_lsn(), start + s.bytes.size());
   return s;
 }
 
@@ -91,9 +92,8 @@ inline Stream MakeStream(int count, uint32_t seed, bool frees = false) {
   return DecodeStream(std::move(s.bytes));
 }
 
-// The model: base image + every snippet up to `lsn`, in order.
-inline Bytes ModelPage(const Stream& s, PageId id, Lsn lsn) {
-  Bytes frame = BasePage(id.page.value());
+// The model: `frame` + every snippet of `s` up to `lsn`, in order.
+inline Bytes ModelPageOn(Bytes frame, const Stream& s, PageId id, Lsn lsn) {
   std::vector<std::vector<uint8_t>> snippets;
   for (const wal::Mtr& mtr : s.mtrs) {
     if (mtr.end_lsn > lsn) break;
@@ -108,6 +108,19 @@ inline Bytes ModelPage(const Stream& s, PageId id, Lsn lsn) {
   EXPECT_TRUE(ReconstructPage(id, frame, snippets, &result).ok());
   if (result.applied > 0) redo::PrepareForWrite(frame, id, true);
   return frame;
+}
+
+// The model: base image + every snippet up to `lsn`, in order.
+inline Bytes ModelPage(const Stream& s, PageId id, Lsn lsn) {
+  return ModelPageOn(BasePage(id.page.value()), s, id, lsn);
+}
+
+// Sends `bytes`, which start at `from`, in chunks of up to `chunk` bytes.
+inline void IngestFrom(Timeline& t, Lsn from, std::span<const uint8_t> bytes, size_t chunk = 900) {
+  for (size_t at = 0; at < bytes.size(); at += chunk) {
+    auto r = t.IngestWal(from + at, bytes.subspan(at, std::min(chunk, bytes.size() - at)));
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
 }
 
 class TimelineTest : public ::testing::Test {

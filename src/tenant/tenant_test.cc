@@ -1,0 +1,167 @@
+// Tenant: timelines by name, branches made, listed, reopened and deleted, against the storage
+// model (storage/testing/timeline_model.h); and every request it must refuse, with nothing made.
+#include "tenant/tenant.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/testing/status_testing.h"
+#include "common/testing/temp_dir.h"
+#include "storage/testing/timeline_model.h"
+
+namespace pageserver::tenant {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::kBase;
+using storage::kPages;
+using storage::kSoon;
+using storage::kSpace;
+using storage::ModelPage;
+using storage::Stream;
+using testing::MessageHas;
+
+class TenantTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Tenant> Open() {
+    auto t = Tenant::Open(data_.path().string(), options_);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? std::move(*t) : nullptr;
+  }
+  // main with the model's base and `bytes` of redo from kBase.
+  void Fill(Tenant& tenant, std::span<const uint8_t> bytes) {
+    auto main = tenant.Get(kMainTimeline);
+    ASSERT_TRUE(main.ok()) << main.status();
+    auto session = (*main)->BeginImport(kBase, storage::kPs,
+                                        {{kSpace, "./db/t.ibd", storage::kFlags, kPages}});
+    ASSERT_TRUE(session.ok()) << session.status();
+    for (uint32_t p = 0; p < kPages; ++p) {
+      ASSERT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, storage::BasePage(p)).ok());
+    }
+    ASSERT_TRUE((*session)->Finish().ok());
+    storage::IngestFrom(**main, kBase, bytes);
+  }
+  static void ExpectModel(storage::Timeline& t, const Stream& s, Lsn lsn) {
+    for (uint32_t p = 0; p < kPages; ++p) {
+      const PageId id{kSpace, PageNo(p)};
+      auto page = t.GetPage(id, lsn, kSoon);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_EQ(page->image, ModelPage(s, id, lsn)) << ToString(id) << " at LSN " << lsn;
+    }
+  }
+  std::vector<std::string> Names(const Tenant& tenant) {
+    std::vector<std::string> out;
+    for (const TimelineInfo& info : tenant.List()) out.push_back(info.name);
+    return out;
+  }
+
+  pageserver::testing::TempDir data_{"tenant_test"};
+  storage::TimelineOptions options_{.in_memory_layer_bytes = 8 << 10,
+                                    .wal_segment_bytes = 16 << 10,
+                                    .sync = false};
+};
+
+TEST_F(TenantTest, BranchesAreMadeListedReopenedAndDeleted) {
+  const Stream s = storage::MakeStream(1200, 5);
+  const Lsn mid = s.mtrs[500].end_lsn;
+  const Lsn end = s.mtrs.back().end_lsn;
+  auto tenant = Open();
+  Fill(*tenant, s.bytes);
+  auto b1 = tenant->CreateBranch({.name = "b1", .from = "main", .lsn = mid});
+  ASSERT_TRUE(b1.ok()) << b1.status();
+  EXPECT_EQ(b1->ancestor_name, "main");
+  EXPECT_EQ(b1->identity.ancestor_lsn, mid);
+  auto b2 = tenant->CreateBranch({.name = "b2", .from = "b1"});  // at b1's last LSN: mid
+  ASSERT_TRUE(b2.ok()) << b2.status();
+  EXPECT_EQ(b2->identity.ancestor_lsn, mid);
+  auto b3 = tenant->CreateBranch({.name = "b3", .from = "main"});  // at main's last LSN
+  ASSERT_TRUE(b3.ok()) << b3.status();
+  EXPECT_EQ(b3->identity.ancestor_lsn, end);
+  EXPECT_EQ(Names(*tenant), (std::vector<std::string>{"main", "b1", "b2", "b3"}));
+  ExpectModel(**tenant->Get("b2"), s, mid);
+  ExpectModel(**tenant->Get("b3"), s, end);
+
+  // A reopen finds them all, with their ancestry.
+  const std::string main_id = tenant->List()[0].identity.id;
+  tenant.reset();
+  tenant = Open();
+  const std::vector<TimelineInfo> listed = tenant->List();
+  ASSERT_EQ(listed.size(), 4u);
+  EXPECT_EQ(listed[0].identity.id, main_id);
+  EXPECT_EQ(listed[1].ancestor_name, "main");
+  EXPECT_EQ(listed[2].ancestor_name, "b1");
+  ExpectModel(**tenant->Get("b2"), s, mid);
+  ExpectModel(**tenant->Get("main"), s, end);
+
+  // b1 has a branch: deleted only with it, in a cascade.
+  const absl::Status refused = tenant->Delete("b1", /*cascade=*/false);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_TRUE(MessageHas(refused, "b2")) << refused;
+  EXPECT_TRUE(absl::IsFailedPrecondition(tenant->Delete("main", true)));
+  // A holder keeps a deleted timeline readable until it lets go; the directory goes then.
+  auto held = tenant->Get("b2");
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(tenant->Delete("b1", /*cascade=*/true).ok());
+  EXPECT_EQ(Names(*tenant), (std::vector<std::string>{"main", "b3"}));
+  EXPECT_TRUE(absl::IsNotFound(tenant->Get("b2").status()));
+  ExpectModel(**held, s, mid);
+  EXPECT_TRUE(fs::exists(data_.path() / "timelines" / "b2"));
+  held->reset();
+  EXPECT_FALSE(fs::exists(data_.path() / "timelines" / "b2"));
+  EXPECT_FALSE(fs::exists(data_.path() / "timelines" / "b1"));
+  tenant.reset();
+  tenant = Open();
+  EXPECT_EQ(Names(*tenant), (std::vector<std::string>{"main", "b3"}));
+}
+
+TEST_F(TenantTest, ABranchAtATimeStartsFromWhatHadArrivedBeforeIt) {
+  const Stream s = storage::MakeStream(600, 9);
+  const Lsn first = s.mtrs[299].end_lsn;
+  auto tenant = Open();
+  Fill(*tenant, std::span<const uint8_t>(s.bytes).first(first - kBase));
+  // The next second begins: everything above arrives in it or later.
+  const int64_t stored_in = absl::ToUnixSeconds(absl::Now());
+  while (absl::ToUnixSeconds(absl::Now()) == stored_in) {
+  }
+  const absl::Time at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  auto main = tenant->Get("main");
+  storage::IngestFrom(**main, first, std::span<const uint8_t>(s.bytes).subspan(first - kBase));
+  auto branch = tenant->CreateBranch({.name = "before", .at = at});
+  ASSERT_TRUE(branch.ok()) << branch.status();
+  EXPECT_EQ(branch->identity.ancestor_lsn, first);
+  ExpectModel(**tenant->Get("before"), s, first);
+  auto too_early =
+      tenant->CreateBranch({.name = "early", .at = absl::FromUnixSeconds(stored_in - 3600)});
+  EXPECT_TRUE(absl::IsOutOfRange(too_early.status())) << too_early.status();
+  EXPECT_FALSE(fs::exists(data_.path() / "timelines" / "early"));
+}
+
+TEST_F(TenantTest, WhatCannotBeABranchIsRefusedWithNothingMade) {
+  const Stream s = storage::MakeStream(200, 7);
+  auto tenant = Open();
+  Fill(*tenant, s.bytes);
+  const Lsn end = s.mtrs.back().end_lsn;
+  auto refused = [&](const BranchRequest& r, absl::StatusCode code, const std::string& says) {
+    auto made = tenant->CreateBranch(r);
+    EXPECT_EQ(made.status().code(), code) << made.status();
+    EXPECT_TRUE(MessageHas(made.status(), says)) << made.status();
+    EXPECT_EQ(Names(*tenant), (std::vector<std::string>{"main"}));
+    if (r.name != kMainTimeline && !r.name.empty()) {
+      EXPECT_FALSE(fs::exists(data_.path() / "timelines" / r.name));
+    }
+  };
+  refused({.name = "b", .lsn = Lsn(end.value() + 1)}, absl::StatusCode::kOutOfRange,
+          "above the timeline's last LSN");
+  refused({.name = "b", .lsn = Lsn(kBase.value() - 1)}, absl::StatusCode::kOutOfRange,
+          "below the timeline's base LSN");
+  refused({.name = "b", .from = "nowhere"}, absl::StatusCode::kNotFound, "nowhere");
+  refused({.name = "main"}, absl::StatusCode::kAlreadyExists, "main");
+  refused({.name = "../x"}, absl::StatusCode::kInvalidArgument, "no timeline name");
+  refused({.name = ""}, absl::StatusCode::kInvalidArgument, "no timeline name");
+  refused({.name = "-x"}, absl::StatusCode::kInvalidArgument, "no timeline name");
+  EXPECT_TRUE(absl::IsNotFound(tenant->Delete("nowhere", false)));
+}
+
+}  // namespace
+}  // namespace pageserver::tenant
