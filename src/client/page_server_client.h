@@ -47,6 +47,8 @@ struct Options {
   absl::Duration max_backoff = absl::Seconds(2);
   // Every page the server returns must have this size.
   uint32_t page_size = kDefaultPageSize;
+  // The timeline every call is on (gRPC metadata `timeline`); empty: the server's main.
+  std::string timeline;
 };
 
 struct PageRequest {

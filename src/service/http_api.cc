@@ -95,6 +95,31 @@ constexpr uint64_t kMaxU32 = 0xFFFFFFFFu;
 constexpr uint64_t kMaxU64 = ~uint64_t{0};
 
 // Status codes for httplib's own errors (unknown path, oversized body, unparsable request).
+// The timeline a request names: `"timeline"` in its JSON body, else `?timeline=`; main without.
+absl::StatusOr<std::shared_ptr<storage::Timeline>> TimelineOf(
+    const tenant::TimelineResolver& timelines, const httplib::Request& req,
+    const json* body = nullptr) {
+  if (body != nullptr) {
+    if (auto it = body->find("timeline"); it != body->end()) {
+      if (!it->is_string()) return absl::InvalidArgumentError("timeline must be a string");
+      return timelines.Get(it->get<std::string>());
+    }
+  }
+  return timelines.Get(req.has_param("timeline") ? req.get_param_value("timeline") : "");
+}
+
+// A time as an operator writes it: "YYYY-MM-DD HH:MM:SS" in UTC, or RFC 3339.
+absl::StatusOr<absl::Time> ParseWhen(const std::string& text) {
+  absl::Time t;
+  std::string error;
+  if (absl::ParseTime("%Y-%m-%d %H:%M:%S", text, absl::UTCTimeZone(), &t, &error) ||
+      absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+    return t;
+  }
+  return absl::InvalidArgumentError("at: \"" + text +
+                                    "\" is no time (YYYY-MM-DD HH:MM:SS in UTC, or RFC 3339)");
+}
+
 absl::StatusCode CodeForHttpStatus(int status) {
   switch (status) {
     case 404:
@@ -140,8 +165,10 @@ int HttpStatusFor(absl::StatusCode code) {
   }
 }
 
-HttpApi::HttpApi(storage::Timeline& timeline, PageServerMetrics& metrics, ServiceOptions options)
-    : timeline_(timeline),
+HttpApi::HttpApi(tenant::TimelineResolver& timelines, PageServerMetrics& metrics,
+                 ServiceOptions options, tenant::Tenant* tenant)
+    : timelines_(timelines),
+      tenant_(tenant),
       metrics_(metrics),
       options_(options),
       server_(std::make_unique<httplib::Server>()) {
@@ -200,13 +227,15 @@ void HttpApi::Route() {
       json_handler(
           "get_page", [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
             ASSIGN_OR_RETURN(json body, ParseObject(req.body));
+            ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                             TimelineOf(timelines_, req, &body));
             ASSIGN_OR_RETURN(uint64_t space, RequiredUint(body, "space_id", kMaxU32));
             ASSIGN_OR_RETURN(uint64_t page, RequiredUint(body, "page_no", kMaxU32));
             ASSIGN_OR_RETURN(std::optional<uint64_t> lsn, OptionalUint(body, "lsn", kMaxU64));
             PageId id{SpaceId(static_cast<uint32_t>(space)), PageNo(static_cast<uint32_t>(page))};
             ASSIGN_OR_RETURN(
                 storage::PageVersion version,
-                ReadPageMeasured(timeline_, metrics_, id, Lsn(lsn.value_or(0)), deadline()));
+                ReadPageMeasured(*timeline, metrics_, id, Lsn(lsn.value_or(0)), deadline()));
             std::string data;
             absl::Base64Escape(
                 absl::string_view(reinterpret_cast<const char*>(version.image.data()),
@@ -221,6 +250,8 @@ void HttpApi::Route() {
       "/api/v1/stream_wal",
       json_handler("stream_wal", [this](const httplib::Request& req) -> absl::StatusOr<json> {
         ASSIGN_OR_RETURN(json body, ParseObject(req.body));
+        ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                         TimelineOf(timelines_, req, &body));
         ASSIGN_OR_RETURN(uint64_t lsn, RequiredUint(body, "lsn", kMaxU64));
         auto it = body.find("wal_data");
         if (it == body.end() || !it->is_string()) {
@@ -235,7 +266,7 @@ void HttpApi::Route() {
         metrics_.wal_received_bytes().Increment(wal.size());
         ASSIGN_OR_RETURN(
             storage::IngestResult result,
-            IngestWalMeasured(timeline_, metrics_, storage::kNoWriterLease, Lsn(lsn),
+            IngestWalMeasured(*timeline, metrics_, storage::kNoWriterLease, Lsn(lsn),
                               std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wal.data()),
                                                        wal.size())));
         return json{{"last_record_lsn", result.last_record_lsn.value()},
@@ -244,9 +275,11 @@ void HttpApi::Route() {
       }));
 
   server_->Get("/api/v1/ping",
-               json_handler("ping", [this](const httplib::Request&) -> absl::StatusOr<json> {
+               json_handler("ping", [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                 ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                  TimelineOf(timelines_, req));
                  return json{{"status", "ok"},
-                             {"last_record_lsn", timeline_.Status().last_record_lsn.value()}};
+                             {"last_record_lsn", timeline->Status().last_record_lsn.value()}};
                }));
 
   // Until everything stored so far is in remote storage (the event a test or an operator waits
@@ -255,29 +288,35 @@ void HttpApi::Route() {
   server_->Get("/api/v1/wait_uploaded",
                json_handler("wait_uploaded",
                             [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                              ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                               TimelineOf(timelines_, req));
                               ASSIGN_OR_RETURN(std::optional<uint64_t> timeout_ms,
                                                OptionalQueryUint(req, "timeout_ms", kMaxU32));
-                              RETURN_IF_ERROR(timeline_.WaitUntilUploaded(
+                              RETURN_IF_ERROR(timeline->WaitUntilUploaded(
                                   absl::Now() + absl::Milliseconds(timeout_ms.value_or(600000))));
                               return json{{"remote_consistent_lsn",
-                                           timeline_.Status().remote_consistent_lsn.value()}};
+                                           timeline->Status().remote_consistent_lsn.value()}};
                             }));
 
   // Flushes what the timeline holds in memory to layer files and waits for the background work
   // that follows (compaction, full image sets, GC), as Neon's timeline checkpoint does: for an
   // operator before a backup or a restart, and for tests, which wait for it instead of polling.
   server_->Put("/api/v1/checkpoint",
-               json_handler("checkpoint", [this](const httplib::Request&) -> absl::StatusOr<json> {
-                 RETURN_IF_ERROR(timeline_.Flush());
-                 const storage::TimelineStatus s = timeline_.Status();
+               json_handler("checkpoint", [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                 ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                  TimelineOf(timelines_, req));
+                 RETURN_IF_ERROR(timeline->Flush());
+                 const storage::TimelineStatus s = timeline->Status();
                  return json{{"disk_consistent_lsn", s.disk_consistent_lsn.value()},
                              {"gc_cutoff_lsn", s.gc_cutoff_lsn.value()},
                              {"compactions", s.compactions}};
                }));
 
   server_->Get("/api/v1/status",
-               json_handler("status", [this](const httplib::Request&) -> absl::StatusOr<json> {
-                 storage::TimelineStatus s = timeline_.Status();
+               json_handler("status", [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                 ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                  TimelineOf(timelines_, req));
+                 storage::TimelineStatus s = timeline->Status();
                  return json{{"has_base", s.has_base},
                              {"base_lsn", s.base_lsn.value()},
                              {"last_record_lsn", s.last_record_lsn.value()},
@@ -314,11 +353,13 @@ void HttpApi::Route() {
   server_->Get("/api/v1/tablespaces",
                json_handler("tablespaces",
                             [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
+                              ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                               TimelineOf(timelines_, req));
                               ASSIGN_OR_RETURN(std::optional<uint64_t> asked,
                                                OptionalQueryUint(req, "lsn", kMaxU64));
-                              Lsn lsn = ResolveLatest(timeline_, Lsn(asked.value_or(0)));
+                              Lsn lsn = ResolveLatest(*timeline, Lsn(asked.value_or(0)));
                               ASSIGN_OR_RETURN(std::vector<storage::TablespaceInfo> spaces,
-                                               timeline_.ListTablespaces(lsn, deadline()));
+                                               timeline->ListTablespaces(lsn, deadline()));
                               json list = json::array();
                               for (const storage::TablespaceInfo& t : spaces) {
                                 list.push_back({{"space_id", t.space.value()},
@@ -333,18 +374,82 @@ void HttpApi::Route() {
       "/api/v1/tablespace_size",
       json_handler(
           "tablespace_size", [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
+            ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                             TimelineOf(timelines_, req));
             ASSIGN_OR_RETURN(std::optional<uint64_t> space,
                              OptionalQueryUint(req, "space_id", kMaxU32));
             if (!space.has_value()) {
               return absl::InvalidArgumentError("missing query parameter space_id");
             }
             ASSIGN_OR_RETURN(std::optional<uint64_t> asked, OptionalQueryUint(req, "lsn", kMaxU64));
-            Lsn lsn = ResolveLatest(timeline_, Lsn(asked.value_or(0)));
+            Lsn lsn = ResolveLatest(*timeline, Lsn(asked.value_or(0)));
             ASSIGN_OR_RETURN(
                 storage::TablespaceInfo info,
-                timeline_.GetTablespace(SpaceId(static_cast<uint32_t>(*space)), lsn, deadline()));
+                timeline->GetTablespace(SpaceId(static_cast<uint32_t>(*space)), lsn, deadline()));
             return json{{"space_id", *space}, {"lsn", lsn.value()}, {"pages", info.pages}};
           }));
+
+  if (tenant_ != nullptr) {
+    // Management: timelines listed, branched and deleted (tenant.h).
+    auto listed = [](const tenant::TimelineInfo& t) {
+      const storage::TimelineStatus& s = t.status;
+      return json{{"name", t.name},
+                  {"timeline_id", t.identity.id},
+                  {"ancestor", t.ancestor_name.empty() ? json(nullptr) : json(t.ancestor_name)},
+                  {"ancestor_lsn", t.identity.ancestor_lsn.value()},
+                  {"base_lsn", s.base_lsn.value()},
+                  {"last_record_lsn", s.last_record_lsn.value()},
+                  {"gc_cutoff_lsn", s.gc_cutoff_lsn.value()},
+                  {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes}};
+    };
+    server_->Get("/api/v1/timelines",
+                 json_handler("timelines", [this, listed](const httplib::Request&)
+                                               -> absl::StatusOr<json> {
+                   json list = json::array();
+                   for (const tenant::TimelineInfo& t : tenant_->List()) list.push_back(listed(t));
+                   return json{{"timelines", std::move(list)}};
+                 }));
+    server_->Post(
+        "/api/v1/timelines",
+        json_handler("create_timeline",
+                     [this, listed](const httplib::Request& req) -> absl::StatusOr<json> {
+                       ASSIGN_OR_RETURN(json body, ParseObject(req.body));
+                       tenant::BranchRequest branch;
+                       auto name = body.find("name");
+                       if (name == body.end() || !name->is_string()) {
+                         return absl::InvalidArgumentError("missing field name (a string)");
+                       }
+                       branch.name = name->get<std::string>();
+                       if (auto from = body.find("from"); from != body.end()) {
+                         if (!from->is_string()) {
+                           return absl::InvalidArgumentError("from must be a timeline name");
+                         }
+                         branch.from = from->get<std::string>();
+                       }
+                       ASSIGN_OR_RETURN(std::optional<uint64_t> lsn,
+                                        OptionalUint(body, "lsn", kMaxU64));
+                       if (auto at = body.find("at"); at != body.end()) {
+                         if (lsn) return absl::InvalidArgumentError("give lsn or at, not both");
+                         if (!at->is_string()) return absl::InvalidArgumentError("at: a string");
+                         ASSIGN_OR_RETURN(branch.at, ParseWhen(at->get<std::string>()));
+                       }
+                       branch.lsn = Lsn(lsn.value_or(0));
+                       ASSIGN_OR_RETURN(tenant::TimelineInfo made, tenant_->CreateBranch(branch));
+                       return listed(made);
+                     }));
+    server_->Delete(
+        R"(/api/v1/timelines/([^/]+))",
+        json_handler("delete_timeline", [this](const httplib::Request& req) -> absl::StatusOr<json> {
+          const std::string name = req.matches[1];
+          const std::string cascade =
+              req.has_param("cascade") ? req.get_param_value("cascade") : "false";
+          if (cascade != "true" && cascade != "false") {
+            return absl::InvalidArgumentError("cascade must be true or false");
+          }
+          RETURN_IF_ERROR(tenant_->Delete(name, cascade == "true"));
+          return json{{"deleted", name}};
+        }));
+  }
 
   MethodMetrics metrics_handler = metrics_.Http("metrics");
   server_->Get("/metrics",

@@ -1,6 +1,16 @@
-// HttpApi: the page server's HTTP JSON API (cpp-httplib) over one storage::Timeline, for
+// HttpApi: the page server's HTTP JSON API (cpp-httplib) over the timelines of a tenant, for
 // operators, scripts and Prometheus. The data plane proper is gRPC (page_service.h); this API
 // offers the same reads and WAL ingest in JSON, page and WAL bytes in base64.
+//
+// Every route but /metrics and the management routes acts on one timeline: the `main` one, or
+// the one named by `"timeline"` in a JSON body or `?timeline=` in the query (NOT_FOUND for an
+// unknown name). The management routes (with a Tenant):
+//   GET    /api/v1/timelines     -> {"timelines": [{"name", "timeline_id", "ancestor",
+//                                    "ancestor_lsn", "last_record_lsn", "gc_cutoff_lsn",
+//                                    "layer_bytes"}]}, ancestors before their branches
+//   POST   /api/v1/timelines     {"name", "from"? (main), "lsn"? | "at"? ("YYYY-MM-DD HH:MM:SS",
+//                                 UTC, or RFC 3339)} -> the new timeline as listed
+//   DELETE /api/v1/timelines/NAME[?cascade=true] -> {"deleted": NAME}
 //
 //   POST /api/v1/get_page        {"space_id", "page_no", "lsn"?}  (lsn 0 or absent = latest)
 //        -> {"space_id", "page_no", "lsn", "page_data" (base64), "freed", "records_applied"}
@@ -23,7 +33,7 @@
 // 500. An unknown path is 404 and an oversized body 413, with the same JSON body.
 //
 // Ownership: HttpApi owns its httplib::Server and the thread that runs it; it borrows the
-// timeline and the metrics, which must outlive it. Thread-safety: requests are served
+// timelines and the metrics, which must outlive it. Thread-safety: requests are served
 // concurrently by httplib's thread pool; Bind/Start/Stop are for one controlling thread.
 #pragma once
 
@@ -38,6 +48,7 @@
 #include "service/metrics.h"
 #include "service/page_service.h"
 #include "storage/timeline.h"
+#include "tenant/tenant.h"
 
 namespace httplib {
 class Server;
@@ -52,7 +63,9 @@ int HttpStatusFor(absl::StatusCode code);
 
 class HttpApi {
  public:
-  HttpApi(storage::Timeline& timeline, PageServerMetrics& metrics, ServiceOptions options = {});
+  // `tenant`, when given, serves the management routes (it is `timelines` then).
+  HttpApi(tenant::TimelineResolver& timelines, PageServerMetrics& metrics,
+          ServiceOptions options = {}, tenant::Tenant* tenant = nullptr);
   ~HttpApi();  // Stop()s
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
@@ -68,7 +81,8 @@ class HttpApi {
   void Route();
   nlohmann::json SourceJson(const storage::TimelineStatus& s) const;
 
-  storage::Timeline& timeline_;
+  tenant::TimelineResolver& timelines_;
+  tenant::Tenant* const tenant_;
   PageServerMetrics& metrics_;
   const ServiceOptions options_;
   std::unique_ptr<httplib::Server> server_;

@@ -35,7 +35,7 @@ class HttpApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     metrics_.AddTimelineGauges(timeline_);
-    api_ = std::make_unique<HttpApi>(timeline_, metrics_);
+    api_ = std::make_unique<HttpApi>(timelines_, metrics_);
     absl::StatusOr<int> port = api_->Bind("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status();
     api_->Start();
@@ -65,6 +65,7 @@ class HttpApiTest : public ::testing::Test {
 
   FakeTimeline timeline_{Lsn(1000),
                          {{SpaceId(0), "ibdata1", 0, 100}, {SpaceId(5), "test/t1.ibd", 0x21, 8}}};
+  tenant::SingleTimeline timelines_{timeline_};
   PageServerMetrics metrics_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<httplib::Client> client_;

@@ -133,9 +133,10 @@ inline constexpr std::array<std::string_view, 15> kGrpcMethods = {
     "GetTablespaceSize",
     "ListTablespaces", "Import",     "TruncateWal",    "AcquireWriter", "PutAuxFile",
     "GetAuxFile",      "ListAuxFiles", "GetStatus",    "Ping"};
-inline constexpr std::array<std::string_view, 9> kHttpHandlers = {
-    "get_page",        "stream_wal",    "ping",    "status",    "tablespaces",
-    "tablespace_size", "wait_uploaded", "metrics", "checkpoint"};
+inline constexpr std::array<std::string_view, 12> kHttpHandlers = {
+    "get_page",        "stream_wal",    "ping",      "status",          "tablespaces",
+    "tablespace_size", "wait_uploaded", "metrics",   "checkpoint",      "timelines",
+    "create_timeline", "delete_timeline"};
 
 // Requests and errors of one API method (a gRPC method or an HTTP handler).
 struct MethodMetrics {

@@ -80,9 +80,17 @@ Lsn ResolveLatest(const storage::Timeline& timeline, Lsn lsn) {
   return lsn.value() != 0 ? lsn : timeline.Status().last_record_lsn;
 }
 
-PageService::PageService(storage::Timeline& timeline, PageServerMetrics& metrics,
+PageService::PageService(tenant::TimelineResolver& timelines, PageServerMetrics& metrics,
                          ServiceOptions options)
-    : timeline_(timeline), metrics_(metrics), options_(options) {}
+    : timelines_(timelines), metrics_(metrics), options_(options) {}
+
+absl::StatusOr<std::shared_ptr<storage::Timeline>> PageService::TimelineOf(
+    const grpc::ServerContext& context) const {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kTimelineMetadataKey);
+  return timelines_.Get(it == metadata.end() ? std::string()
+                                             : std::string(it->second.data(), it->second.size()));
+}
 
 absl::Time PageService::ReadDeadline(const grpc::ServerContext& context) const {
   // gRPC reports "no deadline" as the time point's maximum.
@@ -93,13 +101,14 @@ absl::Time PageService::ReadDeadline(const grpc::ServerContext& context) const {
   return absl::FromChrono(deadline);
 }
 
-GetPageResponse PageService::ReadOne(const GetPageRequest& request, absl::Time deadline) {
+GetPageResponse PageService::ReadOne(storage::Timeline& timeline, const GetPageRequest& request,
+                                     absl::Time deadline) {
   GetPageResponse response;
   response.set_space_id(request.space_id());
   response.set_page_no(request.page_no());
   PageId id{SpaceId(request.space_id()), PageNo(request.page_no())};
   absl::StatusOr<storage::PageVersion> version =
-      ReadPageMeasured(timeline_, metrics_, id, Lsn(request.lsn()), deadline);
+      ReadPageMeasured(timeline, metrics_, id, Lsn(request.lsn()), deadline);
   if (version.ok()) {
     FillPage(*version, &response);
   } else {
@@ -113,10 +122,11 @@ GetPageResponse PageService::ReadOne(const GetPageRequest& request, absl::Time d
 grpc::Status PageService::GetPage(grpc::ServerContext* context, const GetPageRequest* request,
                                   GetPageResponse* response) {
   return Measured(metrics_, "GetPage", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     PageId id{SpaceId(request->space_id()), PageNo(request->page_no())};
     ASSIGN_OR_RETURN(
         storage::PageVersion version,
-        ReadPageMeasured(timeline_, metrics_, id, Lsn(request->lsn()), ReadDeadline(*context)));
+        ReadPageMeasured(*timeline, metrics_, id, Lsn(request->lsn()), ReadDeadline(*context)));
     response->set_space_id(request->space_id());
     response->set_page_no(request->page_no());
     FillPage(version, response);
@@ -127,11 +137,12 @@ grpc::Status PageService::GetPage(grpc::ServerContext* context, const GetPageReq
 grpc::Status PageService::GetPages(grpc::ServerContext* context, const GetPagesRequest* request,
                                    GetPagesResponse* response) {
   return Measured(metrics_, "GetPages", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     // One deadline for the batch: the caller waits for all of it.
     absl::Time deadline = ReadDeadline(*context);
     response->mutable_pages()->Reserve(request->pages_size());
     for (const GetPageRequest& page : request->pages()) {
-      *response->add_pages() = ReadOne(page, deadline);
+      *response->add_pages() = ReadOne(*timeline, page, deadline);
     }
     return absl::OkStatus();
   });
@@ -141,10 +152,11 @@ grpc::Status PageService::StreamGetPages(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<GetPageResponse, GetPageRequest>* stream) {
   return Measured(metrics_, "StreamGetPages", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     GetPageRequest request;
     while (stream->Read(&request)) {
       // A stream lives long: without a call deadline each read gets its own wait limit.
-      if (!stream->Write(ReadOne(request, ReadDeadline(*context)))) {
+      if (!stream->Write(ReadOne(*timeline, request, ReadDeadline(*context)))) {
         return absl::CancelledError("StreamGetPages: the client went away");
       }
     }
@@ -153,10 +165,10 @@ grpc::Status PageService::StreamGetPages(
 }
 
 absl::StatusOr<storage::IngestResult> PageService::IngestBatch(
-    uint64_t writer_generation, Lsn start, std::span<const uint8_t> bytes,
-    std::span<const size_t> chunk_sizes) {
+    storage::Timeline& timeline, uint64_t writer_generation, Lsn start,
+    std::span<const uint8_t> bytes, std::span<const size_t> chunk_sizes) {
   absl::StatusOr<storage::IngestResult> whole =
-      IngestWalMeasured(timeline_, metrics_, writer_generation, start, bytes);
+      IngestWalMeasured(timeline, metrics_, writer_generation, start, bytes);
   // A fenced writer stores nothing, chunk by chunk neither.
   if (whole.ok() || chunk_sizes.size() <= 1 || absl::IsFailedPrecondition(whole.status())) {
     return whole;
@@ -167,7 +179,7 @@ absl::StatusOr<storage::IngestResult> PageService::IngestBatch(
   size_t offset = 0;
   for (size_t size : chunk_sizes) {
     ASSIGN_OR_RETURN(storage::IngestResult one,
-                     IngestWalMeasured(timeline_, metrics_, writer_generation, lsn,
+                     IngestWalMeasured(timeline, metrics_, writer_generation, lsn,
                                        bytes.subspan(offset, size)));
     total.last_record_lsn = one.last_record_lsn;
     total.received_lsn = one.received_lsn;
@@ -179,10 +191,11 @@ absl::StatusOr<storage::IngestResult> PageService::IngestBatch(
   return total;
 }
 
-grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
+grpc::Status PageService::StreamWAL(grpc::ServerContext* context,
                                     grpc::ServerReader<WalChunk>* reader,
                                     StreamWalResponse* response) {
   return Measured(metrics_, "StreamWAL", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     std::vector<uint8_t> batch;
     std::vector<size_t> chunk_sizes;
     Lsn batch_start;
@@ -192,7 +205,8 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
     storage::IngestResult last;
     auto flush = [&]() -> absl::Status {
       if (batch.empty()) return absl::OkStatus();
-      ASSIGN_OR_RETURN(last, IngestBatch(writer_generation.value_or(storage::kNoWriterLease),
+      ASSIGN_OR_RETURN(last, IngestBatch(*timeline,
+                                         writer_generation.value_or(storage::kNoWriterLease),
                                          batch_start, batch, chunk_sizes));
       ingested = true;
       bytes_stored += last.bytes_stored;
@@ -230,7 +244,7 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* /*context*/,
       response->set_last_record_lsn(last.last_record_lsn.value());
       response->set_received_lsn(last.received_lsn.value());
     } else {
-      storage::TimelineStatus status = timeline_.Status();
+      storage::TimelineStatus status = timeline->Status();
       response->set_last_record_lsn(status.last_record_lsn.value());
       response->set_received_lsn(status.received_lsn.value());
     }
@@ -243,7 +257,8 @@ grpc::Status PageService::WalSession(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<StreamWalResponse, WalChunk>* stream) {
   return Measured(metrics_, "WalSession", [&]() -> absl::Status {
-    return RunWalSession(timeline_, metrics_, *context, *stream);
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    return RunWalSession(*timeline, metrics_, *context, *stream);
   });
 }
 
@@ -251,8 +266,9 @@ grpc::Status PageService::GetTablespaceSize(grpc::ServerContext* context,
                                             const TablespaceSizeRequest* request,
                                             TablespaceSizeResponse* response) {
   return Measured(metrics_, "GetTablespaceSize", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     ASSIGN_OR_RETURN(storage::TablespaceInfo info,
-                     timeline_.GetTablespace(SpaceId(request->space_id()), Lsn(request->lsn()),
+                     timeline->GetTablespace(SpaceId(request->space_id()), Lsn(request->lsn()),
                                              ReadDeadline(*context)));
     response->set_space_id(request->space_id());
     response->set_pages(info.pages);
@@ -264,9 +280,10 @@ grpc::Status PageService::ListTablespaces(grpc::ServerContext* context,
                                           const ListTablespacesRequest* request,
                                           ListTablespacesResponse* response) {
   return Measured(metrics_, "ListTablespaces", [&]() -> absl::Status {
-    Lsn lsn = ResolveLatest(timeline_, Lsn(request->lsn()));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    Lsn lsn = ResolveLatest(*timeline, Lsn(request->lsn()));
     ASSIGN_OR_RETURN(std::vector<storage::TablespaceInfo> spaces,
-                     timeline_.ListTablespaces(lsn, ReadDeadline(*context)));
+                     timeline->ListTablespaces(lsn, ReadDeadline(*context)));
     response->set_lsn(lsn.value());
     for (const storage::TablespaceInfo& info : spaces) {
       Tablespace* out = response->add_tablespaces();
@@ -279,10 +296,11 @@ grpc::Status PageService::ListTablespaces(grpc::ServerContext* context,
   });
 }
 
-grpc::Status PageService::Import(grpc::ServerContext* /*context*/,
+grpc::Status PageService::Import(grpc::ServerContext* context,
                                  grpc::ServerReader<ImportChunk>* reader,
                                  ImportResponse* response) {
   return Measured(metrics_, "Import", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     ImportChunk chunk;
     if (!reader->Read(&chunk)) {
       return absl::InvalidArgumentError(
@@ -300,7 +318,7 @@ grpc::Status PageService::Import(grpc::ServerContext* /*context*/,
     }
     Lsn lsn(catalog.lsn());
     ASSIGN_OR_RETURN(std::unique_ptr<storage::ImportSession> session,
-                     timeline_.BeginImport(lsn, catalog.page_size(), std::move(spaces)));
+                     timeline->BeginImport(lsn, catalog.page_size(), std::move(spaces)));
     uint64_t pages = 0;
     bool first = true;
     do {
@@ -323,37 +341,40 @@ grpc::Status PageService::Import(grpc::ServerContext* /*context*/,
   });
 }
 
-grpc::Status PageService::TruncateWal(grpc::ServerContext* /*context*/,
+grpc::Status PageService::TruncateWal(grpc::ServerContext* context,
                                       const TruncateWalRequest* request,
                                       TruncateWalResponse* response) {
   return Measured(metrics_, "TruncateWal", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(const Lsn at, timeline_.TruncateWal(Lsn(request->lsn()),
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(const Lsn at, timeline->TruncateWal(Lsn(request->lsn()),
                                                          request->writer_generation()));
     response->set_last_record_lsn(at.value());
     return absl::OkStatus();
   });
 }
 
-grpc::Status PageService::AcquireWriter(grpc::ServerContext* /*context*/,
+grpc::Status PageService::AcquireWriter(grpc::ServerContext* context,
                                         const AcquireWriterRequest* request,
                                         AcquireWriterResponse* response) {
   return Measured(metrics_, "AcquireWriter", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     if (request->holder().empty()) {
       return absl::InvalidArgumentError("AcquireWriter: the holder must name the writer");
     }
-    ASSIGN_OR_RETURN(storage::WriterLease lease, timeline_.AcquireWriter(request->holder()));
+    ASSIGN_OR_RETURN(storage::WriterLease lease, timeline->AcquireWriter(request->holder()));
     response->set_generation(lease.generation);
     response->set_last_record_lsn(lease.granted_at.value());
     return absl::OkStatus();
   });
 }
 
-grpc::Status PageService::PutAuxFile(grpc::ServerContext* /*context*/,
+grpc::Status PageService::PutAuxFile(grpc::ServerContext* context,
                                      const PutAuxFileRequest* request,
                                      PutAuxFileResponse* /*response*/) {
   return Measured(metrics_, "PutAuxFile", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     const std::string& content = request->content();
-    return timeline_.PutAuxFile(
+    return timeline->PutAuxFile(
         request->path(), Lsn(request->lsn()),
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()),
         request->deleted(), request->writer_generation());
@@ -364,9 +385,10 @@ grpc::Status PageService::GetAuxFile(grpc::ServerContext* context,
                                      const GetAuxFileRequest* request,
                                      GetAuxFileResponse* response) {
   return Measured(metrics_, "GetAuxFile", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
     storage::AuxFileVersion version;
     ASSIGN_OR_RETURN(std::vector<uint8_t> content,
-                     timeline_.GetAuxFile(request->path(), Lsn(request->lsn()),
+                     timeline->GetAuxFile(request->path(), Lsn(request->lsn()),
                                           ReadDeadline(*context), &version));
     response->set_path(version.path);
     response->set_lsn(version.lsn.value());
@@ -379,9 +401,10 @@ grpc::Status PageService::ListAuxFiles(grpc::ServerContext* context,
                                        const ListAuxFilesRequest* request,
                                        ListAuxFilesResponse* response) {
   return Measured(metrics_, "ListAuxFiles", [&]() -> absl::Status {
-    const Lsn at = ResolveLatest(timeline_, Lsn(request->lsn()));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    const Lsn at = ResolveLatest(*timeline, Lsn(request->lsn()));
     ASSIGN_OR_RETURN(std::vector<storage::AuxFileVersion> files,
-                     timeline_.ListAuxFiles(at, ReadDeadline(*context)));
+                     timeline->ListAuxFiles(at, ReadDeadline(*context)));
     response->set_lsn(at.value());
     for (const storage::AuxFileVersion& f : files) {
       AuxFileEntry* e = response->add_files();
@@ -393,10 +416,11 @@ grpc::Status PageService::ListAuxFiles(grpc::ServerContext* context,
   });
 }
 
-grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
+grpc::Status PageService::GetStatus(grpc::ServerContext* context,
                                     const StatusRequest* /*request*/, StatusResponse* response) {
   return Measured(metrics_, "GetStatus", [&]() -> absl::Status {
-    storage::TimelineStatus s = timeline_.Status();
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    storage::TimelineStatus s = timeline->Status();
     response->set_base_lsn(s.base_lsn.value());
     response->set_last_record_lsn(s.last_record_lsn.value());
     response->set_durable_lsn(s.durable_lsn.value());
@@ -417,10 +441,11 @@ grpc::Status PageService::GetStatus(grpc::ServerContext* /*context*/,
   });
 }
 
-grpc::Status PageService::Ping(grpc::ServerContext* /*context*/, const PingRequest* /*request*/,
+grpc::Status PageService::Ping(grpc::ServerContext* context, const PingRequest* /*request*/,
                                PingResponse* response) {
   return Measured(metrics_, "Ping", [&]() -> absl::Status {
-    response->set_last_record_lsn(timeline_.Status().last_record_lsn.value());
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    response->set_last_record_lsn(timeline->Status().last_record_lsn.value());
     return absl::OkStatus();
   });
 }

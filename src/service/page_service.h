@@ -1,5 +1,9 @@
-// PageService: the gRPC service pageserver.PageServer (proto/page_service.proto) over one
-// storage::Timeline — the place where a storage absl::Status becomes a wire error.
+// PageService: the gRPC service pageserver.PageServer (proto/page_service.proto) over the
+// timelines of a tenant — the place where a storage absl::Status becomes a wire error.
+//
+// Timelines: every call names its timeline in the gRPC metadata key `timeline` (its name; the
+// `main` timeline when absent or empty), as Neon's gRPC page API carries tenant and timeline in
+// metadata. An unknown name fails the call with NOT_FOUND, naming it.
 //
 // Error rule: a unary call fails with the gRPC status whose code has the same number as the
 // absl::StatusCode (the two enumerations agree) and the same message. GetPages and
@@ -17,7 +21,7 @@
 // before the bad one are stored, as the contract says, and the call fails with the bad chunk's
 // error (whose message names the LSN).
 //
-// Ownership: the service borrows the timeline and the metrics; both must outlive it.
+// Ownership: the service borrows the timelines and the metrics; both must outlive it.
 // Thread-safety: the gRPC runtime calls the methods concurrently; the service holds no mutable
 // state of its own and relies on Timeline and PageServerMetrics being thread-safe.
 #pragma once
@@ -32,6 +36,7 @@
 #include "proto/page_service.grpc.pb.h"
 #include "service/metrics.h"
 #include "storage/timeline.h"
+#include "tenant/tenant.h"
 
 namespace pageserver::service {
 
@@ -44,6 +49,9 @@ struct ServiceOptions {
 
 // The gRPC status with the same code number and message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The metadata key that names a call's timeline.
+inline constexpr char kTimelineMetadataKey[] = "timeline";
 
 // The calls on the timeline that both the gRPC service and the HTTP API make, with their
 // metrics recorded.
@@ -61,7 +69,8 @@ Lsn ResolveLatest(const storage::Timeline& timeline, Lsn lsn);
 
 class PageService final : public ::pageserver::PageServer::Service {
  public:
-  PageService(storage::Timeline& timeline, PageServerMetrics& metrics, ServiceOptions options = {});
+  PageService(tenant::TimelineResolver& timelines, PageServerMetrics& metrics,
+              ServiceOptions options = {});
 
   grpc::Status GetPage(grpc::ServerContext* context, const GetPageRequest* request,
                        GetPageResponse* response) override;
@@ -99,15 +108,20 @@ class PageService final : public ::pageserver::PageServer::Service {
  private:
   // The call's deadline, or now + read_wait_limit when it has none.
   absl::Time ReadDeadline(const grpc::ServerContext& context) const;
+  // The call's timeline (metadata key `timeline`).
+  absl::StatusOr<std::shared_ptr<storage::Timeline>> TimelineOf(
+      const grpc::ServerContext& context) const;
   // One page answer of a batch or stream: the page or the error, never a failed call.
-  GetPageResponse ReadOne(const GetPageRequest& request, absl::Time deadline);
+  GetPageResponse ReadOne(storage::Timeline& timeline, const GetPageRequest& request,
+                          absl::Time deadline);
   // Hands `bytes` (chunks of the sizes in `chunk_sizes`, in order) to the timeline; see the
   // batching rule above.
-  absl::StatusOr<storage::IngestResult> IngestBatch(uint64_t writer_generation, Lsn start,
+  absl::StatusOr<storage::IngestResult> IngestBatch(storage::Timeline& timeline,
+                                                    uint64_t writer_generation, Lsn start,
                                                     std::span<const uint8_t> bytes,
                                                     std::span<const size_t> chunk_sizes);
 
-  storage::Timeline& timeline_;
+  tenant::TimelineResolver& timelines_;
   PageServerMetrics& metrics_;
   const ServiceOptions options_;
 };

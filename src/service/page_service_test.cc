@@ -32,7 +32,8 @@ class PageServiceTest : public ::testing::Test {
   void TearDown() override { Stop(); }
 
   void Start(ServiceOptions options) {
-    service_ = std::make_unique<PageService>(*timeline_, metrics_, options);
+    timelines_ = std::make_unique<tenant::SingleTimeline>(*timeline_);
+    service_ = std::make_unique<PageService>(*timelines_, metrics_, options);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -71,6 +72,7 @@ class PageServiceTest : public ::testing::Test {
 
   std::unique_ptr<FakeTimeline> timeline_ = std::make_unique<FakeTimeline>(Lsn(1000), Catalog());
   PageServerMetrics metrics_;
+  std::unique_ptr<tenant::SingleTimeline> timelines_;
   std::unique_ptr<PageService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PageServer::Stub> stub_;

@@ -1,5 +1,6 @@
-// pageserver: serves one timeline (DIR/timelines/main) over gRPC (pageserver.PageServer) and
-// HTTP (JSON API + /metrics) until SIGTERM or SIGINT.
+// pageserver: serves the timelines of DIR/timelines (main and its branches; tenant/tenant.h) over
+// gRPC (pageserver.PageServer) and HTTP (JSON API, timeline management, /metrics) until SIGTERM
+// or SIGINT.
 //
 //   pageserver --data-dir DIR [--grpc-addr HOST:PORT] [--http-addr HOST:PORT] [--config FILE]
 //              [--in-memory-layer-bytes N] [--image-chain-threshold N] [--wal-segment-bytes N]
@@ -44,6 +45,7 @@
 #include "remote/remote_storage.h"
 #include "remote/retrying_storage.h"
 #include "storage/timeline.h"
+#include "tenant/tenant.h"
 
 namespace pageserver::service {
 namespace {
@@ -354,23 +356,24 @@ int Run(int argc, char** argv) {
     if (!opened.ok()) return Fail(std::string(opened.status().message()));
     remote_storage = std::make_unique<remote::RetryingStorage>(std::move(*opened));
     config.timeline.remote = remote_storage.get();
-    config.timeline.remote_prefix = "timelines/main";
+    config.timeline.remote_prefix = "timelines";  // the tenant adds "/<name>"
   }
-  std::string timeline_dir = config.data_dir + "/timelines/main";
-  absl::StatusOr<std::unique_ptr<storage::Timeline>> timeline =
-      storage::Timeline::Open(timeline_dir, config.timeline);
-  if (!timeline.ok()) {
-    return Fail("cannot open timeline " + timeline_dir + ": " +
-                std::string(timeline.status().message()));
+  absl::StatusOr<std::unique_ptr<tenant::Tenant>> opened =
+      tenant::Tenant::Open(config.data_dir, config.timeline);
+  if (!opened.ok()) {
+    return Fail("cannot open the timelines in " + config.data_dir + ": " +
+                std::string(opened.status().message()));
   }
+  std::unique_ptr<tenant::Tenant> tenant = std::move(*opened);
+  std::shared_ptr<storage::Timeline> timeline = *tenant->Get(tenant::kMainTimeline);
 
   ServiceOptions options;
   options.read_wait_limit = absl::Milliseconds(config.read_wait_limit_ms);
   PageServerMetrics metrics;
-  metrics.AddTimelineGauges(**timeline);
+  metrics.AddTimelineGauges(*timeline);  // of main
   if (remote_storage) metrics.AddRemoteStorageCounters(*remote_storage);
-  PageService service(**timeline, metrics, options);
-  HttpApi http(**timeline, metrics, options);
+  PageService service(*tenant, metrics, options);
+  HttpApi http(*tenant, metrics, options, tenant.get());
 
   absl::StatusOr<int> http_port = http.Bind(http_host_port->first, http_host_port->second);
   if (!http_port.ok()) return Fail(std::string(http_port.status().message()));
@@ -391,7 +394,7 @@ int Run(int argc, char** argv) {
   std::printf("pageserver: serving gRPC on %s, HTTP on %s, data in %s, last_record_lsn %llu\n",
               WithPort(config.grpc_addr, grpc_port).c_str(),
               WithPort(config.http_addr, *http_port).c_str(), config.data_dir.c_str(),
-              static_cast<unsigned long long>((*timeline)->Status().last_record_lsn.value()));
+              static_cast<unsigned long long>(timeline->Status().last_record_lsn.value()));
   std::fflush(stdout);
 
   int signal_number = 0;

@@ -20,6 +20,7 @@
 #include "redo/page_format.h"
 #include "service/http_api.h"
 #include "service/page_service.h"
+#include "service/testing/in_process_servers.h"
 #include "wal/testing/mtr_builder.h"
 
 namespace pageserver::service {
@@ -69,26 +70,15 @@ class ServiceE2eTest : public ::testing::Test {
     ServiceOptions options;
     options.wal_batch_bytes = 1000;  // several batches per stream
     options.read_wait_limit = absl::Milliseconds(200);
-    service_ = std::make_unique<PageService>(*timeline_, metrics_, options);
-    grpc::ServerBuilder builder;
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    stub_ = PageServer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-    http_ = std::make_unique<HttpApi>(*timeline_, metrics_, options);
-    auto port = http_->Bind("127.0.0.1", 0);
-    ASSERT_TRUE(port.ok()) << port.status();
-    http_->Start();
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
+    timelines_ = std::make_unique<tenant::SingleTimeline>(*timeline_);
+    servers_.Start(*timelines_, metrics_, options);
   }
-  void TearDown() override {
-    http_->Stop();
-    server_->Shutdown();
-  }
+  void TearDown() override { servers_.Stop(); }
 
   grpc::Status Import() {
     grpc::ClientContext context;
     ImportResponse response;
-    auto writer = stub_->Import(&context, &response);
+    auto writer = servers_.stub->Import(&context, &response);
     ImportChunk first;
     first.mutable_catalog()->set_lsn(kBase.value());
     first.mutable_catalog()->set_page_size(kPageSize);
@@ -120,7 +110,7 @@ class ServiceE2eTest : public ::testing::Test {
                       size_t max_chunk, StreamWalResponse* response,
                       std::vector<size_t>* chunk_starts = nullptr) {
     grpc::ClientContext context;
-    auto writer = stub_->StreamWAL(&context, response);
+    auto writer = servers_.stub->StreamWAL(&context, response);
     for (size_t at = from; at < to;) {
       size_t n = std::min<size_t>(to - at, 1 + rng() % max_chunk);
       WalChunk chunk;
@@ -137,11 +127,8 @@ class ServiceE2eTest : public ::testing::Test {
   pageserver::testing::TempDir dir_{"service_e2e_test"};
   std::unique_ptr<storage::Timeline> timeline_;
   PageServerMetrics metrics_;
-  std::unique_ptr<PageService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<PageServer::Stub> stub_;
-  std::unique_ptr<HttpApi> http_;
-  std::unique_ptr<httplib::Client> client_;
+  std::unique_ptr<tenant::SingleTimeline> timelines_;
+  testing::InProcessServers servers_;
 };
 
 TEST_F(ServiceE2eTest, PagesReadOverTheWireEqualTheTimelines) {
@@ -165,7 +152,7 @@ TEST_F(ServiceE2eTest, PagesReadOverTheWireEqualTheTimelines) {
     }
     grpc::ClientContext context;
     GetPagesResponse pages;
-    ASSERT_TRUE(stub_->GetPages(&context, request, &pages).ok());
+    ASSERT_TRUE(servers_.stub->GetPages(&context, request, &pages).ok());
     for (uint32_t p = 0; p < kPages; ++p) {
       auto expected = timeline_->GetPage(PageId{kSpace, PageNo(p)}, lsn, absl::Now());
       ASSERT_TRUE(expected.ok()) << expected.status();
@@ -176,7 +163,7 @@ TEST_F(ServiceE2eTest, PagesReadOverTheWireEqualTheTimelines) {
       EXPECT_EQ(got.records_applied(), expected->records_applied);
 
       nlohmann::json body = {{"space_id", kSpace.value()}, {"page_no", p}, {"lsn", lsn.value()}};
-      auto res = client_->Post("/api/v1/get_page", body.dump(), "application/json");
+      auto res = servers_.client->Post("/api/v1/get_page", body.dump(), "application/json");
       ASSERT_TRUE(res);
       ASSERT_EQ(res->status, 200) << res->body;
       std::string data;
@@ -229,7 +216,7 @@ TEST_F(ServiceE2eTest, ReadPastTheEndTimesOutWithDeadlineExceeded) {
   request.set_page_no(1);
   request.set_lsn(kBase.value() + 100);
   GetPageResponse response;
-  grpc::Status status = stub_->GetPage(&context, request, &response);
+  grpc::Status status = servers_.stub->GetPage(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::DEADLINE_EXCEEDED) << status.error_message();
 }
 

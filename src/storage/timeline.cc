@@ -596,7 +596,8 @@ TimelineStatus TimelineImpl::Status() const {
   TimelineStatus s;
   std::shared_lock<std::shared_mutex> read(mu_);
   s.has_base = has_base_;
-  s.base_lsn = base_lsn_;
+  // A branch is readable down to its root's base: below its branch LSN, through its ancestors.
+  s.base_lsn = ancestor_ != nullptr ? ancestor_->ReadableFrom() : base_lsn_;
   s.last_record_lsn = Lsn(last_record_lsn_.load());
   s.durable_lsn = s.last_record_lsn;  // ingest acknowledges only after fdatasync
   s.received_lsn = Lsn(received_lsn_.load());

@@ -129,7 +129,7 @@ struct IngestResult {
 };
 
 struct TimelineStatus {
-  Lsn base_lsn;
+  Lsn base_lsn;  // the lowest LSN readable: the import's (a branch's root's; see identity)
   Lsn last_record_lsn;
   Lsn durable_lsn;
   Lsn received_lsn;
@@ -185,7 +185,8 @@ class Timeline {
 
   // Creates, in `dir` (which must not exist), a branch of `ancestor` at `lsn` (0: its
   // last_record_lsn) with id `id`: nothing is copied but the catalog at `lsn`; the branch reads
-  // what it does not hold from the ancestor at `lsn`, and takes redo from `lsn` on. `lsn` is
+  // what it does not hold from the ancestor at `lsn`, and takes redo from `lsn` on. Reads of the
+  // branch below `lsn` are the ancestor's (its GC cutoff applies to them). `lsn` is
   // kept as a branch point of the ancestor at once (GC keeps its history), until
   // RemoveBranchPoint. Open the branch with Open and `ancestor` in its options. Refused, with
   // nothing created: OutOfRange below the ancestor's GC cutoff or base, or above its

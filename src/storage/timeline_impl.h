@@ -152,6 +152,18 @@ class TimelineImpl : public Timeline {
   // Every aux file existing at `lsn`, here and in the ancestors (the newest version wins).
   std::vector<AuxFileVersion> AuxListAt(Lsn lsn) const;
   const TimelineIdentity& identity() const { return identity_; }
+  // The lowest LSN readable here: the base, or for a branch its root's base.
+  Lsn ReadableFrom() const {
+    if (ancestor_ != nullptr) return ancestor_->ReadableFrom();
+    std::shared_lock<std::shared_mutex> read(mu_);
+    return base_lsn_;
+  }
+  // For a branch read at `lsn` below its branch LSN: the ancestor, whose history that is (its
+  // own GC cutoff applies); null otherwise.
+  TimelineImpl* AncestorBelow(Lsn lsn) const {
+    return ancestor_ != nullptr && lsn != Lsn(0) && lsn < identity_.ancestor_lsn ? ancestor_
+                                                                                 : nullptr;
+  }
   absl::StatusOr<TablespaceInfo> GetTablespace(SpaceId space, Lsn lsn,
                                                absl::Time deadline) override;
   absl::StatusOr<std::vector<TablespaceInfo>> ListTablespaces(Lsn lsn,

@@ -13,12 +13,14 @@ namespace pageserver::storage {
 absl::StatusOr<std::vector<uint8_t>> TimelineImpl::GetAuxFile(const std::string& path, Lsn lsn,
                                                               absl::Time deadline,
                                                               AuxFileVersion* version) {
+  if (TimelineImpl* a = AncestorBelow(lsn)) return a->GetAuxFile(path, lsn, deadline, version);
   ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
   return AuxAt(path, at, version);
 }
 
 absl::StatusOr<std::vector<AuxFileVersion>> TimelineImpl::ListAuxFiles(Lsn lsn,
                                                                        absl::Time deadline) {
+  if (TimelineImpl* a = AncestorBelow(lsn)) return a->ListAuxFiles(lsn, deadline);
   ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
   return AuxListAt(at);
 }
@@ -198,6 +200,7 @@ absl::StatusOr<PageVersion> TimelineImpl::ReadPage(PageId id, Lsn lsn) {
 }
 
 absl::StatusOr<PageVersion> TimelineImpl::GetPage(PageId id, Lsn lsn, absl::Time deadline) {
+  if (TimelineImpl* a = AncestorBelow(lsn)) return a->GetPage(id, lsn, deadline);
   ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
   absl::StatusOr<PageVersion> page = ReadPage(id, at);
   if (!page.ok() && !absl::IsNotFound(page.status()) && !absl::IsOutOfRange(page.status()) &&
@@ -211,6 +214,7 @@ absl::StatusOr<PageVersion> TimelineImpl::GetPage(PageId id, Lsn lsn, absl::Time
 
 absl::StatusOr<TablespaceInfo> TimelineImpl::GetTablespace(SpaceId space, Lsn lsn,
                                                            absl::Time deadline) {
+  if (TimelineImpl* a = AncestorBelow(lsn)) return a->GetTablespace(space, lsn, deadline);
   ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
   ASSIGN_OR_RETURN(TablespaceAt t, FindSpace(space, at));
   absl::StatusOr<uint32_t> flags = FlagsOf(t, at);
@@ -219,6 +223,7 @@ absl::StatusOr<TablespaceInfo> TimelineImpl::GetTablespace(SpaceId space, Lsn ls
 
 absl::StatusOr<std::vector<TablespaceInfo>> TimelineImpl::ListTablespaces(Lsn lsn,
                                                                           absl::Time deadline) {
+  if (TimelineImpl* a = AncestorBelow(lsn)) return a->ListTablespaces(lsn, deadline);
   ASSIGN_OR_RETURN(const Lsn at, WaitFor(lsn, deadline));
   std::vector<TablespaceAt> spaces;
   {

@@ -153,7 +153,7 @@ absl::Status Tenant::OpenLocked(const std::string& name, std::shared_ptr<Node> a
 
 absl::StatusOr<std::shared_ptr<storage::Timeline>> Tenant::Get(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = nodes_.find(name);
+  auto it = nodes_.find(name.empty() ? std::string(kMainTimeline) : name);
   if (it == nodes_.end()) {
     return absl::NotFoundError(absl::StrFormat("no timeline named \"%s\"", name));
   }

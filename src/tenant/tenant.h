@@ -43,7 +43,30 @@ struct BranchRequest {
   std::optional<absl::Time> at;              // instead of `lsn`: the LSN that had arrived then
 };
 
-class Tenant {
+// What the services need of a tenant: a timeline by name (`main` when the name is empty).
+class TimelineResolver {
+ public:
+  virtual ~TimelineResolver() = default;
+  // NotFound naming `name` when there is no such timeline.
+  virtual absl::StatusOr<std::shared_ptr<storage::Timeline>> Get(const std::string& name) const = 0;
+};
+
+// One timeline served as `main`: for tools and tests that serve a single timeline.
+class SingleTimeline final : public TimelineResolver {
+ public:
+  // `timeline` must outlive the resolver and what it hands out.
+  explicit SingleTimeline(storage::Timeline& timeline)
+      : timeline_(&timeline, [](storage::Timeline*) {}) {}
+  absl::StatusOr<std::shared_ptr<storage::Timeline>> Get(const std::string& name) const override {
+    if (name.empty() || name == kMainTimeline) return timeline_;
+    return absl::NotFoundError("no timeline named \"" + name + "\"");
+  }
+
+ private:
+  std::shared_ptr<storage::Timeline> timeline_;
+};
+
+class Tenant : public TimelineResolver {
  public:
   // Opens every timeline under `data_dir`/timelines, each with `options` (remote_prefix gets
   // "/<name>" appended). DataLoss or FailedPrecondition naming the timeline when one cannot be
@@ -52,8 +75,8 @@ class Tenant {
                                                       storage::TimelineOptions options);
   ~Tenant();  // branches close before their ancestors
 
-  // The timeline named `name`; NotFound naming it otherwise.
-  absl::StatusOr<std::shared_ptr<storage::Timeline>> Get(const std::string& name) const;
+  // The timeline named `name` (`main` when empty); NotFound naming it otherwise.
+  absl::StatusOr<std::shared_ptr<storage::Timeline>> Get(const std::string& name) const override;
   // Creates and opens a branch. Refused, with nothing created: InvalidArgument for a bad name,
   // AlreadyExists for a name taken, NotFound for an unknown ancestor, OutOfRange for an LSN (or a
   // time) outside the ancestor's retained history (below its GC cutoff, before its base, above

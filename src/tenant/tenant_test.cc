@@ -33,13 +33,7 @@ class TenantTest : public ::testing::Test {
   void Fill(Tenant& tenant, std::span<const uint8_t> bytes) {
     auto main = tenant.Get(kMainTimeline);
     ASSERT_TRUE(main.ok()) << main.status();
-    auto session = (*main)->BeginImport(kBase, storage::kPs,
-                                        {{kSpace, "./db/t.ibd", storage::kFlags, kPages}});
-    ASSERT_TRUE(session.ok()) << session.status();
-    for (uint32_t p = 0; p < kPages; ++p) {
-      ASSERT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, storage::BasePage(p)).ok());
-    }
-    ASSERT_TRUE((*session)->Finish().ok());
+    storage::ImportModelBase(**main);
     storage::IngestFrom(**main, kBase, bytes);
   }
   static void ExpectModel(storage::Timeline& t, const Stream& s, Lsn lsn) {

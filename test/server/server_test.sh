@@ -9,6 +9,10 @@
 #   serve       import base/; push final/ib_logfile0 in seeded random chunk sizes; every page at
 #               the crash LSN == crash_recovered/ (gRPC), at the end == final/ (gRPC and HTTP)
 #   restart     SIGTERM (exit 0), start again, the same pages at both LSNs
+#   branch      (issue 11) `pagectl branch create` at the crash LSN, at the end, and a branch of
+#               the crash branch: every page of each (`pagectl verify --timeline`) == MariaDB's
+#               there, before and after a restart; a branch above the last LSN and one of an
+#               unknown timeline are refused with nothing made; a cascade delete
 #   restore     (issue 10) a second server with --remote $REMOTE_URL (default file://WORK/bucket):
 #               import, push, wait until remote_consistent_lsn reaches the end; kill -9, delete
 #               its data directory, start a new one on the bucket alone: every page at the crash
@@ -128,6 +132,52 @@ if wanted restart; then
       fail restart "after the restart, $why"
     else
       pass restart
+    fi
+  fi
+fi
+
+if wanted branch; then
+  branches() { "$PAGECTL" branch list --server "$HTTP" | awk '{print $1}' | paste -sd' '; }
+  verify_branches() {
+    if ! verify "branch.$1.crash" crash_recovered "$CRASH_END_LSN" --timeline atcrash; then
+      echo "the pages of the branch at the crash LSN differ from crash_recovered/"
+    elif ! verify "branch.$1.nested" crash_recovered "$CRASH_END_LSN" --timeline nested; then
+      echo "the pages of the branch of the crash branch differ from crash_recovered/"
+    elif ! verify "branch.$1.final" final "$FINAL_END_LSN" --timeline atend; then
+      echo "the pages of the branch at the end differ from final/"
+    else
+      return 0
+    fi
+    return 1
+  }
+  if ! run_pagectl branch.create branch create --server "$HTTP" --name atcrash \
+      --lsn "$CRASH_END_LSN" ||
+      ! run_pagectl branch.create branch create --server "$HTTP" --name atend ||
+      ! run_pagectl branch.create branch create --server "$HTTP" --name nested --from atcrash; then
+    fail branch "pagectl branch create failed: $(tail -2 "$WORK/branch.create.err")"
+  elif run_pagectl branch.above branch create --server "$HTTP" --name above \
+      --lsn "$((FINAL_END_LSN + 1))"; then
+    fail branch "a branch above the last LSN was made"
+  elif ! grep -q "above the timeline's last LSN" "$WORK/branch.above.err"; then
+    fail branch "a branch above the last LSN failed without saying why: $(cat "$WORK/branch.above.err")"
+  elif run_pagectl branch.unknown branch create --server "$HTTP" --name x --from nowhere; then
+    fail branch "a branch of an unknown timeline was made"
+  elif [[ $(branches) != "main atcrash nested atend" ]]; then
+    fail branch "the timelines listed are \"$(branches)\", not main atcrash nested atend"
+  elif ! why=$(verify_branches live); then
+    fail branch "$why"
+  elif ! stop_server; then
+    fail branch "the server did not exit 0 on SIGTERM"
+  else
+    start_server branched
+    if ! why=$(verify_branches restarted); then
+      fail branch "after a restart, $why"
+    elif ! run_pagectl branch.delete branch delete --server "$HTTP" --name atcrash --cascade; then
+      fail branch "the cascade delete failed: $(tail -2 "$WORK/branch.delete.err")"
+    elif [[ $(branches) != "main atend" || -e $DATA_DIR/timelines/nested ]]; then
+      fail branch "after the cascade delete: \"$(branches)\""
+    else
+      pass branch
     fi
   fi
 fi

@@ -16,6 +16,8 @@ void RegisterGetpage(CLI::App& app, int& exit_code);
 void RegisterVerify(CLI::App& app, int& exit_code);
 void RegisterFollow(CLI::App& app, int& exit_code);
 void RegisterTruncateWal(CLI::App& app, int& exit_code);
+// branch create|list|delete over the HTTP management API (branch_command.cc)
+void RegisterBranch(CLI::App& app, int& exit_code);
 // compute and init (compute_command.cc)
 void RegisterCompute(CLI::App& app, int& exit_code);
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   pageserver::pagectl::RegisterVerify(app, exit_code);
   pageserver::pagectl::RegisterFollow(app, exit_code);
   pageserver::pagectl::RegisterTruncateWal(app, exit_code);
+  pageserver::pagectl::RegisterBranch(app, exit_code);
   pageserver::pagectl::RegisterCompute(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

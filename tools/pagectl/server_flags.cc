@@ -8,6 +8,7 @@ void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
                   "seconds each call may take, its retries included");
   cmd->add_option("--channels", flags.channels, "gRPC connections to the server");
   cmd->add_option("--retries", flags.retries, "retries of a call that finds the server away");
+  cmd->add_option("--timeline", flags.timeline, "the timeline (branch) to act on (default: main)");
 }
 
 absl::StatusOr<std::unique_ptr<client::PageServerClient>> ConnectToServer(
@@ -17,6 +18,7 @@ absl::StatusOr<std::unique_ptr<client::PageServerClient>> ConnectToServer(
   options.deadline = absl::Seconds(flags.deadline_seconds);
   options.channels = flags.channels;
   options.max_retries = flags.retries;
+  options.timeline = flags.timeline;
   return client::PageServerClient::Create(options);
 }
 

@@ -1,5 +1,5 @@
 // The flags every subcommand that talks to a page server shares (--server, --deadline,
-// --channels, --retries), and the client they make.
+// --channels, --retries, --timeline), and the client they make.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -16,6 +16,7 @@ struct ServerFlags {
   double deadline_seconds = 30;
   int channels = 2;
   int retries = 5;
+  std::string timeline;  // empty: main
 };
 
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags);

@@ -65,7 +65,8 @@ class PageServerFixture : public ::testing::Test {
       ASSERT_TRUE((*import)->AddPage(PageId{kSpace, PageNo(p)}, page).ok());
     }
     ASSERT_TRUE((*import)->Finish().ok());
-    service_ = std::make_unique<service::PageService>(*timeline_, metrics_);
+    timelines_ = std::make_unique<tenant::SingleTimeline>(*timeline_);
+    service_ = std::make_unique<service::PageService>(*timelines_, metrics_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -110,6 +111,7 @@ class PageServerFixture : public ::testing::Test {
   pageserver::testing::TempDir dir_{"logship_test"};
   std::unique_ptr<storage::Timeline> timeline_;
   service::PageServerMetrics metrics_;
+  std::unique_ptr<tenant::SingleTimeline> timelines_;
   std::unique_ptr<service::PageService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<client::PageServerClient> client_;

@@ -115,6 +115,16 @@ inline Bytes ModelPage(const Stream& s, PageId id, Lsn lsn) {
   return ModelPageOn(BasePage(id.page.value()), s, id, lsn);
 }
 
+// Imports the model's base (kPages pages of kSpace at kBase) into an empty timeline.
+inline void ImportModelBase(Timeline& t) {
+  auto session = t.BeginImport(kBase, kPs, {{kSpace, "./db/t.ibd", kFlags, kPages}});
+  ASSERT_TRUE(session.ok()) << session.status();
+  for (uint32_t p = 0; p < kPages; ++p) {
+    ASSERT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, BasePage(p)).ok());
+  }
+  ASSERT_TRUE((*session)->Finish().ok());
+}
+
 // Sends `bytes`, which start at `from`, in chunks of up to `chunk` bytes.
 inline void IngestFrom(Timeline& t, Lsn from, std::span<const uint8_t> bytes, size_t chunk = 900) {
   for (size_t at = 0; at < bytes.size(); at += chunk) {
@@ -137,12 +147,7 @@ class TimelineTest : public ::testing::Test {
     auto t = Timeline::Open(dir, options);
     EXPECT_TRUE(t.ok()) << t.status();
     if (!t.ok()) return nullptr;
-    auto session = (*t)->BeginImport(kBase, kPs, {{kSpace, "./db/t.ibd", kFlags, kPages}});
-    EXPECT_TRUE(session.ok()) << session.status();
-    for (uint32_t p = 0; p < kPages; ++p) {
-      EXPECT_TRUE((*session)->AddPage(PageId{kSpace, PageNo(p)}, BasePage(p)).ok());
-    }
-    EXPECT_TRUE((*session)->Finish().ok());
+    ImportModelBase(**t);
     return std::move(*t);
   }
   // Sends the stream in seeded random chunks of 1..max_chunk bytes.
