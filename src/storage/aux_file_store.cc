@@ -196,7 +196,7 @@ absl::Status AuxFileStore::CheckNotCollected(const std::string& path, Lsn lsn) c
       lsn.value(), cutoff_.value()));
 }
 
-absl::StatusOr<std::vector<uint64_t>> AuxFileStore::Collect(Lsn cutoff) {
+absl::StatusOr<std::vector<uint64_t>> AuxFileStore::Collect(Lsn cutoff, bool keep_deletions) {
   std::vector<uint64_t> removed;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -208,7 +208,9 @@ absl::StatusOr<std::vector<uint64_t>> AuxFileStore::Collect(Lsn cutoff) {
       size_t at_or_below = 0;
       while (at_or_below < v.size() && v[at_or_below].version.lsn <= cutoff) ++at_or_below;
       size_t keep_from = at_or_below == 0 ? 0 : at_or_below - 1;
-      if (at_or_below > 0 && v[keep_from].version.deleted) keep_from = at_or_below;
+      if (at_or_below > 0 && v[keep_from].version.deleted && !keep_deletions) {
+        keep_from = at_or_below;
+      }
       size_t kept = 0;  // compacts v to what stays
       for (size_t i = 0; i < v.size(); ++i) {
         if (i < keep_from && v[i].seq != newest_seq) {

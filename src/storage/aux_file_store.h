@@ -60,9 +60,10 @@ class AuxFileStore {
 
   // Garbage collection at the PITR cutoff: removes every version no read at or above `cutoff`
   // sees: of each path, the versions at or below it but the last, and that one too when it is a
-  // deletion; never the newest version stored (its seq must not be taken again). Reads below
-  // `cutoff` are refused from then on (OutOfRange, naming it). Returns the versions removed.
-  absl::StatusOr<std::vector<uint64_t>> Collect(Lsn cutoff);
+  // deletion (unless `keep_deletions`: a branch's deletion hides its ancestor's version); never
+  // the newest version stored (its seq must not be taken again). Reads below `cutoff` are
+  // refused from then on (OutOfRange, naming it). Returns the versions removed.
+  absl::StatusOr<std::vector<uint64_t>> Collect(Lsn cutoff, bool keep_deletions = false);
   // Whether version `seq` is held (stored and not collected).
   bool Holds(uint64_t seq) const;
 

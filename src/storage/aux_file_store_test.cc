@@ -176,5 +176,17 @@ TEST_F(AuxFileStoreTest, CollectKeepsWhatReadsAtOrAboveTheCutoffSeeAndRefusesThe
   EXPECT_EQ(seq, 9u);
 }
 
+TEST_F(AuxFileStoreTest, CollectCanKeepDeletions) {
+  auto s = Open();
+  ASSERT_TRUE(s->Put("b", Lsn(110), Text("b1"), false).ok());
+  ASSERT_TRUE(s->Put("b", Lsn(210), {}, true).ok());
+  ASSERT_TRUE(s->Put("c", Lsn(300), Text("c1"), false).ok());  // the newest seq is not b's
+  auto removed = s->Collect(Lsn(250), /*keep_deletions=*/true);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, (std::vector<uint64_t>{1}));
+  ASSERT_TRUE(s->VersionAt("b", Lsn(250)).has_value());
+  EXPECT_TRUE(s->VersionAt("b", Lsn(250))->deleted);
+}
+
 }  // namespace
 }  // namespace pageserver::storage

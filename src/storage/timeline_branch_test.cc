@@ -233,6 +233,35 @@ TEST_F(TimelineBranchTest, GcKeepsTheHistoryOfABranchPointUntilTheBranchGoes) {
       << "the history kept for the branch was not collected after it went";
 }
 
+TEST_F(TimelineBranchTest, ABranchsGcKeepsItsDeletionOfAnInheritedAuxFile) {
+  const Stream s = MakeStream(100, 5);
+  auto main = OpenWithBase();
+  IngestFrom(*main, kBase, s.bytes);
+  PutAux(*main, "db/u.frm", s.mtrs.back().end_lsn, "u1");
+  const std::string dir = BranchDir("gc_deleting_branch");
+  ASSERT_TRUE(Timeline::CreateBranch(dir, *main, Lsn(0), NewTimelineId()).ok());
+  // The branch deletes the file main still has, then runs long enough for its GC to pass that.
+  TimelineOptions collecting = options_;
+  collecting.ancestor = main.get();
+  collecting.image_creation_delta_bytes = 48 << 10;
+  collecting.pitr_window_bytes = 20000;
+  auto opened = Timeline::Open(dir, collecting);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Timeline& branch = **opened;
+  const Lsn from = s.mtrs.back().end_lsn;
+  const Stream own = DecodeStream(MakeStream(4000, 6).bytes, from);
+  IngestFrom(branch, from, std::span<const uint8_t>(own.bytes).first(200));
+  const Lsn deleted_at = branch.Status().last_record_lsn;
+  PutAux(branch, "db/u.frm", deleted_at, "", /*deleted=*/true);
+  PutAux(branch, "db/v.frm", deleted_at, "v1");  // the deletion is not the newest version stored
+  IngestFrom(branch, Lsn(from.value() + 200), std::span<const uint8_t>(own.bytes).subspan(200));
+  ASSERT_TRUE(branch.Flush().ok());
+  ASSERT_GT(branch.Status().gc_cutoff_lsn, deleted_at) << "the branch's GC did not pass the deletion";
+  EXPECT_EQ(Aux(branch, "db/u.frm", own.mtrs.back().end_lsn), "<NOT_FOUND>");
+  EXPECT_EQ(Aux(*main, "db/u.frm", from), "u1");
+  opened->reset();
+}
+
 TEST_F(TimelineBranchTest, WhatABranchCannotBeIsRefusedAndNothingIsMade) {
   const Stream s = MakeStream(200, 3);
   auto main = OpenWithBase();

@@ -155,7 +155,9 @@ absl::Status TimelineImpl::CollectGarbage() {
   // Aux file versions no read at or above `kept` sees; the bucket's copies go once an index
   // with this cutoff is stored.
   if (remote_client_) remote_client_->AuxCollecting(kept);
-  ASSIGN_OR_RETURN(const std::vector<uint64_t> aux_removed, aux_->Collect(kept));
+  // A branch keeps its deletions: without one, the ancestor's version would show again.
+  ASSIGN_OR_RETURN(const std::vector<uint64_t> aux_removed,
+                   aux_->Collect(kept, /*keep_deletions=*/ancestor_ != nullptr));
   log::Info(
       "garbage collection: cutoff LSN {} (history kept from LSN {}), {} layer files and {} aux "
       "file versions removed",

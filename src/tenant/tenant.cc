@@ -221,6 +221,9 @@ absl::Status Tenant::Delete(const std::string& name, bool cascade) {
   if (name == kMainTimeline) {
     return absl::FailedPreconditionError("the main timeline cannot be deleted");
   }
+  // Released after the lock (declared first): closing a timeline and removing its files must not
+  // hold up every request's Get.
+  std::vector<std::shared_ptr<Node>> dropped;
   std::lock_guard<std::mutex> lock(mu_);
   if (!nodes_.contains(name)) {
     return absl::NotFoundError(absl::StrFormat("no timeline named \"%s\"", name));
@@ -239,6 +242,7 @@ absl::Status Tenant::Delete(const std::string& name, bool cascade) {
       node->ancestor->timeline->RemoveBranchPoint(node->timeline->Status().identity.ancestor_lsn);
     }
     node->deleted = true;  // its directory goes with the last reference
+    dropped.push_back(std::move(node));
     nodes_.erase(n);
     log::Info("timeline {} deleted", n);
   };
