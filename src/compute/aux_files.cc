@@ -53,7 +53,8 @@ absl::Status AuxFiles::Upload(const std::string& relative_path, int fd) {
   }
   std::vector<uint8_t> content(size);
   RETURN_IF_ERROR(ReadFully(fd, 0, content.size(), content.data(), relative_path));
-  const Lsn lsn = shipper_.confirmed_lsn();
+  const RedoShipper::AuxStamp stamp = shipper_.StampAuxChange();
+  const Lsn lsn = stamp.lsn;
   if (absl::Status s = WithPatience(
           patience_, [&] { return client_.PutAuxFile(relative_path, lsn, content); }, [] {});
       !s.ok()) {
@@ -65,7 +66,8 @@ absl::Status AuxFiles::Upload(const std::string& relative_path, int fd) {
 }
 
 absl::Status AuxFiles::Delete(const std::string& relative_path) {
-  const Lsn lsn = shipper_.confirmed_lsn();
+  const RedoShipper::AuxStamp stamp = shipper_.StampAuxChange();
+  const Lsn lsn = stamp.lsn;
   if (absl::Status s = WithPatience(
           patience_, [&] { return client_.DeleteAuxFile(relative_path, lsn); }, [] {});
       !s.ok()) {

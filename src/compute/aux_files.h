@@ -1,7 +1,9 @@
 // AuxFiles: a compute's non-InnoDB files on the page server (.frm, .par, db.opt, the Aria system
 // tables and Aria's log, ddl_recovery.log, ...). Each upload is the whole file, stamped with the
-// compute's confirmed LSN at that moment (RedoShipper::confirmed_lsn: never a tail that may be
-// dropped), so versions follow the redo they go with; a deletion is a version too. At start every file the server holds is fetched.
+// LSN the server has acknowledged at that moment (RedoShipper::StampAuxChange), so that versions
+// follow the redo they go with as a crash at that moment would leave them: a DDL's redo is
+// durable before MariaDB changes its files. A deletion is a version too. At start every file the
+// server holds is fetched.
 //
 // When mariadbd's files are uploaded (ComputeFs): on fsync, on the last close after a change, on
 // rename (the new name, then the old one deleted) and on unlink. The upload is synchronous: an

@@ -104,6 +104,7 @@ std::vector<std::string> MariadbdArgs(const ComputeOptions& o, uint32_t page_siz
       absl::StrFormat("--innodb-undo-tablespaces=%d", undo_tablespaces),
       // The buffer pool dump is a local file: a new compute starts cold.
       "--innodb-buffer-pool-load-at-startup=0", "--innodb-buffer-pool-dump-at-shutdown=0"};
+  if (o.read_only) a.push_back("--innodb-read-only");
   a.push_back(o.port > 0 ? absl::StrFormat("--port=%d", o.port) : "--skip-networking");
   if (geteuid() == 0) a.push_back("--user=root");
   a.insert(a.end(), o.mariadbd_options.begin(), o.mariadbd_options.end());
@@ -140,6 +141,7 @@ int RunCompute(const ComputeOptions& o) {
 
   client::Options copts;
   copts.address = o.server;
+  copts.timeline = o.timeline;
   absl::StatusOr<std::unique_ptr<client::PageServerClient>> made =
       client::PageServerClient::Create(copts);
   if (!made.ok()) return Fail(made.status());
@@ -172,7 +174,9 @@ int RunCompute(const ComputeOptions& o) {
     const std::string path = wal::NormalizeRelativePath(t.path);
     if (path.ends_with(".ibd")) ibd_files.push_back({t.space, path});
   }
-  absl::StatusOr<std::vector<uint8_t>> checkpoint_mtr = CheckpointMtr(start, ibd_files);
+  absl::StatusOr<std::vector<uint8_t>> checkpoint_mtr =
+      o.read_only ? absl::StatusOr<std::vector<uint8_t>>(FileCheckpointMtr(start))
+                  : CheckpointMtr(start, ibd_files);
   if (!checkpoint_mtr.ok()) return Fail(checkpoint_mtr.status());
   const Lsn after_checkpoint = start + checkpoint_mtr->size();
   if (absl::Status s =
@@ -196,9 +200,10 @@ int RunCompute(const ComputeOptions& o) {
   }
   absl::StatusOr<FetchedAuxFiles> fetched = aux.FetchAll(shadow, start);
   if (!fetched.ok()) return Fail(fetched.status());
-  absl::PrintF("compute: page server %s, writer generation %d, LSN %d: %d tablespaces, %d aux "
-              "files (%d bytes)\n",
-              o.server, grant->generation, start.value(), spaces->tablespaces.size(),
+  absl::PrintF("compute: page server %s, timeline %s%s, writer generation %d, LSN %d: %d "
+              "tablespaces, %d aux files (%d bytes)\n",
+              o.server, o.timeline.empty() ? "main" : o.timeline, o.read_only ? " (read-only)" : "",
+              grant->generation, start.value(), spaces->tablespaces.size(),
               fetched->files, fetched->bytes);
   std::fflush(stdout);
 
@@ -215,9 +220,11 @@ int RunCompute(const ComputeOptions& o) {
     filesystem.Unmount();
     return Fail(s);
   }
-  absl::PrintF("ready: mariadbd pid %d on socket %s%s, storage on the page server %s\n",
+  absl::PrintF("ready: mariadbd pid %d on socket %s%s, storage on the page server %s, timeline "
+              "%s%s\n",
               mariadbd->pid(), o.socket,
-              o.port > 0 ? absl::StrFormat(" and port %d", o.port) : "", o.server);
+              o.port > 0 ? absl::StrFormat(" and port %d", o.port) : "", o.server,
+              o.timeline.empty() ? "main" : o.timeline, o.read_only ? " (read-only)" : "");
   std::fflush(stdout);
 
   int exit_code = 0;

@@ -18,6 +18,11 @@ namespace pageserver::compute {
 
 struct ComputeOptions {
   std::string server;   // HOST:PORT of the page server's gRPC port
+  std::string timeline;  // the timeline it runs on; empty: main
+  // mariadbd with --innodb-read-only: for a point in the past (its timeline is then an ephemeral
+  // branch). Its starting log holds FILE_CHECKPOINT alone, since read-only InnoDB refuses a log
+  // with anything to recover.
+  bool read_only = false;
   std::string workdir;  // created if absent; emptied of an earlier compute's files
   std::string socket;   // mariadbd's socket
   int port = 0;         // mariadbd's TCP port; 0: no networking

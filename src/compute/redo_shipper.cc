@@ -75,7 +75,13 @@ void RedoShipper::Confirm(uint64_t offset) {
   }
 }
 
+RedoShipper::AuxStamp RedoShipper::StampAuxChange() {
+  std::shared_lock<std::shared_mutex> hold(aux_stamp_mu_);
+  return AuxStamp{durable_lsn(), std::move(hold)};
+}
+
 absl::Status RedoShipper::DropStaleTail(Lsn changed) {
+  std::unique_lock<std::shared_mutex> no_aux_stamping(aux_stamp_mu_);
   const Lsn durable = durable_lsn();
   auto after = std::upper_bound(shipped_ends_.begin(), shipped_ends_.end(), changed);
   if (after == shipped_ends_.begin() || *std::prev(after) < confirmed_lsn()) {

@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 
@@ -99,6 +100,15 @@ class RedoShipper {
                         durable_.load(std::memory_order_acquire)));
   }
   RedoShipperStats stats() const;
+
+  // The LSN of a change to an aux file made now: durable_lsn. `hold` keeps a stale tail from
+  // being dropped until the version is stored, so that the server's lowering of the versions
+  // above the cut finds it.
+  struct AuxStamp {
+    Lsn lsn;
+    std::shared_lock<std::shared_mutex> hold;
+  };
+  AuxStamp StampAuxChange();
 
  private:
   RedoShipper(client::PageServerClient& client, wal::LogFile log, int fd, Lsn shipped,
@@ -152,6 +162,9 @@ class RedoShipper {
 
   std::atomic<uint64_t> durable_;
   std::atomic<uint64_t> confirmed_;
+  // Shared: an aux version being stored at its stamp; exclusive: DropStaleTail (after ship_mu_
+  // and bytes_mu_; holders of it share take no other lock of the shipper).
+  std::shared_mutex aux_stamp_mu_;
 };
 
 }  // namespace pageserver::compute

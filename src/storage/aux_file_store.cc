@@ -178,6 +178,37 @@ absl::Status AuxFileStore::Put(const std::string& path, Lsn lsn, std::span<const
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<uint64_t>> AuxFileStore::LowerAbove(Lsn lsn) {
+  std::lock_guard<std::mutex> put(put_mu_);  // no Put checks against an LSN that moves
+  std::vector<std::pair<uint64_t, size_t>> above;  // seq, path length
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [path, versions] : versions_) {
+      for (const Entry& e : versions) {
+        if (e.version.lsn > lsn) above.emplace_back(e.seq, path.size());
+      }
+    }
+  }
+  std::sort(above.begin(), above.end());
+  std::vector<uint64_t> rewritten;
+  for (const auto& [seq, path_bytes] : above) {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(FilePath(seq)));
+    if (bytes.size() < kFixedHeaderBytes + path_bytes) {
+      return absl::DataLossError(absl::StrFormat("%s: shorter than its header", FilePath(seq)));
+    }
+    WriteBe64(bytes.data() + 4 + path_bytes, lsn.value());
+    RETURN_IF_ERROR(WriteFileAtomically(
+        FilePath(seq), std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+    rewritten.push_back(seq);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [path, versions] : versions_) {
+    // Versions are in LSN order, then seq: those above `lsn` are the last ones, and stay last.
+    for (Entry& e : versions) e.version.lsn = std::min(e.version.lsn, lsn);
+  }
+  return rewritten;
+}
+
 const AuxFileStore::Entry* AuxFileStore::Find(const std::string& path, Lsn lsn) const {
   auto it = versions_.find(path);
   if (it == versions_.end()) return nullptr;

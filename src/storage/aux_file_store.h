@@ -64,6 +64,11 @@ class AuxFileStore {
   // the newest version stored (its seq must not be taken again). Reads below `cutoff` are
   // refused from then on (OutOfRange, naming it). Returns the versions removed.
   absl::StatusOr<std::vector<uint64_t>> Collect(Lsn cutoff, bool keep_deletions = false);
+  // Moves every version above `lsn` down to `lsn`, keeping their order (seq): for redo dropped
+  // after the versions were stamped with its end (Timeline::TruncateWal). Each version's file is
+  // rewritten in place, durably; returns the seqs rewritten. Idempotent: after a crash in the
+  // middle, calling it again finishes the job.
+  absl::StatusOr<std::vector<uint64_t>> LowerAbove(Lsn lsn);
   // Whether version `seq` is held (stored and not collected).
   bool Holds(uint64_t seq) const;
 

@@ -88,6 +88,32 @@ TEST_F(AuxFileStoreTest, VersionsSurviveAReopenAndLaterPutsFollowThem) {
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "aux" / "00000000000000000099.aux.tmp"));
 }
 
+// Versions stamped with the end of redo that was then dropped move down to the new end, in
+// their order, durably; the versions at or below it do not change, and later puts follow.
+TEST_F(AuxFileStoreTest, LowerAboveMovesTheVersionsAboveAnLsnDownToIt) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->Put("db/t.frm", Lsn(100), Text("v1"), false).ok());
+    ASSERT_TRUE(s->Put("db/t.frm", Lsn(200), Text("v2"), false).ok());
+    ASSERT_TRUE(s->Put("db/t.frm", Lsn(260), Text("v3"), false).ok());
+    ASSERT_TRUE(s->Put("db/t.frm", Lsn(270), {}, true).ok());
+    ASSERT_TRUE(s->Put("db/u.frm", Lsn(150), Text("u1"), false).ok());
+    auto lowered = s->LowerAbove(Lsn(250));
+    ASSERT_TRUE(lowered.ok()) << lowered.status();
+    EXPECT_EQ(*lowered, (std::vector<uint64_t>{3, 4}));
+    EXPECT_EQ(At(*s, "db/t.frm", Lsn(249)), "v2");
+    EXPECT_EQ(At(*s, "db/t.frm", Lsn(250)), "<NOT_FOUND>") << "the deletion, stored last, wins";
+    ASSERT_TRUE(s->LowerAbove(Lsn(250)).ok());  // again: nothing to do
+  }
+  auto s = Open();
+  EXPECT_EQ(At(*s, "db/t.frm", Lsn(249)), "v2");
+  EXPECT_EQ(At(*s, "db/t.frm", Lsn(250)), "<NOT_FOUND>");
+  EXPECT_EQ(At(*s, "db/u.frm", Lsn(250)), "u1");
+  ASSERT_TRUE(s->Put("db/t.frm", Lsn(255), Text("v5"), false).ok())
+      << "a put above the new end was refused";
+  EXPECT_EQ(At(*s, "db/t.frm", Lsn(255)), "v5");
+}
+
 TEST_F(AuxFileStoreTest, UncleanPathsAreRefused) {
   auto s = Open();
   const std::vector<std::string> paths = {"",        "/etc/passwd", "../x", "db/../x",

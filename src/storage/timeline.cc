@@ -163,7 +163,9 @@ absl::Status TimelineImpl::Load() {
   }));
   last_record_lsn_ = wal_->end_lsn().value();
   received_lsn_ = wal_->end_lsn().value();
-  return absl::OkStatus();
+  // No aux version lies above the redo (PutAuxFile refuses it): one that does is what a crash
+  // left in the middle of TruncateWal's lowering, or came from a bucket whose WAL was cut later.
+  return aux_->LowerAbove(wal_->end_lsn()).status();
 }
 
 absl::StatusOr<std::unique_ptr<ImportSession>> TimelineImpl::BeginImport(
@@ -546,6 +548,11 @@ absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn, uint64_t writer_generatio
     RETURN_IF_ERROR(wal_->TruncateAfter(lsn));
   }
   if (remote_client_) remote_client_->WalTruncated(lsn);
+  // Aux versions stamped with the end of the redo dropped (a compute stamps a file change with
+  // the LSN the server had acknowledged) apply from the new end: the change came after the
+  // redo its writer had really written, which ends at or below it. A copy in the bucket that
+  // was uploaded before keeps its LSN until a restore lowers it the same way (Load).
+  RETURN_IF_ERROR(aux_->LowerAbove(lsn).status());
   pending_.clear();
   {
     // The in-memory layer and the catalog as a restart would rebuild them: the manifest's
@@ -568,6 +575,7 @@ absl::StatusOr<Lsn> TimelineImpl::TruncateWal(Lsn lsn, uint64_t writer_generatio
   absl::MutexLock wake(&wait_mu_);
   last_record_lsn_ = lsn.value();
   received_lsn_ = lsn.value();
+  for (auto& [second, arrived] : arrivals_) arrived = std::min(arrived, lsn);
   return lsn;
 }
 

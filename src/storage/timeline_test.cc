@@ -486,12 +486,22 @@ TEST_F(TimelineTest, TruncateWalDropsTheTailThatNoLayerHolds) {
   EXPECT_EQ(again->last_record_lsn, end);
   ExpectMatchesModel(*t, s, 13);
 
-  // A restart after a truncation sees the truncated log.
+  // An aux version stamped with the end of the dropped redo applies from the new end, also
+  // after a restart; the writer can store the next version at that end.
+  const std::vector<uint8_t> frm{1};
+  ASSERT_TRUE(t->PutAuxFile("db/t.frm", end, frm, /*deleted=*/false, kNoWriterLease).ok());
   ASSERT_TRUE(t->TruncateWal(keep, kNoWriterLease).ok());
+  AuxFileVersion version;
+  auto aux = t->GetAuxFile("db/t.frm", keep, kSoon, &version);
+  ASSERT_TRUE(aux.ok()) << aux.status();
+  EXPECT_EQ(version.lsn, keep);
   t.reset();
   t = Open();
   EXPECT_EQ(t->Status().last_record_lsn, keep);
   ExpectMatchesModel(*t, kept, 11);
+  ASSERT_TRUE(t->GetAuxFile("db/t.frm", keep, kSoon, &version).ok());
+  EXPECT_EQ(version.lsn, keep);
+  EXPECT_TRUE(t->PutAuxFile("db/t.frm", keep, {}, /*deleted=*/true, kNoWriterLease).ok());
 }
 
 // One writer per database (issue 9): each AcquireWriter is a new generation, durable across a

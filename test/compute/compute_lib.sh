@@ -5,6 +5,7 @@
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../follow/follow_lib.sh"
 
 COMPUTE_PID="" COMPUTE_MARIADBD_PID="" COMPUTE_LOG=""
+OTHER_COMPUTE_PIDS=()  # computes a test runs next to COMPUTE_PID, killed at exit too
 
 # For benchmarks, after TABLES and ROWS are set: INNODB_OPTS becomes the compute's own settings
 # (src/compute/compute.cc), for a stock server to run with too, and SB_OPTS sysbench's options
@@ -24,7 +25,8 @@ start_compute_bench() {
 }
 
 cleanup_compute() {
-  [[ -z $COMPUTE_PID ]] || kill -9 "$COMPUTE_PID" 2>/dev/null || true
+  local pid
+  for pid in $COMPUTE_PID "${OTHER_COMPUTE_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   [[ -z $COMPUTE_MARIADBD_PID ]] || kill -9 "$COMPUTE_MARIADBD_PID" 2>/dev/null || true
   local m
   for m in $(awk -v w="$WORK" '$2 ~ "^"w {print $2}' /proc/mounts 2>/dev/null); do

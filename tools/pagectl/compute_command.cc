@@ -1,4 +1,6 @@
-// pagectl compute: a stock mariadbd whose storage is the page server (src/compute/).
+// pagectl compute: a stock mariadbd whose storage is the page server (src/compute/), on main or
+// on a branch (--timeline), or read-only at a point in the past (--at-lsn, --at): then on an
+// ephemeral branch made over the HTTP API (--api) and deleted when the compute stops.
 // pagectl init: a new, empty database on an empty page server (mariadb-install-db in a
 // temporary directory, then imported with its aux files).
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <memory>
 
 #include "absl/strings/str_format.h"
+#include "client/timelines_api_client.h"
 #include "compute/compute.h"
 #include "tools/pagectl/commands.h"
 #include "tools/pagectl/server_flags.h"
@@ -69,6 +72,56 @@ int RunInit(const InitOptions& o) {
   return rc;
 }
 
+struct PastPoint {
+  std::string api;  // the server's HTTP address
+  uint64_t lsn = 0;
+  std::string at;
+  bool given() const { return lsn != 0 || !at.empty(); }
+};
+
+// A read-only compute at `past` of o.timeline, on an ephemeral branch deleted when it stops.
+int RunAtPastPoint(compute::ComputeOptions o, const PastPoint& past) {
+  if (past.api.empty()) {
+    std::cerr << "pagectl compute: --at-lsn and --at run on an ephemeral branch made over the "
+                 "server's HTTP API: give its address with --api HOST:PORT\n";
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<client::TimelinesApiClient>> api =
+      client::TimelinesApiClient::Create(past.api);
+  if (!api.ok()) {
+    std::cerr << "pagectl compute: " << api.status().message() << "\n";
+    return 1;
+  }
+  const std::string from = o.timeline.empty() ? "main" : o.timeline;
+  client::NewBranch branch{
+      .name = absl::StrFormat("ephemeral-%d-%x", getpid(),
+                              absl::ToUnixMicros(absl::Now()) & 0xffffff),
+      .from = from,
+      .lsn = Lsn(past.lsn),
+      .at = past.at};
+  absl::StatusOr<client::TimelineDescription> made = (*api)->CreateBranch(branch);
+  if (!made.ok()) {
+    std::cerr << "pagectl compute: " << made.status().message() << "\n";
+    return 1;
+  }
+  std::cout << absl::StrFormat(
+                   "read-only at LSN %d of timeline %s, on the ephemeral branch %s (deleted when "
+                   "the compute stops)",
+                   made->ancestor_lsn.value(), from, made->name)
+            << std::endl;
+  o.timeline = made->name;
+  o.read_only = true;
+  int rc = compute::RunCompute(o);
+  if (absl::Status deleted = (*api)->Delete(made->name, /*cascade=*/false); !deleted.ok()) {
+    std::cerr << "pagectl compute: the ephemeral branch " << made->name
+              << " stays: " << deleted.message() << "\n";
+    rc = 1;
+  } else {
+    std::cout << "deleted the ephemeral branch " << made->name << std::endl;
+  }
+  return rc;
+}
+
 }  // namespace
 
 void RegisterCompute(CLI::App& app, int& exit_code) {
@@ -79,7 +132,21 @@ void RegisterCompute(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "compute",
       "Run a stock mariadbd whose storage is the page server (foreground; SIGTERM stops it)");
+  auto past = std::make_shared<PastPoint>();
   cmd->add_option("--server", o->server, "the page server's gRPC address HOST:PORT")->required();
+  cmd->add_option("--timeline", o->timeline,
+                  "the timeline to run on, writable (default: main); with --at-lsn or --at, the "
+                  "one whose past is read");
+  auto* at_lsn = cmd->add_option(
+      "--at-lsn", past->lsn,
+      "read-only at this LSN, on an ephemeral branch deleted when the compute stops (needs --api)");
+  cmd->add_option("--at", past->at,
+                  "instead of --at-lsn: read-only at a time, \"YYYY-MM-DD HH:MM:SS\" in UTC (the "
+                  "last LSN the server had received then)")
+      ->excludes(at_lsn);
+  cmd->add_option("--api", past->api,
+                  "the page server's HTTP address HOST:PORT, where --at-lsn and --at make their "
+                  "branch");
   cmd->add_option("--workdir", o->workdir,
                   "local working directory (holds nothing that must survive); the datadir is "
                   "mounted at WORKDIR/data")
@@ -101,11 +168,11 @@ void RegisterCompute(CLI::App& app, int& exit_code) {
                   "how long starting waits for the page server to answer (default 60)");
   cmd->add_option("mariadbd_options", o->mariadbd_options,
                   "options for mariadbd, after --");
-  cmd->callback([o, log_mib, patience, server_wait, &exit_code] {
+  cmd->callback([o, past, log_mib, patience, server_wait, &exit_code] {
     o->log_file_bytes = *log_mib << 20;
     o->server_patience = absl::Seconds(*patience);
     o->server_wait = absl::Seconds(*server_wait);
-    exit_code = compute::RunCompute(*o);
+    exit_code = past->given() ? RunAtPastPoint(*o, *past) : compute::RunCompute(*o);
   });
 
   auto init = std::make_shared<InitOptions>();

@@ -1,0 +1,102 @@
+#include "client/http_common.h"
+
+#include <httplib.h>
+
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+
+namespace pageserver::client {
+namespace {
+
+using nlohmann::json;
+
+absl::StatusCode CodeForHttpStatus(int http_status) {
+  switch (http_status) {
+    case 400:
+      return absl::StatusCode::kInvalidArgument;
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 409:
+    case 412:
+      return absl::StatusCode::kFailedPrecondition;
+    case 416:
+      return absl::StatusCode::kOutOfRange;
+    case 503:
+      return absl::StatusCode::kUnavailable;
+    case 504:
+      return absl::StatusCode::kDeadlineExceeded;
+    default:
+      return absl::StatusCode::kUnknown;
+  }
+}
+
+// The error's "code": a code name ("OUT_OF_RANGE", as absl::StatusCodeToString writes it) or a
+// number; nullopt when absent or neither.
+std::optional<absl::StatusCode> CodeNamed(const json& answer) {
+  constexpr int kLastCode = static_cast<int>(absl::StatusCode::kUnauthenticated);
+  if (auto number = JsonUnsigned(answer, "code"); number && *number <= kLastCode) {
+    return static_cast<absl::StatusCode>(*number);
+  }
+  auto it = answer.find("code");
+  if (it == answer.end() || !it->is_string()) return std::nullopt;
+  for (int i = 0; i <= kLastCode; ++i) {
+    const auto code = static_cast<absl::StatusCode>(i);
+    if (absl::StatusCodeToString(code) == it->get<std::string>()) return code;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(const std::string& address,
+                                                             absl::Duration timeout,
+                                                             const std::string& who,
+                                                             std::string* url) {
+  if (address.empty()) return absl::InvalidArgumentError(who + ": the address is empty");
+  *url = address.find("://") == std::string::npos ? "http://" + address : address;
+  auto http = std::make_unique<httplib::Client>(*url);
+  if (!http->is_valid()) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: cannot use the address %s", who, address));
+  }
+  const auto t = absl::ToChronoMicroseconds(timeout);
+  const time_t seconds = static_cast<time_t>(t.count() / 1000000);
+  const time_t micros = static_cast<time_t>(t.count() % 1000000);
+  http->set_connection_timeout(seconds, micros);
+  http->set_read_timeout(seconds, micros);
+  http->set_write_timeout(seconds, micros);
+  http->set_keep_alive(true);
+  // Headers and body go out in two writes: without this, Nagle holds the body back until the
+  // server acknowledges the headers (a 40 ms delayed ACK per request).
+  http->set_tcp_nodelay(true);
+  return http;
+}
+
+std::optional<uint64_t> JsonUnsigned(const json& object, const char* name) {
+  auto it = object.find(name);
+  if (it == object.end()) return std::nullopt;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_number_integer() && it->get<int64_t>() >= 0) {
+    return static_cast<uint64_t>(it->get<int64_t>());
+  }
+  uint64_t value;
+  if (it->is_string() && absl::SimpleAtoi(it->get<std::string>(), &value)) return value;
+  return std::nullopt;
+}
+
+absl::Status StatusOfHttpAnswer(int http_status, std::string_view body, std::string_view what) {
+  if (http_status == 200) return absl::OkStatus();
+  std::string message(body.substr(0, 200));
+  absl::StatusCode code = CodeForHttpStatus(http_status);
+  json answer = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (answer.is_object()) {
+    auto error = answer.find("error");
+    if (error != answer.end() && error->is_string()) message = error->get<std::string>();
+    if (auto named = CodeNamed(answer); named) code = *named;
+  }
+  if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
+  return absl::Status(code, absl::StrFormat("%s: HTTP %d: %s", what, http_status, message));
+}
+
+}  // namespace pageserver::client
