@@ -9,22 +9,31 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "storage/timeline_manifest.h"
+#include "tenant/remote_timelines.h"
 
 namespace pageserver::tenant {
 
 namespace fs = std::filesystem;
 
 // A timeline and what it needs: its ancestor stays open while it is (declared first, so that it
-// is released after the timeline closes). A deleted node removes its directory when the last
-// holder lets go.
+// is released after the timeline closes). A deleted node removes its objects from the bucket and
+// then its directory when the last holder lets go (the directory last: while it exists, no new
+// timeline of the same name can be made, whose objects the removal would take too).
 struct Tenant::Node {
   std::shared_ptr<Node> ancestor;
   std::unique_ptr<storage::Timeline> timeline;
   std::string dir;
+  remote::RemoteStorage* remote = nullptr;  // with the timeline's prefix in it
+  std::string remote_prefix;
   bool deleted = false;  // set under the tenant's mu_, read when the last reference goes
 
   ~Node() {
-    timeline.reset();
+    timeline.reset();  // its uploads stop first
+    if (deleted && remote != nullptr) {
+      if (absl::Status s = DeleteRemoteTimeline(*remote, remote_prefix); !s.ok()) {
+        log::Warn("removing the deleted timeline {} from the bucket: {}", dir, std::string(s.message()));
+      }
+    }
     if (deleted) {
       // Renamed first: a crash in the middle of the removal leaves a .tmp directory, which the
       // next open removes, never a timeline without its manifest.
@@ -64,6 +73,19 @@ absl::StatusOr<std::unique_ptr<Tenant>> Tenant::Open(const std::string& data_dir
     storage::TimelineIdentity identity;
   };
   std::vector<Found> found;
+  // With remote storage, the bucket's timelines too: one this node lacks is restored from it
+  // (an empty directory makes storage::Timeline::Open restore), and one whose directory holds
+  // no manifest yet takes its identity from the bucket.
+  std::map<std::string, storage::TimelineIdentity> in_bucket;
+  if (tenant->options_.remote != nullptr && !tenant->options_.remote_prefix.empty()) {
+    ASSIGN_OR_RETURN(in_bucket,
+                     ListRemoteTimelines(*tenant->options_.remote, tenant->options_.remote_prefix));
+    for (const auto& [name, identity] : in_bucket) {
+      if (!CheckName(name).ok()) continue;
+      fs::create_directories(root + "/" + name, ec);
+      if (ec) return absl::InternalError(absl::StrFormat("creating %s/%s: %s", root, name, ec.message()));
+    }
+  }
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_directory()) continue;
@@ -74,7 +96,13 @@ absl::StatusOr<std::unique_ptr<Tenant>> Tenant::Open(const std::string& data_dir
     if (!CheckName(name).ok()) continue;
     ASSIGN_OR_RETURN(std::optional<storage::Manifest> manifest,
                      storage::ReadManifest(entry.path().string()));
-    found.push_back({name, manifest ? manifest->identity : storage::TimelineIdentity{}});
+    storage::TimelineIdentity identity;
+    if (manifest) {
+      identity = manifest->identity;
+    } else if (auto remote = in_bucket.find(name); remote != in_bucket.end()) {
+      identity = remote->second;
+    }
+    found.push_back({name, identity});
   }
   if (ec) return absl::InternalError(absl::StrFormat("listing %s: %s", root, ec.message()));
   // Ancestors first: open a timeline once its ancestor is open, with its branches' LSNs.
@@ -138,7 +166,11 @@ absl::Status Tenant::OpenLocked(const std::string& name, std::shared_ptr<Node> a
   storage::TimelineOptions options = options_;
   options.ancestor = node->ancestor ? node->ancestor->timeline.get() : nullptr;
   options.branch_points = std::move(branch_points);
-  if (!options.remote_prefix.empty()) options.remote_prefix += "/" + name;
+  if (!options.remote_prefix.empty()) {
+    options.remote_prefix += "/" + name;
+    node->remote = options.remote;  // a deletion removes what is under the prefix: never ""
+    node->remote_prefix = options.remote_prefix;
+  }
   absl::StatusOr<std::unique_ptr<storage::Timeline>> timeline =
       storage::Timeline::Open(node->dir, options);
   if (!timeline.ok()) {

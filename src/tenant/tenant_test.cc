@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/testing/status_testing.h"
+#include "remote/local_storage.h"
 #include "common/testing/temp_dir.h"
 #include "storage/testing/timeline_model.h"
 
@@ -107,6 +108,48 @@ TEST_F(TenantTest, BranchesAreMadeListedReopenedAndDeleted) {
   tenant.reset();
   tenant = Open();
   EXPECT_EQ(Names(*tenant), (std::vector<std::string>{"main", "b3"}));
+}
+
+// The bucket holds every timeline: a node with an empty data directory restores main and its
+// branches from it alone, ancestors first, and reads them exactly; a deleted branch leaves no
+// object behind and is not restored.
+TEST_F(TenantTest, ANodeRestoredFromTheBucketHasEveryTimeline) {
+  pageserver::testing::TempDir bucket_dir{"tenant_test_bucket"};
+  auto bucket = remote::LocalStorage::Open((bucket_dir.path() / "bucket").string());
+  ASSERT_TRUE(bucket.ok()) << bucket.status();
+  options_.remote = bucket->get();
+  options_.remote_prefix = "timelines";
+  options_.remote_wal_upload_interval = absl::Milliseconds(20);
+  const Stream s = storage::MakeStream(800, 17);
+  const Lsn mid = s.mtrs[300].end_lsn;
+  const Lsn end = s.mtrs.back().end_lsn;
+  auto tenant = Open();
+  Fill(*tenant, s.bytes);
+  ASSERT_TRUE(tenant->CreateBranch({.name = "b1", .from = "main", .lsn = mid}).ok());
+  ASSERT_TRUE(tenant->CreateBranch({.name = "b2", .from = "b1"}).ok());
+  ASSERT_TRUE(tenant->CreateBranch({.name = "gone", .from = "main"}).ok());
+  ASSERT_FALSE((*bucket)->List("timelines/gone/")->empty()) << "the branch was not uploaded";
+  ASSERT_TRUE(tenant->Delete("gone", /*cascade=*/false).ok());
+  EXPECT_TRUE((*bucket)->List("timelines/gone/")->empty()) << "the deleted branch's objects stay";
+  const std::vector<TimelineInfo> before = tenant->List();
+  for (const TimelineInfo& info : before) {
+    const absl::Status s = (*tenant->Get(info.name))->WaitUntilUploaded(absl::Now() + absl::Seconds(120));
+    ASSERT_TRUE(s.ok()) << info.name << ": " << s;
+  }
+  tenant.reset();
+
+  pageserver::testing::TempDir elsewhere{"tenant_test_restored"};
+  auto restored = Tenant::Open(elsewhere.path().string(), options_);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  const std::vector<TimelineInfo> after = (*restored)->List();
+  ASSERT_EQ(after.size(), 3u);
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].name, before[i].name);
+    EXPECT_EQ(after[i].identity.id, before[i].identity.id);
+    EXPECT_EQ(after[i].ancestor_name, before[i].ancestor_name);
+  }
+  ExpectModel(**(*restored)->Get("b2"), s, mid);
+  ExpectModel(**(*restored)->Get("main"), s, end);
 }
 
 TEST_F(TenantTest, ABranchAtATimeStartsFromWhatHadArrivedBeforeIt) {
