@@ -4,9 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <random>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/status_testing.h"
+#include "common/testing/test_seed.h"
 #include "remote/local_storage.h"
 #include "common/testing/temp_dir.h"
 #include "storage/testing/timeline_model.h"
@@ -172,6 +177,71 @@ TEST_F(TenantTest, ABranchAtATimeStartsFromWhatHadArrivedBeforeIt) {
       tenant->CreateBranch({.name = "early", .at = absl::FromUnixSeconds(stored_in - 3600)});
   EXPECT_TRUE(absl::IsOutOfRange(too_early.status())) << too_early.status();
   EXPECT_FALSE(fs::exists(data_.path() / "timelines" / "early"));
+}
+
+// Resident memory of this process (VmRSS), in bytes.
+uint64_t ResidentBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// 100 sibling branches at random LSNs of main: each reads exactly its ancestor's pages at its
+// branch LSN, each takes its own writes, and together they stay within the memory the
+// configuration bounds: per timeline, the in-memory layer and the materialized pages, plus a
+// fixed cost that this test measures and bounds (its threads and tables: 1 MiB).
+TEST_F(TenantTest, AHundredSiblingBranchesReadExactlyWithinTheirMemoryBound) {
+  const uint64_t seed = testing::TestSeed();
+  options_.in_memory_layer_bytes = 64 << 10;
+  options_.materialized_pages_bytes = 256 << 10;
+  const Stream s = storage::MakeStream(1500, static_cast<uint32_t>(seed));
+  auto tenant = Open();
+  Fill(*tenant, s.bytes);
+  ASSERT_TRUE((*tenant->Get("main"))->Flush().ok());
+  constexpr int kBranches = 100;
+  std::mt19937_64 rng(seed);
+  const uint64_t before = ResidentBytes();
+  std::vector<Lsn> at(kBranches);
+  for (int i = 0; i < kBranches; ++i) {
+    at[i] = s.mtrs[rng() % s.mtrs.size()].end_lsn;
+    auto made = tenant->CreateBranch({.name = absl::StrCat("sibling-", i), .lsn = at[i]});
+    ASSERT_TRUE(made.ok()) << made.status();
+  }
+  // Each takes 200 mini-transactions of its own (their in-memory layers fill and flush).
+  std::vector<Stream> own;
+  for (int i = 0; i < kBranches; ++i) {
+    SCOPED_TRACE(absl::StrCat("sibling-", i, " at LSN ", at[i].value(), ", seed ", seed));
+    auto branch = tenant->Get(absl::StrCat("sibling-", i));
+    ExpectModel(**branch, s, at[i]);
+    own.push_back(storage::DecodeStream(storage::MakeStream(200, seed + 1 + i).bytes, at[i]));
+    storage::IngestFrom(**branch, at[i], own.back().bytes);
+  }
+  for (int i = 0; i < kBranches; ++i) {
+    SCOPED_TRACE(absl::StrCat("sibling-", i, " at LSN ", at[i].value(), ", seed ", seed));
+    auto branch = tenant->Get(absl::StrCat("sibling-", i));
+    const Lsn end = own[i].mtrs.back().end_lsn;
+    for (uint32_t p = 0; p < kPages; ++p) {
+      const PageId id{kSpace, PageNo(p)};
+      auto page = (*branch)->GetPage(id, end, kSoon);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_EQ(page->image, storage::ModelPageOn(ModelPage(s, id, at[i]), own[i], id, end))
+          << ToString(id);
+    }
+  }
+  const uint64_t after = ResidentBytes();
+  const uint64_t per_timeline =
+      options_.in_memory_layer_bytes + options_.materialized_pages_bytes + (1 << 20);
+  const uint64_t grew = after > before ? after - before : 0;
+  std::printf("100 sibling branches: resident memory grew by %.1f MiB (%.1f KiB a branch); bound "
+              "%.1f MiB\n",
+              grew / 1048576.0, grew / 1024.0 / kBranches,
+              static_cast<double>(per_timeline) * kBranches / 1048576.0);
+  EXPECT_LE(grew, per_timeline * kBranches);
+  EXPECT_EQ(tenant->List().size(), static_cast<size_t>(kBranches + 1));
+  ExpectModel(**tenant->Get("main"), s, s.mtrs.back().end_lsn);
 }
 
 TEST_F(TenantTest, WhatCannotBeABranchIsRefusedWithNothingMade) {
