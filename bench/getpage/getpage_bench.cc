@@ -7,7 +7,10 @@
 //      the floor: 2 raw loopback TCP connections answering 256 x 16 KiB per request, each page
 //      copied out once by the client;
 //   4. durable ingest: StreamWAL of synthetic redo in 8 MiB calls, MB/s, next to the floor:
-//      pwrite + fdatasync of the same bytes in the same sizes to a file in DIR.
+//      pwrite + fdatasync of the same bytes in the same sizes to a file in DIR;
+//   5. with --http: GetPage on a branch five levels deep (each level a branch of the one above
+//      at its last LSN, with 4 MiB of redo of its own on other pages), p50/p99 next to main,
+//      for the pages of part 2, which every read finds in main's layers.
 // The server must be empty (the bench imports its own base). Figures go to stdout.
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "client/page_server_client.h"
+#include "client/timelines_api_client.h"
 #include "common/byte_order.h"
 #include "common/file_io.h"
 #include "common/malloc_tuning.h"
@@ -312,6 +316,28 @@ Bytes SyntheticRedo(size_t bytes) {
   return redo;
 }
 
+// Part 5: branches depth-1 .. depth-`depth`, each of the one before (main first), each with
+// `own_bytes` of redo of its own; returns the deepest one's name.
+std::string MakeBranchChain(const std::string& server, const std::string& http, int depth,
+                            size_t own_bytes) {
+  auto api = client::TimelinesApiClient::Create(http);
+  Check(api.status(), "timelines API");
+  std::string from = "main";
+  for (int d = 1; d <= depth; ++d) {
+    const std::string name = "depth-" + std::to_string(d);
+    auto made = (*api)->CreateBranch({.name = name, .from = from});
+    Check(made.status(), "create branch");
+    client::Options options;
+    options.address = server;
+    options.timeline = name;
+    auto c = client::PageServerClient::Create(options);
+    Check(c.status(), "connect to a branch");
+    PushFiller(**c, own_bytes);
+    from = name;
+  }
+  return from;
+}
+
 }  // namespace
 }  // namespace pageserver::bench
 
@@ -324,6 +350,7 @@ int main(int argc, char** argv) {
   int iterations = 5000;
   size_t ingest_mb = 256;
   bool latency = true, ingest = true;
+  std::string http;
   double batched_seconds = 3.0;
   app.add_option("--server", server, "pageserver gRPC address")->required();
   app.add_option("--data-dir", data_dir, "directory on the same disk as the server's data")
@@ -333,6 +360,8 @@ int main(int argc, char** argv) {
   app.add_option("--batched-seconds", batched_seconds, "how long the GetPages throughput runs");
   app.add_flag("!--no-latency", latency, "skip the latency and throughput part");
   app.add_flag("!--no-ingest", ingest, "skip the ingest part");
+  app.add_option("--http", http,
+                 "the server's HTTP address: also GetPage on a branch five levels deep (part 5)");
   CLI11_PARSE(app, argc, argv);
 
   client::Options options;
@@ -368,6 +397,27 @@ int main(int argc, char** argv) {
       std::printf("  %-34s %9.1f %9.1f %10.1fx %10.1fx\n",
                   (std::string("streamed ") + p.name).c_str(), s.p50_us, s.p99_us,
                   s.p50_us / tcp.p50_us, s.p99_us / tcp.p99_us);
+    }
+    if (!http.empty()) {
+      constexpr int kDepth = 5;
+      client::Options deep_options = options;
+      deep_options.timeline = MakeBranchChain(server, http, kDepth, 4 << 20);
+      auto deep = client::PageServerClient::Create(deep_options);
+      Check(deep.status(), "connect to the deepest branch");
+      std::printf("GetPage unary on a branch %d levels deep (each with 4 MiB of redo of its own), "
+                  "next to main\n",
+                  kDepth);
+      std::printf("  %-34s %9s %9s %11s %11s\n", "", "p50 us", "p99 us", "p50 / main",
+                  "p99 / main");
+      for (const auto& p : pages) {
+        const Percentiles m = Unary(**c, p.page, iterations);
+        const Percentiles b = Unary(**deep, p.page, iterations);
+        std::printf("  %-34s %9.1f %9.1f %11s %11s\n", (std::string("main     ") + p.name).c_str(),
+                    m.p50_us, m.p99_us, "1.0x", "1.0x");
+        std::printf("  %-34s %9.1f %9.1f %10.2fx %10.2fx\n",
+                    (std::string("depth 5  ") + p.name).c_str(), b.p50_us, b.p99_us,
+                    b.p50_us / m.p50_us, b.p99_us / m.p99_us);
+      }
     }
     const double floor_pps = RawTcpPagesPerSecond(2, 256, batched_seconds);
     const double pps = BatchedPagesPerSecond(**c, 2, batched_seconds);
