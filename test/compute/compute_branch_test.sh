@@ -2,6 +2,8 @@
 # Issue 11: computes on branches and in the past, against stock mariadbd processes.
 #   1. A compute on main and one on a branch of it write at the same time (rows and a table of
 #      their own): each sees only its own writes, and the branch everything main had at its LSN.
+#      Then branches at random points of a sysbench run on main: every page of each equals
+#      main's at its branch LSN (pagectl diff-timelines), and a compute on one checks its tables.
 #   2. A table dropped on main comes back through a branch made at a time before the drop (a
 #      writable compute on it, and a read-only compute --at the same time): the same rows and
 #      CHECKSUM TABLE as before the drop.
@@ -15,6 +17,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/compute_lib.sh"
 new_work_dir
 trap cleanup_compute EXIT
+BRANCH_SEED=${BRANCH_SEED:-$$}
+RANDOM=$BRANCH_SEED
 
 branches() { "$PAGECTL" branch list --server "$HTTP" | awk '{print $1}' | sort | tr '\n' ' '; }
 # as NAME: the following sql calls go to compute NAME's socket
@@ -79,6 +83,41 @@ for name in main dev; do
 done
 log "   main: 2000 own rows, none of dev's; dev: 2000 own rows and its table, none of main's"
 stop_named dev
+
+log "1b. branches at random points of a sysbench run on main (BRANCH_SEED=$BRANCH_SEED)"
+as main
+sql -e "CREATE DATABASE sbtest"
+SB=(--db-driver=mysql --mysql-socket="$WORK/main.sock" --mysql-user=root --mysql-db=sbtest
+    --tables=2 --table-size=5000)
+sysbench oltp_write_only "${SB[@]}" prepare >"$WORK/sb-prepare.log" || die "sysbench prepare failed"
+sysbench oltp_write_only "${SB[@]}" --threads=2 --time=600 run >"$WORK/sb-run.log" 2>&1 &
+SB_PID=$!
+declare -A SNAP_LSN
+for k in 1 2 3; do
+  # Event: main's redo has grown by a random 100 to 600 KiB since the last branch point.
+  target=$(($(server_lsn) + (100 + RANDOM % 500) * 1024))
+  for _ in $(seq 1200); do (($(server_lsn) >= target)) && break; sleep 0.1; done
+  (($(server_lsn) >= target)) || die "main's redo did not grow to LSN $target within 120 s"
+  "$PAGECTL" branch create --server "$HTTP" --name "snap-$k" >"$WORK/snap-$k.log" ||
+    die "branching mid-load: $(cat "$WORK/snap-$k.log")"
+  SNAP_LSN[$k]=$(sed -n 's/.*branch of main at LSN \([0-9]*\).*/\1/p' "$WORK/snap-$k.log")
+done
+kill -TERM "$SB_PID" 2>/dev/null || true
+wait "$SB_PID" 2>/dev/null || true
+for k in 1 2 3; do
+  "$PAGECTL" diff-timelines --server "$GRPC" --timeline "snap-$k" --against main \
+    --lsn "${SNAP_LSN[$k]}" >"$WORK/diff-$k.log" 2>&1 ||
+    die "snap-$k differs from main at LSN ${SNAP_LSN[$k]}: $(tail -12 "$WORK/diff-$k.log")"
+  log "   snap-$k at LSN ${SNAP_LSN[$k]}: $(tail -1 "$WORK/diff-$k.log")"
+done
+# A compute on a branch made mid-load rolls back what was in flight there, as after a crash.
+start_named snap --timeline snap-2
+for t in sbtest1 sbtest2; do
+  sql -e "CHECK TABLE sbtest.$t" | grep -q "status.OK" || die "CHECK TABLE sbtest.$t on snap-2: $(sql -e "CHECK TABLE sbtest.$t")"
+done
+log "   a compute on snap-2: CHECK TABLE OK, $(sql -e "SELECT COUNT(*) FROM sbtest.sbtest1") rows in sbtest1"
+stop_named snap
+for k in 1 2 3; do "$PAGECTL" branch delete --server "$HTTP" --name "snap-$k" >/dev/null; done
 
 log "2. a dropped table back through a branch at a time before the drop"
 as main

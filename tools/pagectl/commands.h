@@ -18,6 +18,8 @@ void RegisterFollow(CLI::App& app, int& exit_code);
 void RegisterTruncateWal(CLI::App& app, int& exit_code);
 // branch create|list|delete over the HTTP management API (branch_command.cc)
 void RegisterBranch(CLI::App& app, int& exit_code);
+// every page of two timelines at one LSN (diff_timelines_command.cc)
+void RegisterDiffTimelines(CLI::App& app, int& exit_code);
 // compute and init (compute_command.cc)
 void RegisterCompute(CLI::App& app, int& exit_code);
 
