@@ -160,6 +160,13 @@ Tenant::~Tenant() {
 
 absl::Status Tenant::OpenLocked(const std::string& name, std::shared_ptr<Node> ancestor,
                                 std::vector<Lsn> branch_points) {
+  ASSIGN_OR_RETURN(nodes_[name], OpenNode(name, std::move(ancestor), std::move(branch_points)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<Tenant::Node>> Tenant::OpenNode(const std::string& name,
+                                                               std::shared_ptr<Node> ancestor,
+                                                               std::vector<Lsn> branch_points) const {
   auto node = std::make_shared<Node>();
   node->ancestor = std::move(ancestor);
   node->dir = DirOf(name);
@@ -179,8 +186,7 @@ absl::Status Tenant::OpenLocked(const std::string& name, std::shared_ptr<Node> a
                                         timeline.status().message()));
   }
   node->timeline = std::move(*timeline);
-  nodes_[name] = std::move(node);
-  return absl::OkStatus();
+  return node;
 }
 
 absl::StatusOr<std::shared_ptr<storage::Timeline>> Tenant::Get(const std::string& name) const {
@@ -219,17 +225,34 @@ TimelineInfo Tenant::InfoLocked(const std::string& name) const {
 
 absl::StatusOr<TimelineInfo> Tenant::CreateBranch(const BranchRequest& request) {
   RETURN_IF_ERROR(CheckName(request.name));
+  std::shared_ptr<Node> parent;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (nodes_.contains(request.name) || creating_.contains(request.name)) {
+      return absl::AlreadyExistsError(
+          absl::StrFormat("a timeline named \"%s\" exists already", request.name));
+    }
+    auto found = nodes_.find(request.from);
+    if (found == nodes_.end()) {
+      return absl::NotFoundError(absl::StrFormat("no timeline named \"%s\" to branch from",
+                                                 request.from));
+    }
+    parent = found->second;
+    creating_[request.name] = request.from;  // Delete refuses `from` until the branch is in
+  }
+  // Made and opened without the lock (a few milliseconds of fsyncs and an open): every other
+  // request's Get goes on meanwhile.
+  absl::StatusOr<std::shared_ptr<Node>> made = MakeBranch(request, parent);
   std::lock_guard<std::mutex> lock(mu_);
-  if (nodes_.contains(request.name)) {
-    return absl::AlreadyExistsError(
-        absl::StrFormat("a timeline named \"%s\" exists already", request.name));
-  }
-  auto parent = nodes_.find(request.from);
-  if (parent == nodes_.end()) {
-    return absl::NotFoundError(absl::StrFormat("no timeline named \"%s\" to branch from",
-                                               request.from));
-  }
-  storage::Timeline& ancestor = *parent->second->timeline;
+  creating_.erase(request.name);
+  if (!made.ok()) return made.status();
+  nodes_[request.name] = *std::move(made);
+  return InfoLocked(request.name);
+}
+
+absl::StatusOr<std::shared_ptr<Tenant::Node>> Tenant::MakeBranch(const BranchRequest& request,
+                                                                 std::shared_ptr<Node> parent) const {
+  storage::Timeline& ancestor = *parent->timeline;
   Lsn lsn = request.lsn;
   if (request.at) {
     ASSIGN_OR_RETURN(lsn, ancestor.LsnAt(*request.at));
@@ -237,16 +260,16 @@ absl::StatusOr<TimelineInfo> Tenant::CreateBranch(const BranchRequest& request) 
   ASSIGN_OR_RETURN(const Lsn branch_lsn,
                    storage::Timeline::CreateBranch(DirOf(request.name), ancestor, lsn,
                                                    storage::NewTimelineId()));
-  const absl::Status opened = OpenLocked(request.name, parent->second, {});
+  absl::StatusOr<std::shared_ptr<Node>> opened = OpenNode(request.name, parent, {});
   if (!opened.ok()) {
     std::error_code ec;
     fs::remove_all(DirOf(request.name), ec);
     ancestor.RemoveBranchPoint(branch_lsn);
-    return opened;
+    return opened.status();
   }
   log::Info("timeline {}: a branch of {} at LSN {}", request.name, request.from,
             branch_lsn.value());
-  return InfoLocked(request.name);
+  return opened;
 }
 
 absl::Status Tenant::Delete(const std::string& name, bool cascade) {
@@ -266,6 +289,18 @@ absl::Status Tenant::Delete(const std::string& name, bool cascade) {
         "timeline %s has branches (%s): delete them first, or ask for a cascade", name,
         absl::StrJoin(branches, ", ")));
   }
+  // Nothing goes while a branch of what would go is being made (it would lose its ancestor).
+  std::function<absl::Status(const std::string&)> check = [&](const std::string& n) {
+    for (const auto& [made, from] : creating_) {
+      if (from == n) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "a branch of timeline %s (%s) is being made: delete it once it is", n, made));
+      }
+    }
+    for (const std::string& b : BranchesOfLocked(n)) RETURN_IF_ERROR(check(b));
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(check(name));
   // The branches (and theirs) first, deepest first.
   std::function<void(const std::string&)> remove = [&](const std::string& n) {
     for (const std::string& b : BranchesOfLocked(n)) remove(b);

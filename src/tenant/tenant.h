@@ -11,7 +11,7 @@
 // open until the request lets go, and its directory goes then. A branch holds its ancestor.
 //
 // Thread-safety: every method may be called from any thread; mu_ guards the map of timelines,
-// and is not held during a timeline's reads or writes.
+// and is not held during a timeline's reads or writes, nor while a branch is made and opened.
 #pragma once
 
 #include <map>
@@ -99,13 +99,23 @@ class Tenant : public TimelineResolver {
   // Opens timeline `name` whose ancestor is `ancestor` (null for a root); mu_ held.
   absl::Status OpenLocked(const std::string& name, std::shared_ptr<Node> ancestor,
                           std::vector<Lsn> branch_points);
+  // The same without the lock: the node, not yet in nodes_.
+  absl::StatusOr<std::shared_ptr<Node>> OpenNode(const std::string& name,
+                                                 std::shared_ptr<Node> ancestor,
+                                                 std::vector<Lsn> branch_points) const;
+  // Makes the branch's directory and opens it (CreateBranch, without the lock).
+  absl::StatusOr<std::shared_ptr<Node>> MakeBranch(const BranchRequest& request,
+                                                   std::shared_ptr<Node> parent) const;
   std::vector<std::string> BranchesOfLocked(const std::string& name) const;
   TimelineInfo InfoLocked(const std::string& name) const;
 
   const std::string data_dir_;
   const storage::TimelineOptions options_;
-  mutable std::mutex mu_;  // guards nodes_
+  mutable std::mutex mu_;  // guards nodes_ and creating_
   std::map<std::string, std::shared_ptr<Node>> nodes_;
+  // Branches being made (outside mu_), by name -> the name of their ancestor: their names are
+  // taken, and their ancestors cannot be deleted.
+  std::map<std::string, std::string> creating_;
 };
 
 }  // namespace pageserver::tenant

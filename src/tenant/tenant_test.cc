@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/testing/status_testing.h"
@@ -239,9 +240,46 @@ TEST_F(TenantTest, AHundredSiblingBranchesReadExactlyWithinTheirMemoryBound) {
               "%.1f MiB\n",
               grew / 1048576.0, grew / 1024.0 / kBranches,
               static_cast<double>(per_timeline) * kBranches / 1048576.0);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's shadow memory and quarantine of freed blocks are not the server's: the bound holds for
+  // the build that runs, and is checked there.
+  std::printf("(ASan build: the bound is checked in the release build only)\n");
+#else
   EXPECT_LE(grew, per_timeline * kBranches);
+#endif
   EXPECT_EQ(tenant->List().size(), static_cast<size_t>(kBranches + 1));
   ExpectModel(**tenant->Get("main"), s, s.mtrs.back().end_lsn);
+}
+
+// Branches are made outside the tenant's lock: racing creations of one name make one timeline,
+// the others are refused as taken; creations of other names, and reads, go on meanwhile.
+TEST_F(TenantTest, RacingCreationsOfOneNameMakeOneBranch) {
+  const Stream s = storage::MakeStream(300, 21);
+  auto tenant = Open();
+  Fill(*tenant, s.bytes);
+  constexpr int kThreads = 8;
+  std::vector<absl::Status> same(kThreads), other(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      same[i] = tenant->CreateBranch({.name = "x"}).status();
+      other[i] = tenant->CreateBranch({.name = absl::StrCat("y", i)}).status();
+      EXPECT_TRUE(tenant->Get("main").ok());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int made = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    if (same[i].ok()) {
+      ++made;
+    } else {
+      EXPECT_TRUE(absl::IsAlreadyExists(same[i])) << same[i];
+    }
+    EXPECT_TRUE(other[i].ok()) << other[i];
+  }
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(tenant->List().size(), static_cast<size_t>(kThreads + 2));
+  ExpectModel(**tenant->Get("x"), s, s.mtrs.back().end_lsn);
 }
 
 TEST_F(TenantTest, WhatCannotBeABranchIsRefusedWithNothingMade) {
