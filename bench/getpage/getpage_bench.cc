@@ -404,6 +404,11 @@ int main(int argc, char** argv) {
       deep_options.timeline = MakeBranchChain(server, http, kDepth, 4 << 20);
       auto deep = client::PageServerClient::Create(deep_options);
       Check(deep.status(), "connect to the deepest branch");
+      // A round not counted first: the branches' flushes and compactions settle meanwhile.
+      for (const auto& p : pages) {
+        Unary(**c, p.page, iterations / 5);
+        Unary(**deep, p.page, iterations / 5);
+      }
       std::printf("GetPage unary on a branch %d levels deep (each with 4 MiB of redo of its own), "
                   "next to main\n",
                   kDepth);
