@@ -19,7 +19,9 @@
 // no work runs in a signal handler. On one, both servers stop accepting and finish the calls in
 // flight (gRPC gets kShutdownGrace, then cancels what remains); nothing needs flushing, since
 // every acknowledged byte of WAL is already durable. Exit status 0.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -379,6 +381,10 @@ int Run(int argc, char** argv) {
   if (!http_port.ok()) return Fail(std::string(http_port.status().message()));
 
   int grpc_port = 0;
+  // The conventions operators' tools expect: the standard health service (grpc.health.v1) for
+  // load balancers and probes, and server reflection, so that `grpcurl HOST:PORT list` works.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.grpc_addr, grpc::InsecureServerCredentials(), &grpc_port);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
@@ -390,6 +396,8 @@ int Run(int argc, char** argv) {
     return Fail("cannot serve gRPC on " + config.grpc_addr);
   }
   http.Start();
+  grpc_server->GetHealthCheckService()->SetServingStatus(
+      pageserver::PageServer::service_full_name(), true);
 
   std::printf("pageserver: serving gRPC on %s, HTTP on %s, data in %s, last_record_lsn %llu\n",
               WithPort(config.grpc_addr, grpc_port).c_str(),
@@ -401,6 +409,7 @@ int Run(int argc, char** argv) {
   while (sigwait(&signals, &signal_number) != 0) {
   }
   std::fprintf(stderr, "pageserver: signal %d, shutting down\n", signal_number);
+  grpc_server->GetHealthCheckService()->Shutdown();  // NOT_SERVING from here on
   grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + kShutdownGrace));
   http.Stop();
   grpc_server->Wait();
