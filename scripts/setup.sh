@@ -11,6 +11,8 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
   # layer files compress their pages and records with zstd
   libzstd-dev
+  # tokens: JWTs (RS256) minted and verified with libjwt
+  libjwt-dev
   # the page server: gRPC + protobuf, the HTTP API
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev
   # pagectl follow asks mariadbd how far its log is written (SHOW GLOBAL STATUS)

@@ -20,6 +20,8 @@ void RegisterTruncateWal(CLI::App& app, int& exit_code);
 void RegisterBranch(CLI::App& app, int& exit_code);
 // every page of two timelines at one LSN (diff_timelines_command.cc)
 void RegisterDiffTimelines(CLI::App& app, int& exit_code);
+// mints a token (token_command.cc)
+void RegisterToken(CLI::App& app, int& exit_code);
 // compute and init (compute_command.cc)
 void RegisterCompute(CLI::App& app, int& exit_code);
 

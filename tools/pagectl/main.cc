@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   pageserver::pagectl::RegisterTruncateWal(app, exit_code);
   pageserver::pagectl::RegisterBranch(app, exit_code);
   pageserver::pagectl::RegisterDiffTimelines(app, exit_code);
+  pageserver::pagectl::RegisterToken(app, exit_code);
   pageserver::pagectl::RegisterCompute(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
