@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/ascii.h"
 
 namespace pageserver::auth {
 namespace {
@@ -81,8 +81,9 @@ absl::StatusOr<Claims> TokenVerifier::Verify(std::string_view token, absl::Time 
   Jwt verified;
   for (const std::string& key : keys_) {
     jwt_t* decoded = nullptr;
-    const int rc = jwt_decode(&decoded, text.c_str(), reinterpret_cast<const unsigned char*>(key.data()),
-                              static_cast<int>(key.size()));
+    const int rc =
+        jwt_decode(&decoded, text.c_str(), reinterpret_cast<const unsigned char*>(key.data()),
+                   static_cast<int>(key.size()));
     Jwt owned(decoded);
     // libjwt checks with the algorithm the token names: only an RS256 check counts.
     if (rc == 0 && owned && jwt_get_alg(owned.get()) == JWT_ALG_RS256) {
@@ -91,8 +92,9 @@ absl::StatusOr<Claims> TokenVerifier::Verify(std::string_view token, absl::Time 
     }
   }
   if (!verified) {
-    return Unauthenticated("its signature is not RS256 by any configured public key (forged, "
-                           "signed with a key rotated out, or malformed)");
+    return Unauthenticated(
+        "its signature is not RS256 by any configured public key (forged, "
+        "signed with a key rotated out, or malformed)");
   }
   errno = 0;
   const long exp = jwt_get_grant_int(verified.get(), "exp");
@@ -101,8 +103,8 @@ absl::StatusOr<Claims> TokenVerifier::Verify(std::string_view token, absl::Time 
   claims.expires = absl::FromUnixSeconds(exp);
   if (claims.expires <= now) {
     return Unauthenticated(absl::StrFormat(
-        "expired at %s", absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", claims.expires,
-                                          absl::UTCTimeZone())));
+        "expired at %s",
+        absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", claims.expires, absl::UTCTimeZone())));
   }
   const char* scope = jwt_get_grant(verified.get(), "scope");
   if (scope == nullptr) return Unauthenticated("no \"scope\" claim");
@@ -131,14 +133,14 @@ absl::Status Authorize(const Claims& claims, Scope need, std::string_view timeli
   if (claims.scope == Scope::kAdmin) return absl::OkStatus();
   const std::string_view on = timeline.empty() ? std::string_view(kMainTimeline) : timeline;
   if (need == Scope::kAdmin) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "a %s token for timeline %s: this needs an admin token", ScopeName(claims.scope),
-        claims.timeline));
+    return absl::PermissionDeniedError(
+        absl::StrFormat("a %s token for timeline %s: this needs an admin token",
+                        ScopeName(claims.scope), claims.timeline));
   }
   if (claims.timeline != on) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "a %s token for timeline %s: not for timeline %s", ScopeName(claims.scope),
-        claims.timeline, on));
+    return absl::PermissionDeniedError(
+        absl::StrFormat("a %s token for timeline %s: not for timeline %s", ScopeName(claims.scope),
+                        claims.timeline, on));
   }
   if (need == Scope::kCompute && claims.scope == Scope::kRead) {
     return absl::PermissionDeniedError(absl::StrFormat(

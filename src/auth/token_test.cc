@@ -6,40 +6,16 @@
 
 #include <gtest/gtest.h>
 #include <jwt.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include <cstdlib>
 
-#include "absl/strings/escaping.h"
+#include "auth/testing/test_keys.h"
 
 namespace pageserver::auth {
 namespace {
 
-struct KeyPair {
-  std::string private_pem, public_pem;
-};
-
-std::string Drain(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-KeyPair NewRsaKey() {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  EXPECT_NE(key, nullptr);
-  BIO* priv = BIO_new(BIO_s_mem());
-  BIO* pub = BIO_new(BIO_s_mem());
-  EXPECT_EQ(PEM_write_bio_PrivateKey(priv, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
-  EXPECT_EQ(PEM_write_bio_PUBKEY(pub, key), 1);
-  EVP_PKEY_free(key);
-  return {Drain(priv), Drain(pub)};
-}
+using testing::KeyPair;
+using testing::NewRsaKey;
 
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 
@@ -66,9 +42,11 @@ class TokenTest : public ::testing::Test {
     EXPECT_EQ(jwt_new(&j), 0);
     jwt_add_grant(j, "scope", "admin");
     if (with_exp) jwt_add_grant_int(j, "exp", absl::ToUnixSeconds(kNow + absl::Hours(1)));
-    EXPECT_EQ(jwt_set_alg(j, alg, key.empty() ? nullptr : reinterpret_cast<const unsigned char*>(key.data()),
-                          static_cast<int>(key.size())),
-              0);
+    EXPECT_EQ(
+        jwt_set_alg(j, alg,
+                    key.empty() ? nullptr : reinterpret_cast<const unsigned char*>(key.data()),
+                    static_cast<int>(key.size())),
+        0);
     char* s = jwt_encode_str(j);
     std::string out = s != nullptr ? s : "";
     std::free(s);

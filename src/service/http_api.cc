@@ -15,6 +15,7 @@
 #include "absl/strings/escaping.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "service/request_auth.h"
 
 namespace pageserver::service {
 namespace {
@@ -198,16 +199,34 @@ json HttpApi::SourceJson(const storage::TimelineStatus& s) const {
               {"lag_seconds", metrics_.source_lag_seconds().Value()}};
 }
 
+absl::Status HttpApi::CheckToken(const httplib::Request& req, auth::Scope need) const {
+  if (options_.auth == nullptr) return absl::OkStatus();
+  std::string timeline = req.has_param("timeline") ? req.get_param_value("timeline") : "";
+  if (timeline.empty() && !req.body.empty()) {
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_object()) {
+      auto it = body.find("timeline");
+      if (it != body.end() && it->is_string()) timeline = it->get<std::string>();
+    }
+  }
+  return CheckRequestToken(options_.auth, metrics_, "http", req.get_header_value(kAuthorizationKey),
+                           need, timeline);
+}
+
 void HttpApi::Route() {
   using Body = std::function<absl::StatusOr<json>(const httplib::Request&)>;
   // Counts the request, runs `body` and writes its answer or its error as JSON. Nothing a
   // client sends may take the server down, so an exception (a bug) is a 500, not a crash.
-  auto json_handler = [this](std::string_view name, Body body) -> httplib::Server::Handler {
+  // `need`: what the request's token must allow on its timeline, with auth on.
+  auto json_handler = [this](std::string_view name, auth::Scope need,
+                             Body body) -> httplib::Server::Handler {
     MethodMetrics m = metrics_.Http(name);
-    return [m, body = std::move(body)](const httplib::Request& req, httplib::Response& res) {
+    return [this, m, need, body = std::move(body)](const httplib::Request& req,
+                                                   httplib::Response& res) {
       m.requests->Increment();
       try {
-        absl::StatusOr<json> answer = body(req);
+        absl::Status allowed = CheckToken(req, need);
+        absl::StatusOr<json> answer = allowed.ok() ? body(req) : allowed;
         if (answer.ok()) {
           res.status = 200;
           res.set_content(Dump(*answer), kJsonType);
@@ -225,7 +244,8 @@ void HttpApi::Route() {
   server_->Post(
       "/api/v1/get_page",
       json_handler(
-          "get_page", [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
+          "get_page", auth::Scope::kRead,
+          [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
             ASSIGN_OR_RETURN(json body, ParseObject(req.body));
             ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
                              TimelineOf(timelines_, req, &body));
@@ -248,45 +268,49 @@ void HttpApi::Route() {
 
   server_->Post(
       "/api/v1/stream_wal",
-      json_handler("stream_wal", [this](const httplib::Request& req) -> absl::StatusOr<json> {
-        ASSIGN_OR_RETURN(json body, ParseObject(req.body));
-        ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
-                         TimelineOf(timelines_, req, &body));
-        ASSIGN_OR_RETURN(uint64_t lsn, RequiredUint(body, "lsn", kMaxU64));
-        auto it = body.find("wal_data");
-        if (it == body.end() || !it->is_string()) {
-          return absl::InvalidArgumentError("missing field wal_data (a base64 string)");
-        }
-        const std::string& encoded = it->get_ref<const std::string&>();
-        std::string wal;
-        if (!absl::Base64Unescape(absl::string_view(encoded.data(), encoded.size()), &wal)) {
-          return absl::InvalidArgumentError("wal_data is not valid base64 (at LSN " +
-                                            std::to_string(lsn) + ")");
-        }
-        metrics_.wal_received_bytes().Increment(wal.size());
-        ASSIGN_OR_RETURN(
-            storage::IngestResult result,
-            IngestWalMeasured(*timeline, metrics_, storage::kNoWriterLease, Lsn(lsn),
-                              std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wal.data()),
-                                                       wal.size())));
-        return json{{"last_record_lsn", result.last_record_lsn.value()},
-                    {"received_lsn", result.received_lsn.value()},
-                    {"bytes_stored", result.bytes_stored}};
-      }));
+      json_handler(
+          "stream_wal", auth::Scope::kCompute,
+          [this](const httplib::Request& req) -> absl::StatusOr<json> {
+            ASSIGN_OR_RETURN(json body, ParseObject(req.body));
+            ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                             TimelineOf(timelines_, req, &body));
+            ASSIGN_OR_RETURN(uint64_t lsn, RequiredUint(body, "lsn", kMaxU64));
+            auto it = body.find("wal_data");
+            if (it == body.end() || !it->is_string()) {
+              return absl::InvalidArgumentError("missing field wal_data (a base64 string)");
+            }
+            const std::string& encoded = it->get_ref<const std::string&>();
+            std::string wal;
+            if (!absl::Base64Unescape(absl::string_view(encoded.data(), encoded.size()), &wal)) {
+              return absl::InvalidArgumentError("wal_data is not valid base64 (at LSN " +
+                                                std::to_string(lsn) + ")");
+            }
+            metrics_.wal_received_bytes().Increment(wal.size());
+            ASSIGN_OR_RETURN(
+                storage::IngestResult result,
+                IngestWalMeasured(*timeline, metrics_, storage::kNoWriterLease, Lsn(lsn),
+                                  std::span<const uint8_t>(
+                                      reinterpret_cast<const uint8_t*>(wal.data()), wal.size())));
+            return json{{"last_record_lsn", result.last_record_lsn.value()},
+                        {"received_lsn", result.received_lsn.value()},
+                        {"bytes_stored", result.bytes_stored}};
+          }));
 
   server_->Get("/api/v1/ping",
-               json_handler("ping", [this](const httplib::Request& req) -> absl::StatusOr<json> {
-                 ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
-                                  TimelineOf(timelines_, req));
-                 return json{{"status", "ok"},
-                             {"last_record_lsn", timeline->Status().last_record_lsn.value()}};
-               }));
+               json_handler("ping", auth::Scope::kRead,
+                            [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                              ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                               TimelineOf(timelines_, req));
+                              return json{
+                                  {"status", "ok"},
+                                  {"last_record_lsn", timeline->Status().last_record_lsn.value()}};
+                            }));
 
   // Until everything stored so far is in remote storage (the event a test or an operator waits
   // for before a restore): timeout_ms (default 600000) bounds the wait, 504 when it runs out;
   // OK at once without remote storage.
   server_->Get("/api/v1/wait_uploaded",
-               json_handler("wait_uploaded",
+               json_handler("wait_uploaded", auth::Scope::kAdmin,
                             [this](const httplib::Request& req) -> absl::StatusOr<json> {
                               ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
                                                TimelineOf(timelines_, req));
@@ -302,56 +326,59 @@ void HttpApi::Route() {
   // that follows (compaction, full image sets, GC), as Neon's timeline checkpoint does: for an
   // operator before a backup or a restart, and for tests, which wait for it instead of polling.
   server_->Put("/api/v1/checkpoint",
-               json_handler("checkpoint", [this](const httplib::Request& req) -> absl::StatusOr<json> {
-                 ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
-                                  TimelineOf(timelines_, req));
-                 RETURN_IF_ERROR(timeline->Flush());
-                 const storage::TimelineStatus s = timeline->Status();
-                 return json{{"disk_consistent_lsn", s.disk_consistent_lsn.value()},
-                             {"gc_cutoff_lsn", s.gc_cutoff_lsn.value()},
-                             {"compactions", s.compactions}};
-               }));
+               json_handler("checkpoint", auth::Scope::kAdmin,
+                            [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                              ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                               TimelineOf(timelines_, req));
+                              RETURN_IF_ERROR(timeline->Flush());
+                              const storage::TimelineStatus s = timeline->Status();
+                              return json{{"disk_consistent_lsn", s.disk_consistent_lsn.value()},
+                                          {"gc_cutoff_lsn", s.gc_cutoff_lsn.value()},
+                                          {"compactions", s.compactions}};
+                            }));
 
   server_->Get("/api/v1/status",
-               json_handler("status", [this](const httplib::Request& req) -> absl::StatusOr<json> {
-                 ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
-                                  TimelineOf(timelines_, req));
-                 storage::TimelineStatus s = timeline->Status();
-                 return json{{"has_base", s.has_base},
-                             {"base_lsn", s.base_lsn.value()},
-                             {"last_record_lsn", s.last_record_lsn.value()},
-                             {"durable_lsn", s.durable_lsn.value()},
-                             {"received_lsn", s.received_lsn.value()},
-                             {"disk_consistent_lsn", s.disk_consistent_lsn.value()},
-                             {"remote_consistent_lsn", s.remote_consistent_lsn.value()},
-                             {"gc_cutoff_lsn", s.gc_cutoff_lsn.value()},
-                             {"full_image_sets", s.full_image_sets},
-                             {"wal_syncs", s.wal_syncs},
-                             {"image_layers", s.image_layers},
-                             {"delta_layers", s.delta_layers},
-                             {"level1_delta_layers", s.level1_delta_layers},
-                             {"compactions", s.compactions},
-                             {"materialized_pages", s.materialized_pages},
-                             {"materializations", s.materializations},
-                             {"image_layer_bytes", s.image_layer_bytes},
-                             {"delta_layer_bytes", s.delta_layer_bytes},
-                             {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes},
-                             {"local_layer_bytes", s.local_layer_bytes},
-                             {"layer_downloads", s.layer_downloads},
-                             {"layer_evictions", s.layer_evictions},
-                             {"layer_remote_reads", s.layer_remote_reads},
-                             {"in_memory_bytes", s.in_memory_bytes},
-                             {"tablespaces", s.tablespaces},
-                             {"writer", s.writer ? json{{"generation", s.writer->generation},
-                                                        {"holder", s.writer->holder},
-                                                        {"granted_at_lsn",
-                                                         s.writer->granted_at.value()}}
-                                                 : json(nullptr)},
-                             {"source", SourceJson(s)}};
-               }));
+               json_handler("status", auth::Scope::kRead,
+                            [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                              ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                               TimelineOf(timelines_, req));
+                              storage::TimelineStatus s = timeline->Status();
+                              return json{
+                                  {"has_base", s.has_base},
+                                  {"base_lsn", s.base_lsn.value()},
+                                  {"last_record_lsn", s.last_record_lsn.value()},
+                                  {"durable_lsn", s.durable_lsn.value()},
+                                  {"received_lsn", s.received_lsn.value()},
+                                  {"disk_consistent_lsn", s.disk_consistent_lsn.value()},
+                                  {"remote_consistent_lsn", s.remote_consistent_lsn.value()},
+                                  {"gc_cutoff_lsn", s.gc_cutoff_lsn.value()},
+                                  {"full_image_sets", s.full_image_sets},
+                                  {"wal_syncs", s.wal_syncs},
+                                  {"image_layers", s.image_layers},
+                                  {"delta_layers", s.delta_layers},
+                                  {"level1_delta_layers", s.level1_delta_layers},
+                                  {"compactions", s.compactions},
+                                  {"materialized_pages", s.materialized_pages},
+                                  {"materializations", s.materializations},
+                                  {"image_layer_bytes", s.image_layer_bytes},
+                                  {"delta_layer_bytes", s.delta_layer_bytes},
+                                  {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes},
+                                  {"local_layer_bytes", s.local_layer_bytes},
+                                  {"layer_downloads", s.layer_downloads},
+                                  {"layer_evictions", s.layer_evictions},
+                                  {"layer_remote_reads", s.layer_remote_reads},
+                                  {"in_memory_bytes", s.in_memory_bytes},
+                                  {"tablespaces", s.tablespaces},
+                                  {"writer",
+                                   s.writer ? json{{"generation", s.writer->generation},
+                                                   {"holder", s.writer->holder},
+                                                   {"granted_at_lsn", s.writer->granted_at.value()}}
+                                            : json(nullptr)},
+                                  {"source", SourceJson(s)}};
+                            }));
 
   server_->Get("/api/v1/tablespaces",
-               json_handler("tablespaces",
+               json_handler("tablespaces", auth::Scope::kRead,
                             [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
                               ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
                                                TimelineOf(timelines_, req));
@@ -372,22 +399,23 @@ void HttpApi::Route() {
 
   server_->Get(
       "/api/v1/tablespace_size",
-      json_handler(
-          "tablespace_size", [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
-            ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
-                             TimelineOf(timelines_, req));
-            ASSIGN_OR_RETURN(std::optional<uint64_t> space,
-                             OptionalQueryUint(req, "space_id", kMaxU32));
-            if (!space.has_value()) {
-              return absl::InvalidArgumentError("missing query parameter space_id");
-            }
-            ASSIGN_OR_RETURN(std::optional<uint64_t> asked, OptionalQueryUint(req, "lsn", kMaxU64));
-            Lsn lsn = ResolveLatest(*timeline, Lsn(asked.value_or(0)));
-            ASSIGN_OR_RETURN(
-                storage::TablespaceInfo info,
-                timeline->GetTablespace(SpaceId(static_cast<uint32_t>(*space)), lsn, deadline()));
-            return json{{"space_id", *space}, {"lsn", lsn.value()}, {"pages", info.pages}};
-          }));
+      json_handler("tablespace_size", auth::Scope::kRead,
+                   [this, deadline](const httplib::Request& req) -> absl::StatusOr<json> {
+                     ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                                      TimelineOf(timelines_, req));
+                     ASSIGN_OR_RETURN(std::optional<uint64_t> space,
+                                      OptionalQueryUint(req, "space_id", kMaxU32));
+                     if (!space.has_value()) {
+                       return absl::InvalidArgumentError("missing query parameter space_id");
+                     }
+                     ASSIGN_OR_RETURN(std::optional<uint64_t> asked,
+                                      OptionalQueryUint(req, "lsn", kMaxU64));
+                     Lsn lsn = ResolveLatest(*timeline, Lsn(asked.value_or(0)));
+                     ASSIGN_OR_RETURN(storage::TablespaceInfo info,
+                                      timeline->GetTablespace(
+                                          SpaceId(static_cast<uint32_t>(*space)), lsn, deadline()));
+                     return json{{"space_id", *space}, {"lsn", lsn.value()}, {"pages", info.pages}};
+                   }));
 
   if (tenant_ != nullptr) {
     // Management: timelines listed, branched and deleted (tenant.h).
@@ -403,15 +431,16 @@ void HttpApi::Route() {
                   {"layer_bytes", s.image_layer_bytes + s.delta_layer_bytes}};
     };
     server_->Get("/api/v1/timelines",
-                 json_handler("timelines", [this, listed](const httplib::Request&)
-                                               -> absl::StatusOr<json> {
-                   json list = json::array();
-                   for (const tenant::TimelineInfo& t : tenant_->List()) list.push_back(listed(t));
-                   return json{{"timelines", std::move(list)}};
-                 }));
+                 json_handler("timelines", auth::Scope::kAdmin,
+                              [this, listed](const httplib::Request&) -> absl::StatusOr<json> {
+                                json list = json::array();
+                                for (const tenant::TimelineInfo& t : tenant_->List())
+                                  list.push_back(listed(t));
+                                return json{{"timelines", std::move(list)}};
+                              }));
     server_->Post(
         "/api/v1/timelines",
-        json_handler("create_timeline",
+        json_handler("create_timeline", auth::Scope::kAdmin,
                      [this, listed](const httplib::Request& req) -> absl::StatusOr<json> {
                        ASSIGN_OR_RETURN(json body, ParseObject(req.body));
                        tenant::BranchRequest branch;
@@ -439,25 +468,38 @@ void HttpApi::Route() {
                      }));
     server_->Delete(
         R"(/api/v1/timelines/([^/]+))",
-        json_handler("delete_timeline", [this](const httplib::Request& req) -> absl::StatusOr<json> {
-          const std::string name = req.matches[1];
-          const std::string cascade =
-              req.has_param("cascade") ? req.get_param_value("cascade") : "false";
-          if (cascade != "true" && cascade != "false") {
-            return absl::InvalidArgumentError("cascade must be true or false");
-          }
-          RETURN_IF_ERROR(tenant_->Delete(name, cascade == "true"));
-          return json{{"deleted", name}};
-        }));
+        json_handler("delete_timeline", auth::Scope::kAdmin,
+                     [this](const httplib::Request& req) -> absl::StatusOr<json> {
+                       const std::string name = req.matches[1];
+                       const std::string cascade =
+                           req.has_param("cascade") ? req.get_param_value("cascade") : "false";
+                       if (cascade != "true" && cascade != "false") {
+                         return absl::InvalidArgumentError("cascade must be true or false");
+                       }
+                       RETURN_IF_ERROR(tenant_->Delete(name, cascade == "true"));
+                       return json{{"deleted", name}};
+                     }));
   }
 
   MethodMetrics metrics_handler = metrics_.Http("metrics");
-  server_->Get("/metrics",
-               [this, metrics_handler](const httplib::Request&, httplib::Response& res) {
-                 metrics_handler.requests->Increment();
-                 res.status = 200;
-                 res.set_content(metrics_.Render(), kPrometheusContentType);
-               });
+  server_->Get(
+      "/metrics", [this, metrics_handler](const httplib::Request& req, httplib::Response& res) {
+        metrics_handler.requests->Increment();
+        // Any valid token may read the metrics, whatever its scope and timeline.
+        if (options_.auth != nullptr && !options_.metrics_without_auth) {
+          absl::Status s =
+              options_.auth->VerifyHeader(req.get_header_value(kAuthorizationKey), absl::Now())
+                  .status();
+          if (!s.ok()) {
+            metrics_.CountAuthRefusal("http", s);
+            SetError(res, s);
+            metrics_handler.errors->Increment();
+            return;
+          }
+        }
+        res.status = 200;
+        res.set_content(metrics_.Render(), kPrometheusContentType);
+      });
 
   // httplib's own refusals (unknown path, oversized body, unparsable request) get the same
   // JSON error body as ours; answers that already have a body are left alone.
@@ -465,12 +507,13 @@ void HttpApi::Route() {
       [](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         absl::StatusCode code = CodeForHttpStatus(res.status);
-        std::string error = "HTTP " + std::to_string(res.status) + " for " + req.method + " " +
-                            req.path;
+        std::string error =
+            "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path;
         if (res.status == 400 && (req.method == "PUT" || req.method == "POST") &&
             !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-          error += ": a PUT or POST needs a Content-Length (send a body, even an empty one: "
-                   "curl -d '')";
+          error +=
+              ": a PUT or POST needs a Content-Length (send a body, even an empty one: "
+              "curl -d '')";
         }
         json body = {{"error", error}, {"code", absl::StatusCodeToString(code)}};
         res.set_content(Dump(body), kJsonType);

@@ -79,6 +79,9 @@ class HttpApi {
 
  private:
   void Route();
+  // With auth on (ServiceOptions::auth), whether the request's token allows `need` on its
+  // timeline (?timeline=, or "timeline" in a JSON body; main when neither).
+  absl::Status CheckToken(const httplib::Request& req, auth::Scope need) const;
   nlohmann::json SourceJson(const storage::TimelineStatus& s) const;
 
   tenant::TimelineResolver& timelines_;

@@ -283,6 +283,17 @@ PageServerMetrics::PageServerMetrics() {
                       {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
   imported_pages_ =
       &r.AddCounter("pageserver_imported_pages_total", "Pages received by Import calls.");
+  for (int api = 0; api < 2; ++api) {
+    for (int code = 0; code < 2; ++code) {
+      auth_refusals_[api][code] = &r.AddCounter(
+          "pageserver_auth_refusals_total",
+          "Requests refused for their token: none, malformed, forged, expired or signed by no "
+          "configured key (unauthenticated), or of the wrong scope or timeline "
+          "(permission_denied).",
+          {{"api", api == 0 ? "grpc" : "http"},
+           {"code", code == 0 ? "unauthenticated" : "permission_denied"}});
+    }
+  }
   for (std::string_view method : kGrpcMethods) {
     Labels labels = {{"method", std::string(method)}};
     MethodMetrics m;
@@ -329,6 +340,10 @@ void PageServerMetrics::ObserveWalStored(const storage::IngestResult& stored, do
   if (stored.bytes_stored > 0) wal_store_latency_->Observe(seconds);
   wal_ingested_bytes_->Increment(stored.bytes_stored);
   wal_ingested_records_->Increment(stored.records_stored);
+}
+
+void PageServerMetrics::CountAuthRefusal(std::string_view api, const absl::Status& refusal) {
+  auth_refusals_[api == "grpc" ? 0 : 1][absl::IsPermissionDenied(refusal) ? 1 : 0]->Increment();
 }
 
 void PageServerMetrics::AddRemoteStorageCounters(const remote::RetryingStorage& remote) {

@@ -28,6 +28,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace pageserver::remote {
 class RetryingStorage;
 }
@@ -172,6 +174,10 @@ class PageServerMetrics {
   Registry& registry() { return registry_; }
   std::string Render() const { return registry_.Render(); }
 
+  // Counts a request refused for its token (`api`: "grpc" or "http"; `refusal` Unauthenticated
+  // or PermissionDenied).
+  void CountAuthRefusal(std::string_view api, const absl::Status& refusal);
+
   Counter& wal_received_bytes() { return *wal_received_bytes_; }
   Counter& wal_ingested_bytes() { return *wal_ingested_bytes_; }
   Counter& wal_ingested_records() { return *wal_ingested_records_; }
@@ -197,6 +203,8 @@ class PageServerMetrics {
   Histogram* getpage_latency_;
   Histogram* getpage_records_applied_;
   Counter* imported_pages_;
+  // [api: grpc, http][unauthenticated, permission_denied]
+  Counter* auth_refusals_[2][2];
   Gauge* source_end_lsn_;
   Gauge* source_lag_seconds_;
   std::vector<std::pair<std::string_view, MethodMetrics>> grpc_methods_;

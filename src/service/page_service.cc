@@ -7,10 +7,16 @@
 
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "service/request_auth.h"
 #include "service/wal_session.h"
 
 namespace pageserver::service {
 namespace {
+
+// What each call's token must allow (auth/token.h): reads, a writer's redo and files, an import.
+constexpr auth::Scope kReadScope = auth::Scope::kRead;
+constexpr auth::Scope kComputeScope = auth::Scope::kCompute;
+constexpr auth::Scope kAdminScope = auth::Scope::kAdmin;
 
 static_assert(static_cast<int>(absl::StatusCode::kInvalidArgument) ==
               static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
@@ -85,11 +91,16 @@ PageService::PageService(tenant::TimelineResolver& timelines, PageServerMetrics&
     : timelines_(timelines), metrics_(metrics), options_(options) {}
 
 absl::StatusOr<std::shared_ptr<storage::Timeline>> PageService::TimelineOf(
-    const grpc::ServerContext& context) const {
+    const grpc::ServerContext& context, auth::Scope need) const {
   const auto& metadata = context.client_metadata();
-  auto it = metadata.find(kTimelineMetadataKey);
-  return timelines_.Get(it == metadata.end() ? std::string()
-                                             : std::string(it->second.data(), it->second.size()));
+  auto value = [&metadata](const char* key) {
+    auto it = metadata.find(key);
+    return it == metadata.end() ? std::string() : std::string(it->second.data(), it->second.size());
+  };
+  const std::string timeline = value(kTimelineMetadataKey);
+  RETURN_IF_ERROR(
+      CheckRequestToken(options_.auth, metrics_, "grpc", value(kAuthorizationKey), need, timeline));
+  return timelines_.Get(timeline);
 }
 
 absl::Time PageService::ReadDeadline(const grpc::ServerContext& context) const {
@@ -122,7 +133,7 @@ GetPageResponse PageService::ReadOne(storage::Timeline& timeline, const GetPageR
 grpc::Status PageService::GetPage(grpc::ServerContext* context, const GetPageRequest* request,
                                   GetPageResponse* response) {
   return Measured(metrics_, "GetPage", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     PageId id{SpaceId(request->space_id()), PageNo(request->page_no())};
     ASSIGN_OR_RETURN(
         storage::PageVersion version,
@@ -137,7 +148,7 @@ grpc::Status PageService::GetPage(grpc::ServerContext* context, const GetPageReq
 grpc::Status PageService::GetPages(grpc::ServerContext* context, const GetPagesRequest* request,
                                    GetPagesResponse* response) {
   return Measured(metrics_, "GetPages", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     // One deadline for the batch: the caller waits for all of it.
     absl::Time deadline = ReadDeadline(*context);
     response->mutable_pages()->Reserve(request->pages_size());
@@ -152,7 +163,7 @@ grpc::Status PageService::StreamGetPages(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<GetPageResponse, GetPageRequest>* stream) {
   return Measured(metrics_, "StreamGetPages", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     GetPageRequest request;
     while (stream->Read(&request)) {
       // A stream lives long: without a call deadline each read gets its own wait limit.
@@ -178,9 +189,9 @@ absl::StatusOr<storage::IngestResult> PageService::IngestBatch(
   Lsn lsn = start;
   size_t offset = 0;
   for (size_t size : chunk_sizes) {
-    ASSIGN_OR_RETURN(storage::IngestResult one,
-                     IngestWalMeasured(timeline, metrics_, writer_generation, lsn,
-                                       bytes.subspan(offset, size)));
+    ASSIGN_OR_RETURN(
+        storage::IngestResult one,
+        IngestWalMeasured(timeline, metrics_, writer_generation, lsn, bytes.subspan(offset, size)));
     total.last_record_lsn = one.last_record_lsn;
     total.received_lsn = one.received_lsn;
     total.bytes_stored += one.bytes_stored;
@@ -195,7 +206,8 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* context,
                                     grpc::ServerReader<WalChunk>* reader,
                                     StreamWalResponse* response) {
   return Measured(metrics_, "StreamWAL", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                     TimelineOf(*context, kComputeScope));
     std::vector<uint8_t> batch;
     std::vector<size_t> chunk_sizes;
     Lsn batch_start;
@@ -205,9 +217,9 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* context,
     storage::IngestResult last;
     auto flush = [&]() -> absl::Status {
       if (batch.empty()) return absl::OkStatus();
-      ASSIGN_OR_RETURN(last, IngestBatch(*timeline,
-                                         writer_generation.value_or(storage::kNoWriterLease),
-                                         batch_start, batch, chunk_sizes));
+      ASSIGN_OR_RETURN(last,
+                       IngestBatch(*timeline, writer_generation.value_or(storage::kNoWriterLease),
+                                   batch_start, batch, chunk_sizes));
       ingested = true;
       bytes_stored += last.bytes_stored;
       batch.clear();
@@ -254,10 +266,10 @@ grpc::Status PageService::StreamWAL(grpc::ServerContext* context,
 }
 
 grpc::Status PageService::WalSession(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<StreamWalResponse, WalChunk>* stream) {
+    grpc::ServerContext* context, grpc::ServerReaderWriter<StreamWalResponse, WalChunk>* stream) {
   return Measured(metrics_, "WalSession", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                     TimelineOf(*context, kComputeScope));
     return RunWalSession(*timeline, metrics_, *context, *stream);
   });
 }
@@ -266,7 +278,7 @@ grpc::Status PageService::GetTablespaceSize(grpc::ServerContext* context,
                                             const TablespaceSizeRequest* request,
                                             TablespaceSizeResponse* response) {
   return Measured(metrics_, "GetTablespaceSize", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     ASSIGN_OR_RETURN(storage::TablespaceInfo info,
                      timeline->GetTablespace(SpaceId(request->space_id()), Lsn(request->lsn()),
                                              ReadDeadline(*context)));
@@ -280,7 +292,7 @@ grpc::Status PageService::ListTablespaces(grpc::ServerContext* context,
                                           const ListTablespacesRequest* request,
                                           ListTablespacesResponse* response) {
   return Measured(metrics_, "ListTablespaces", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     Lsn lsn = ResolveLatest(*timeline, Lsn(request->lsn()));
     ASSIGN_OR_RETURN(std::vector<storage::TablespaceInfo> spaces,
                      timeline->ListTablespaces(lsn, ReadDeadline(*context)));
@@ -300,7 +312,8 @@ grpc::Status PageService::Import(grpc::ServerContext* context,
                                  grpc::ServerReader<ImportChunk>* reader,
                                  ImportResponse* response) {
   return Measured(metrics_, "Import", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                     TimelineOf(*context, kAdminScope));
     ImportChunk chunk;
     if (!reader->Read(&chunk)) {
       return absl::InvalidArgumentError(
@@ -345,9 +358,10 @@ grpc::Status PageService::TruncateWal(grpc::ServerContext* context,
                                       const TruncateWalRequest* request,
                                       TruncateWalResponse* response) {
   return Measured(metrics_, "TruncateWal", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
-    ASSIGN_OR_RETURN(const Lsn at, timeline->TruncateWal(Lsn(request->lsn()),
-                                                         request->writer_generation()));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                     TimelineOf(*context, kComputeScope));
+    ASSIGN_OR_RETURN(const Lsn at,
+                     timeline->TruncateWal(Lsn(request->lsn()), request->writer_generation()));
     response->set_last_record_lsn(at.value());
     return absl::OkStatus();
   });
@@ -357,7 +371,8 @@ grpc::Status PageService::AcquireWriter(grpc::ServerContext* context,
                                         const AcquireWriterRequest* request,
                                         AcquireWriterResponse* response) {
   return Measured(metrics_, "AcquireWriter", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                     TimelineOf(*context, kComputeScope));
     if (request->holder().empty()) {
       return absl::InvalidArgumentError("AcquireWriter: the holder must name the writer");
     }
@@ -368,11 +383,11 @@ grpc::Status PageService::AcquireWriter(grpc::ServerContext* context,
   });
 }
 
-grpc::Status PageService::PutAuxFile(grpc::ServerContext* context,
-                                     const PutAuxFileRequest* request,
+grpc::Status PageService::PutAuxFile(grpc::ServerContext* context, const PutAuxFileRequest* request,
                                      PutAuxFileResponse* /*response*/) {
   return Measured(metrics_, "PutAuxFile", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline,
+                     TimelineOf(*context, kComputeScope));
     const std::string& content = request->content();
     return timeline->PutAuxFile(
         request->path(), Lsn(request->lsn()),
@@ -381,11 +396,10 @@ grpc::Status PageService::PutAuxFile(grpc::ServerContext* context,
   });
 }
 
-grpc::Status PageService::GetAuxFile(grpc::ServerContext* context,
-                                     const GetAuxFileRequest* request,
+grpc::Status PageService::GetAuxFile(grpc::ServerContext* context, const GetAuxFileRequest* request,
                                      GetAuxFileResponse* response) {
   return Measured(metrics_, "GetAuxFile", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     storage::AuxFileVersion version;
     ASSIGN_OR_RETURN(std::vector<uint8_t> content,
                      timeline->GetAuxFile(request->path(), Lsn(request->lsn()),
@@ -401,7 +415,7 @@ grpc::Status PageService::ListAuxFiles(grpc::ServerContext* context,
                                        const ListAuxFilesRequest* request,
                                        ListAuxFilesResponse* response) {
   return Measured(metrics_, "ListAuxFiles", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     const Lsn at = ResolveLatest(*timeline, Lsn(request->lsn()));
     ASSIGN_OR_RETURN(std::vector<storage::AuxFileVersion> files,
                      timeline->ListAuxFiles(at, ReadDeadline(*context)));
@@ -416,10 +430,10 @@ grpc::Status PageService::ListAuxFiles(grpc::ServerContext* context,
   });
 }
 
-grpc::Status PageService::GetStatus(grpc::ServerContext* context,
-                                    const StatusRequest* /*request*/, StatusResponse* response) {
+grpc::Status PageService::GetStatus(grpc::ServerContext* context, const StatusRequest* /*request*/,
+                                    StatusResponse* response) {
   return Measured(metrics_, "GetStatus", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     storage::TimelineStatus s = timeline->Status();
     response->set_base_lsn(s.base_lsn.value());
     response->set_last_record_lsn(s.last_record_lsn.value());
@@ -444,7 +458,7 @@ grpc::Status PageService::GetStatus(grpc::ServerContext* context,
 grpc::Status PageService::Ping(grpc::ServerContext* context, const PingRequest* /*request*/,
                                PingResponse* response) {
   return Measured(metrics_, "Ping", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context));
+    ASSIGN_OR_RETURN(std::shared_ptr<storage::Timeline> timeline, TimelineOf(*context, kReadScope));
     response->set_last_record_lsn(timeline->Status().last_record_lsn.value());
     return absl::OkStatus();
   });

@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "common/types.h"
 #include "proto/page_service.grpc.pb.h"
+#include "auth/token.h"
 #include "service/metrics.h"
 #include "storage/timeline.h"
 #include "tenant/tenant.h"
@@ -45,6 +46,10 @@ struct ServiceOptions {
   absl::Duration read_wait_limit = absl::Seconds(10);
   // StreamWAL gives the timeline contiguous bytes in batches of about this size.
   size_t wal_batch_bytes = size_t{4} << 20;
+  // With auth on, the verifier of every request's token (service/request_auth.h); null: off.
+  const auth::TokenVerifier* auth = nullptr;
+  // With auth on, /metrics is served without a token too (for a scraper that has none).
+  bool metrics_without_auth = false;
 };
 
 // The gRPC status with the same code number and message.
@@ -108,9 +113,10 @@ class PageService final : public ::pageserver::PageServer::Service {
  private:
   // The call's deadline, or now + read_wait_limit when it has none.
   absl::Time ReadDeadline(const grpc::ServerContext& context) const;
-  // The call's timeline (metadata key `timeline`).
-  absl::StatusOr<std::shared_ptr<storage::Timeline>> TimelineOf(
-      const grpc::ServerContext& context) const;
+  // The call's timeline (metadata key `timeline`), once its token allows `need` on it (with
+  // auth on: service/request_auth.h).
+  absl::StatusOr<std::shared_ptr<storage::Timeline>> TimelineOf(const grpc::ServerContext& context,
+                                                                auth::Scope need) const;
   // One page answer of a batch or stream: the page or the error, never a failed call.
   GetPageResponse ReadOne(storage::Timeline& timeline, const GetPageRequest& request,
                           absl::Time deadline);

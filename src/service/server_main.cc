@@ -38,14 +38,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "auth/token.h"
+#include "common/file_io.h"
 #include "common/malloc_tuning.h"
 #include "nlohmann/json.hpp"
+#include "remote/remote_storage.h"
+#include "remote/retrying_storage.h"
 #include "service/http_api.h"
 #include "service/metrics.h"
 #include "service/page_service.h"
-#include "remote/remote_storage.h"
-#include "remote/retrying_storage.h"
 #include "storage/timeline.h"
 #include "tenant/tenant.h"
 
@@ -63,6 +66,9 @@ struct Config {
   storage::TimelineOptions timeline;
   uint64_t read_wait_limit_ms = 10000;
   std::string remote;  // --remote URL; empty: no remote storage
+  // Auth (issue 12): PEM RSA public keys that verify tokens; none: auth off.
+  std::vector<std::string> auth_public_keys;
+  bool metrics_without_auth = false;
 };
 
 absl::StatusOr<uint64_t> ParseCount(const std::string& key, const std::string& text) {
@@ -90,6 +96,17 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
   }
   if (key == "remote") {
     config.remote = value;
+    return absl::OkStatus();
+  }
+  if (key == "auth_public_keys") {  // comma-separated paths
+    config.auth_public_keys = absl::StrSplit(value, ',', absl::SkipWhitespace());
+    return absl::OkStatus();
+  }
+  if (key == "metrics_without_auth") {
+    if (value != "true" && value != "false") {
+      return absl::InvalidArgumentError(key + ": true or false, not '" + value + "'");
+    }
+    config.metrics_without_auth = value == "true";
     return absl::OkStatus();
   }
   const bool numeric = key == "in_memory_layer_bytes" || key == "wal_segment_bytes" ||
@@ -240,8 +257,9 @@ int Run(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   auto* memory_opt = app.add_option("--in-memory-layer-bytes", in_memory_layer_bytes,
                                     "Freeze threshold of the in-memory layer");
-  auto* chain_opt = app.add_option("--image-chain-threshold", image_chain_threshold,
-                                   "Records since a page's image that trigger a new image at flush (0: never)");
+  auto* chain_opt =
+      app.add_option("--image-chain-threshold", image_chain_threshold,
+                     "Records since a page's image that trigger a new image at flush (0: never)");
   auto* segment_opt =
       app.add_option("--wal-segment-bytes", wal_segment_bytes, "Size of a WAL log segment");
   auto* wait_opt = app.add_option("--read-wait-limit-ms", read_wait_limit_ms,
@@ -268,9 +286,9 @@ int Run(int argc, char** argv) {
       "--compaction-threshold", compaction_threshold,
       "Merge the level-0 delta layers (one per flush) into key-partitioned level-1 layers once "
       "this many stand (default 10)");
-  auto* compaction_bytes_opt = app.add_option(
-      "--compaction-target-bytes", compaction_target_bytes,
-      "Size of the level-1 delta layers compaction writes (default 128 MiB)");
+  auto* compaction_bytes_opt =
+      app.add_option("--compaction-target-bytes", compaction_target_bytes,
+                     "Size of the level-1 delta layers compaction writes (default 128 MiB)");
   uint32_t materialize_threshold = 0;
   auto* materialize_opt = app.add_option(
       "--materialize-threshold", materialize_threshold,
@@ -284,10 +302,19 @@ int Run(int argc, char** argv) {
       "--pitr-window-seconds", pitr_window_seconds,
       "Keep every page's history readable for this long; older history is garbage-collected "
       "(default: keep everything)");
-  auto* pitr_bytes_opt = app.add_option(
-      "--pitr-window-bytes", pitr_window_bytes,
-      "Keep every page's history readable for this many bytes of redo (with "
-      "--pitr-window-seconds, the larger window wins)");
+  auto* pitr_bytes_opt =
+      app.add_option("--pitr-window-bytes", pitr_window_bytes,
+                     "Keep every page's history readable for this many bytes of redo (with "
+                     "--pitr-window-seconds, the larger window wins)");
+  std::vector<std::string> auth_public_keys;
+  auto* auth_opt = app.add_option(
+      "--auth-public-key", auth_public_keys,
+      "A PEM RSA public key that verifies tokens (repeatable: several during a key rotation). "
+      "With one, every request needs a valid token (authorization: Bearer); pagectl token mints "
+      "them");
+  bool metrics_without_auth = false;
+  app.add_flag("--metrics-without-auth", metrics_without_auth,
+               "With auth on, serve /metrics without a token too");
   bool no_sync = false;
   app.add_flag("--no-sync", no_sync,
                "UNSAFE: acknowledge redo and write layers without syncing them to disk; a crash "
@@ -311,6 +338,8 @@ int Run(int argc, char** argv) {
   if (segment_opt->count() > 0) config.timeline.wal_segment_bytes = wal_segment_bytes;
   if (wait_opt->count() > 0) config.read_wait_limit_ms = read_wait_limit_ms;
   if (remote_opt->count() > 0) config.remote = remote_url;
+  if (auth_opt->count() > 0) config.auth_public_keys = auth_public_keys;
+  if (metrics_without_auth) config.metrics_without_auth = true;
   if (budget_opt->count() > 0) config.timeline.local_disk_budget_bytes = local_disk_budget_bytes;
   if (image_opt->count() > 0) {
     config.timeline.image_creation_delta_bytes = image_creation_delta_bytes;
@@ -371,6 +400,22 @@ int Run(int argc, char** argv) {
 
   ServiceOptions options;
   options.read_wait_limit = absl::Milliseconds(config.read_wait_limit_ms);
+  std::unique_ptr<auth::TokenVerifier> verifier;  // outlives the services
+  if (!config.auth_public_keys.empty()) {
+    std::vector<std::string> keys;
+    for (const std::string& path : config.auth_public_keys) {
+      absl::StatusOr<std::vector<uint8_t>> pem = ReadWholeFile(path);
+      if (!pem.ok())
+        return Fail("--auth-public-key " + path + ": " + std::string(pem.status().message()));
+      keys.emplace_back(pem->begin(), pem->end());
+    }
+    absl::StatusOr<std::unique_ptr<auth::TokenVerifier>> made =
+        auth::TokenVerifier::Create(std::move(keys));
+    if (!made.ok()) return Fail("--auth-public-key: " + std::string(made.status().message()));
+    verifier = std::move(*made);
+    options.auth = verifier.get();
+    options.metrics_without_auth = config.metrics_without_auth;
+  }
   PageServerMetrics metrics;
   metrics.AddTimelineGauges(*timeline);  // of main
   if (remote_storage) metrics.AddRemoteStorageCounters(*remote_storage);

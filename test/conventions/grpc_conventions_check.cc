@@ -76,8 +76,10 @@ int main(int argc, char** argv) {
       std::printf("service %s\n", s.name().c_str());
     }
   }
-  for (const char* conventional : {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}) {
-    if (!services.contains(conventional)) Fail(std::string("reflection does not list ") + conventional);
+  for (const char* conventional :
+       {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}) {
+    if (!services.contains(conventional))
+      Fail(std::string("reflection does not list ") + conventional);
   }
   for (const std::string& name : expected) {
     if (!services.contains(name)) {
@@ -93,8 +95,8 @@ int main(int argc, char** argv) {
       google::protobuf::FileDescriptorProto file;
       if (!file.ParseFromString(bytes)) continue;
       for (const auto& service : file.service()) {
-        const std::string full = file.package().empty() ? service.name()
-                                                         : file.package() + "." + service.name();
+        const std::string full =
+            file.package().empty() ? service.name() : file.package() + "." + service.name();
         if (full == name) {
           defined = true;
           std::printf("  %s is defined in %s (%d methods)\n", name.c_str(), file.name().c_str(),

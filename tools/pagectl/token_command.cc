@@ -33,8 +33,9 @@ void RegisterToken(CLI::App& app, int& exit_code) {
       }
       absl::StatusOr<std::vector<uint8_t>> key = ReadWholeFile(o->private_key);
       if (!key.ok()) return key.status();
-      return auth::MintToken(std::string_view(reinterpret_cast<const char*>(key->data()), key->size()),
-                             *scope, o->timeline, absl::Seconds(o->ttl_seconds), absl::Now());
+      return auth::MintToken(
+          std::string_view(reinterpret_cast<const char*>(key->data()), key->size()), *scope,
+          o->timeline, absl::Seconds(o->ttl_seconds), absl::Now());
     }();
     if (!token.ok()) {
       std::cerr << "pagectl token: " << token.status().message() << "\n";
