@@ -53,7 +53,8 @@ std::optional<absl::StatusCode> CodeNamed(const json& answer) {
 absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(const std::string& address,
                                                              absl::Duration timeout,
                                                              const std::string& who,
-                                                             std::string* url) {
+                                                             std::string* url,
+                                                             const std::string& token) {
   if (address.empty()) return absl::InvalidArgumentError(who + ": the address is empty");
   *url = address.find("://") == std::string::npos ? "http://" + address : address;
   auto http = std::make_unique<httplib::Client>(*url);
@@ -70,6 +71,7 @@ absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(const std::string& 
   // Headers and body go out in two writes: without this, Nagle holds the body back until the
   // server acknowledges the headers (a 40 ms delayed ACK per request).
   http->set_tcp_nodelay(true);
+  if (!token.empty()) http->set_bearer_token_auth(token);
   return http;
 }
 

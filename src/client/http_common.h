@@ -21,12 +21,14 @@ class Client;
 namespace pageserver::client {
 
 // A client of `address` ("host:port" or "http://host:port"; `url` receives the latter) whose
-// connect, send and receive are bounded by `timeout`, with keep-alive and TCP_NODELAY.
-// InvalidArgument naming `who` for an empty or unusable address.
+// connect, send and receive are bounded by `timeout`, with keep-alive and TCP_NODELAY, and
+// `token` (when given) in every request's "authorization: Bearer" header. InvalidArgument naming
+// `who` for an empty or unusable address.
 absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(const std::string& address,
                                                              absl::Duration timeout,
                                                              const std::string& who,
-                                                             std::string* url);
+                                                             std::string* url,
+                                                             const std::string& token = "");
 
 // An unsigned field that may be a JSON number or a decimal string; nullopt when absent or
 // unusable.

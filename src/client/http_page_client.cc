@@ -65,9 +65,10 @@ HttpPageClient::~HttpPageClient() = default;
 
 absl::StatusOr<std::unique_ptr<HttpPageClient>> HttpPageClient::Create(const std::string& address,
                                                                        absl::Duration timeout,
-                                                                       uint32_t page_size) {
+                                                                       uint32_t page_size,
+                                                                       const std::string& token) {
   std::string url;
-  auto http = ConnectHttp(address, timeout, "HTTP page client", &url);
+  auto http = ConnectHttp(address, timeout, "HTTP page client", &url, token);
   if (!http.ok()) return http.status();
   std::unique_ptr<HttpPageClient> client(new HttpPageClient(url, page_size));
   client->http_ = *std::move(http);

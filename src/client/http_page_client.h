@@ -31,7 +31,7 @@ class HttpPageClient {
   // `address`: "host:port" or "http://host:port". `timeout` bounds connect, send and receive.
   static absl::StatusOr<std::unique_ptr<HttpPageClient>> Create(
       const std::string& address, absl::Duration timeout = absl::Seconds(30),
-      uint32_t page_size = kDefaultPageSize);
+      uint32_t page_size = kDefaultPageSize, const std::string& token = "");
   ~HttpPageClient();
 
   absl::StatusOr<Page> GetPage(PageId id, Lsn lsn);

@@ -54,17 +54,19 @@ Tablespace FromProto(const proto::Tablespace& t) {
   return {SpaceId(t.space_id()), t.path(), t.flags(), t.pages()};
 }
 
-// `context`, naming `timeline` (none: the server's main) in its metadata (page_service.h).
-grpc::ClientContext* OnTimeline(grpc::ClientContext* context, const std::string& timeline) {
-  if (!timeline.empty()) context->AddMetadata("timeline", timeline);
+// `context`, naming the options' timeline (none: the server's main) in its metadata
+// (page_service.h), with their token (service/request_auth.h).
+grpc::ClientContext* ForCall(grpc::ClientContext* context, const Options& options) {
+  if (!options.timeline.empty()) context->AddMetadata("timeline", options.timeline);
+  if (!options.token.empty()) context->AddMetadata("authorization", "Bearer " + options.token);
   return context;
 }
 
 class GrpcWalSession : public WalSession {
  public:
-  GrpcWalSession(Stub& stub, uint64_t writer_generation, const std::string& timeline)
+  GrpcWalSession(Stub& stub, uint64_t writer_generation, const Options& options)
       : writer_generation_(writer_generation),
-        stream_(stub.WalSession(OnTimeline(&context_, timeline))) {}
+        stream_(stub.WalSession(ForCall(&context_, options))) {}
 
   ~GrpcWalSession() override {
     if (finished_) return;
@@ -133,8 +135,8 @@ class GrpcWalSession : public WalSession {
 
 class GrpcPageStream : public PageStream {
  public:
-  GrpcPageStream(Stub& stub, uint32_t page_size, const std::string& timeline)
-      : page_size_(page_size), stream_(stub.StreamGetPages(OnTimeline(&context_, timeline))) {}
+  GrpcPageStream(Stub& stub, uint32_t page_size, const Options& options)
+      : page_size_(page_size), stream_(stub.StreamGetPages(ForCall(&context_, options))) {}
 
   ~GrpcPageStream() override {
     if (!finished_) {
@@ -212,10 +214,10 @@ class GrpcPageStream : public PageStream {
 
 class GrpcImportWriter : public ImportWriter {
  public:
-  GrpcImportWriter(Stub& stub, const ImportCatalog& catalog, const std::string& timeline)
+  GrpcImportWriter(Stub& stub, const ImportCatalog& catalog, const Options& options)
       : catalog_lsn_(catalog.lsn),
         page_size_(catalog.page_size),
-        writer_(stub.Import(OnTimeline(&context_, timeline), &response_)) {}
+        writer_(stub.Import(ForCall(&context_, options), &response_)) {}
 
   ~GrpcImportWriter() override {
     if (!done_) {
@@ -369,7 +371,7 @@ absl::Status PageServerClient::CallWithRetries(Attempt&& attempt) {
   for (int retry = 0;; ++retry) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    OnTimeline(&context, options_.timeline);
+    ForCall(&context, options_);
     absl::Status status = attempt(*NextChannel().stub, context);
     if (status.ok() || !IsRetryable(status.code()) || retry >= options_.max_retries) {
       return status;
@@ -418,12 +420,11 @@ absl::StatusOr<std::vector<PageOrError>> PageServerClient::GetPages(
 
 absl::StatusOr<std::unique_ptr<WalSession>> PageServerClient::OpenWalSession() {
   return std::unique_ptr<WalSession>(
-      new GrpcWalSession(*NextChannel().stub, writer_generation_.load(), options_.timeline));
+      new GrpcWalSession(*NextChannel().stub, writer_generation_.load(), options_));
 }
 
 absl::StatusOr<std::unique_ptr<PageStream>> PageServerClient::OpenPageStream() {
-  return std::make_unique<GrpcPageStream>(*NextChannel().stub, options_.page_size,
-                                          options_.timeline);
+  return std::make_unique<GrpcPageStream>(*NextChannel().stub, options_.page_size, options_);
 }
 
 absl::StatusOr<WalAck> PageServerClient::StreamWal(Lsn start, std::span<const uint8_t> bytes,
@@ -633,7 +634,7 @@ absl::StatusOr<Lsn> PageServerClient::Ping() {
 absl::StatusOr<std::unique_ptr<ImportWriter>> PageServerClient::Import(
     const ImportCatalog& catalog) {
   if (catalog.page_size == 0) return absl::InvalidArgumentError("import: page size 0");
-  auto writer = std::make_unique<GrpcImportWriter>(*NextChannel().stub, catalog, options_.timeline);
+  auto writer = std::make_unique<GrpcImportWriter>(*NextChannel().stub, catalog, options_);
   RETURN_IF_ERROR(writer->Start(catalog));
   return writer;
 }

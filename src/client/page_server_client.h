@@ -49,6 +49,8 @@ struct Options {
   uint32_t page_size = kDefaultPageSize;
   // The timeline every call is on (gRPC metadata `timeline`); empty: the server's main.
   std::string timeline;
+  // A token every call carries ("authorization: Bearer", auth/token.h); empty: none.
+  std::string token;
 };
 
 struct PageRequest {

@@ -47,9 +47,9 @@ TimelinesApiClient::TimelinesApiClient(std::string url) : url_(std::move(url)) {
 TimelinesApiClient::~TimelinesApiClient() = default;
 
 absl::StatusOr<std::unique_ptr<TimelinesApiClient>> TimelinesApiClient::Create(
-    const std::string& address, absl::Duration timeout) {
+    const std::string& address, const std::string& token, absl::Duration timeout) {
   std::string url;
-  auto http = ConnectHttp(address, timeout, "timelines API", &url);
+  auto http = ConnectHttp(address, timeout, "timelines API", &url, token);
   if (!http.ok()) return http.status();
   std::unique_ptr<TimelinesApiClient> client(new TimelinesApiClient(url));
   client->http_ = *std::move(http);

@@ -39,9 +39,11 @@ struct NewBranch {
 
 class TimelinesApiClient {
  public:
-  // `address`: the server's HTTP address, "host:port" or "http://host:port".
+  // `address`: the server's HTTP address, "host:port" or "http://host:port"; `token`: an admin
+  // token when the server has auth on.
   static absl::StatusOr<std::unique_ptr<TimelinesApiClient>> Create(
-      const std::string& address, absl::Duration timeout = absl::Seconds(60));
+      const std::string& address, const std::string& token = "",
+      absl::Duration timeout = absl::Seconds(60));
   ~TimelinesApiClient();
 
   // The server's refusals keep their codes: AlreadyExists for a name taken, NotFound for an

@@ -142,6 +142,7 @@ int RunCompute(const ComputeOptions& o) {
   client::Options copts;
   copts.address = o.server;
   copts.timeline = o.timeline;
+  copts.token = o.token;
   absl::StatusOr<std::unique_ptr<client::PageServerClient>> made =
       client::PageServerClient::Create(copts);
   if (!made.ok()) return Fail(made.status());

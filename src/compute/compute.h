@@ -19,6 +19,7 @@ namespace pageserver::compute {
 struct ComputeOptions {
   std::string server;   // HOST:PORT of the page server's gRPC port
   std::string timeline;  // the timeline it runs on; empty: main
+  std::string token;     // a compute token of that timeline, when the server has auth on
   // mariadbd with --innodb-read-only: for a point in the past (its timeline is then an ephemeral
   // branch). Its starting log holds FILE_CHECKPOINT alone, since read-only InnoDB refuses a log
   // with anything to recover.

@@ -166,18 +166,10 @@ log "   1000 rows at LSN $EARLY_LSN, the write refused ($(grep -m1 ERROR "$WORK/
 
 log "4. refusals"
 as main
-refused() {  # refused WHAT EXPECTED ARGS...: pagectl compute ARGS exits 1 naming EXPECTED
-  local what=$1 expected=$2 rc=0; shift 2
-  "$PAGECTL" compute --server "$GRPC" --workdir "$WORK/refused" --socket "$WORK/refused.sock" \
-    --server-wait-seconds 5 "$@" >"$WORK/refused.log" 2>&1 || rc=$?
-  ((rc == 1)) || die "$what: exited $rc: $(tail -5 "$WORK/refused.log")"
-  grep -q -- "$expected" "$WORK/refused.log" || die "$what: the error does not say \"$expected\": $(tail -5 "$WORK/refused.log")"
-  log "   $what: $(grep -m1 -- "$expected" "$WORK/refused.log" | cut -c1-200)"
-}
-refused "an unknown timeline" 'no timeline named "nosuch"' --timeline nosuch
-refused "--at-lsn above the last LSN" "above" --at-lsn $(($(server_lsn) + 1000000)) --api "$HTTP"
-refused "--at before any redo arrived" "no redo of the timeline is known to have arrived before" --at "2001-01-01 00:00:00" --api "$HTTP"
-refused "--at-lsn without --api" "give its address with --api" --at-lsn "$EARLY_LSN"
+compute_refused "an unknown timeline" 'no timeline named "nosuch"' --timeline nosuch
+compute_refused "--at-lsn above the last LSN" "above" --at-lsn $(($(server_lsn) + 1000000)) --api "$HTTP"
+compute_refused "--at before any redo arrived" "no redo of the timeline is known to have arrived before" --at "2001-01-01 00:00:00" --api "$HTTP"
+compute_refused "--at-lsn without --api" "give its address with --api" --at-lsn "$EARLY_LSN"
 [[ $(branches) == "dev main recover " ]] || die "timelines after the refusals: $(branches)"
 as main
 [[ $(count_where main) == 2000 ]] || die "main changed"

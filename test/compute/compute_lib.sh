@@ -71,6 +71,18 @@ stop_compute() {
   COMPUTE_PID="" COMPUTE_MARIADBD_PID=""
 }
 
+# compute_refused WHAT EXPECTED ARGS...: pagectl compute ARGS (on $GRPC) exits 1 with an error
+# that says EXPECTED; logs it.
+compute_refused() {
+  local what=$1 expected=$2 rc=0; shift 2
+  "$PAGECTL" compute --server "$GRPC" --workdir "$WORK/refused" --socket "$WORK/refused.sock" \
+    --server-wait-seconds 5 "$@" >"$WORK/refused.log" 2>&1 || rc=$?
+  ((rc == 1)) || die "$what: the compute exited $rc: $(tail -5 "$WORK/refused.log")"
+  grep -q -- "$expected" "$WORK/refused.log" ||
+    die "$what: the error does not say \"$expected\": $(tail -5 "$WORK/refused.log")"
+  log "   $what: $(grep -m1 -- "$expected" "$WORK/refused.log" | cut -c1-200)"
+}
+
 restart_pageserver() {  # kill -9 of the page server, then the same one again on its data
   kill -9 "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "client/timelines_api_client.h"
 #include "tools/pagectl/commands.h"
+#include "tools/pagectl/server_flags.h"
 
 namespace pageserver::pagectl {
 namespace {
@@ -37,6 +38,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
     uint64_t lsn = 0;
     std::string at;
     bool cascade = false;
+    std::string token;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("branch", "Create, list and delete the server's timelines");
@@ -45,7 +47,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
   auto run = [o, &exit_code](auto&& call) {
     absl::Status status;
     absl::StatusOr<std::unique_ptr<client::TimelinesApiClient>> api =
-        client::TimelinesApiClient::Create(o->server);
+        client::TimelinesApiClient::Create(o->server, o->token);
     status = api.ok() ? call(**api) : api.status();
     if (!status.ok()) {
       std::cerr << "pagectl branch: " << status.message() << "\n";
@@ -57,6 +59,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
   create->add_option("--server", o->server, "the page server's HTTP address, HOST:PORT")
       ->required();
   create->add_option("--name", o->name, "the new timeline's name")->required();
+  AddTokenFlag(create, o->token, "an admin token");
   create->add_option("--from", o->from, "the timeline to branch from (default: main)");
   auto* lsn = create->add_option("--lsn", o->lsn, "the branch LSN (default: the last one)");
   create->add_option("--at", o->at, "instead of --lsn: a time, \"YYYY-MM-DD HH:MM:SS\" (UTC)")
@@ -73,6 +76,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
   CLI::App* list = cmd->add_subcommand("list", "List the timelines, ancestors first");
   list->add_option("--server", o->server, "the page server's HTTP address, HOST:PORT")
       ->required();
+  AddTokenFlag(list, o->token, "an admin token");
   list->callback([run] {
     run([](client::TimelinesApiClient& api) {
       absl::StatusOr<std::vector<client::TimelineDescription>> listed = api.List();
@@ -87,6 +91,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
       ->required();
   remove->add_option("--name", o->name, "the timeline to delete")->required();
   remove->add_flag("--cascade", o->cascade, "delete its branches too");
+  AddTokenFlag(remove, o->token, "an admin token");
   remove->callback([o, run] {
     run([o](client::TimelinesApiClient& api) {
       absl::Status deleted = api.Delete(o->name, o->cascade);

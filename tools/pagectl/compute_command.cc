@@ -87,7 +87,7 @@ int RunAtPastPoint(compute::ComputeOptions o, const PastPoint& past) {
     return 1;
   }
   absl::StatusOr<std::unique_ptr<client::TimelinesApiClient>> api =
-      client::TimelinesApiClient::Create(past.api);
+      client::TimelinesApiClient::Create(past.api, o.token);
   if (!api.ok()) {
     std::cerr << "pagectl compute: " << api.status().message() << "\n";
     return 1;
@@ -144,6 +144,9 @@ void RegisterCompute(CLI::App& app, int& exit_code) {
                   "instead of --at-lsn: read-only at a time, \"YYYY-MM-DD HH:MM:SS\" in UTC (the "
                   "last LSN the server had received then)")
       ->excludes(at_lsn);
+  AddTokenFlag(cmd, o->token,
+               "a compute token of the timeline (with --at-lsn or --at: an admin token, which "
+               "also makes the ephemeral branch)");
   cmd->add_option("--api", past->api,
                   "the page server's HTTP address HOST:PORT, where --at-lsn and --at make their "
                   "branch");

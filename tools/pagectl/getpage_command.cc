@@ -37,7 +37,8 @@ absl::StatusOr<client::Page> Fetch(const Options& o) {
   const PageId id{SpaceId(o.space), PageNo(o.page)};
   if (o.http) {
     auto http =
-        client::HttpPageClient::Create(o.server.server, absl::Seconds(o.server.deadline_seconds));
+        client::HttpPageClient::Create(o.server.server, absl::Seconds(o.server.deadline_seconds),
+                                       client::kDefaultPageSize, o.server.token);
     if (!http.ok()) return http.status();
     return (*http)->GetPage(id, Lsn(o.lsn));
   }

@@ -17,7 +17,11 @@ struct ServerFlags {
   int channels = 2;
   int retries = 5;
   std::string timeline;  // empty: main
+  std::string token;     // --token or PAGESERVER_TOKEN; empty: none
 };
+
+// --token, from PAGESERVER_TOKEN when not given, on `cmd`.
+void AddTokenFlag(CLI::App* cmd, std::string& token, const char* what = "a token");
 
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags);
 absl::StatusOr<std::unique_ptr<client::PageServerClient>> ConnectToServer(const ServerFlags& flags);

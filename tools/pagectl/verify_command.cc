@@ -350,7 +350,8 @@ int Run(const Options& o) {
   std::unique_ptr<client::HttpPageClient> http;
   if (!o.http_server.empty()) {
     auto created =
-        client::HttpPageClient::Create(o.http_server, absl::Seconds(o.server.deadline_seconds));
+        client::HttpPageClient::Create(o.http_server, absl::Seconds(o.server.deadline_seconds),
+                                       client::kDefaultPageSize, o.server.token);
     if (!created.ok()) return fail(created.status());
     http = std::move(*created);
   }
