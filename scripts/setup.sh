@@ -11,8 +11,9 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
   # layer files compress their pages and records with zstd
   libzstd-dev
-  # tokens: JWTs (RS256) minted and verified with libjwt
-  libjwt-dev
+  # tokens: JWTs (RS256) minted and verified with libjwt; test keys and certificates made with
+  # the openssl command (scripts/make_test_pki.sh)
+  libjwt-dev openssl
   # the page server: gRPC + protobuf, the HTTP API
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev
   # pagectl follow asks mariadbd how far its log is written (SHOW GLOBAL STATUS)
