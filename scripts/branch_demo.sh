@@ -59,7 +59,9 @@ on main "CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, ite
 
 say "2. the time is noted; then the table is dropped on main"
 committed=$(date -u +%s)
-while (($(date -u +%s) <= committed)); do sleep 0.05; done  # a second after the last commit
+# A time resolves to the second: wait for the clock's next second, so that the rows arrived
+# before the time noted and the drop after it.
+while (($(date -u +%s) <= committed)); do sleep 0.05; done
 when=$(date -u '+%Y-%m-%d %H:%M:%S')
 echo "  when = '$when' (UTC)"
 on main "DROP TABLE shop.orders"

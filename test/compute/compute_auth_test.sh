@@ -24,13 +24,12 @@ start_pageserver_with_auth() {
   "$PAGESERVER" --data-dir "$WORK/ps" --grpc-addr "$GRPC" --http-addr "$HTTP" $PAGESERVER_FLAGS \
     >>"$WORK/pageserver.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 600); do
-    # Event: the server answers (401 here: it is up, and refuses a request without a token).
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$HTTP/api/v1/ping") == 401 ]] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || die "the pageserver exited: $(tail -3 "$WORK/pageserver.log")"
-    sleep 0.1
-  done
-  die "the pageserver did not answer within 60 s"
+  # Event: its "serving" line (tail ends when the server exits first).
+  timeout 60 grep -q -m1 "serving gRPC" < <(tail -n +1 --pid="$SERVER_PID" -F "$WORK/pageserver.log" 2>/dev/null) || true
+  grep -q "serving gRPC" "$WORK/pageserver.log" ||
+    die "the pageserver did not start (exited, or 60 s passed): $(tail -3 "$WORK/pageserver.log")"
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$HTTP/api/v1/ping") == 401 ]] ||
+    die "ping without a token is not refused with 401"
 }
 http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
