@@ -7,7 +7,8 @@
 #   server.pem / server.key                           a server certificate for 127.0.0.1 and
 #                                                     localhost, signed by the CA
 #   client.pem / client.key                           a client certificate (mTLS), signed by it
-#   other-ca.pem                                      a CA that signed none of them (a wrong CA)
+#   other-ca.pem / other-ca.key                       a second CA (the wrong CA for the others)
+#   other-client.pem / other-client.key               a client certificate signed by other-ca
 # Nothing here is for production: the keys are unencrypted and the certificates last 30 days.
 set -euo pipefail
 dir=${1:?usage: make_test_pki.sh DIR}
@@ -24,15 +25,17 @@ ca() {  # ca NAME: a self-signed CA
 }
 ca ca
 ca other-ca
-leaf() {  # leaf NAME EXTENSIONS: a certificate signed by ca
+leaf() {  # leaf NAME EXTENSIONS [CA]: a certificate signed by CA (default: ca)
+  local signer=${3:-ca}
   rsa "$1.key"
   openssl req -new -key "$1.key" -subj "/CN=pageserver test $1" -out "$1.csr"
   printf '%s\n' "$2" >"$1.ext"
-  openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -sha256 \
+  openssl x509 -req -in "$1.csr" -CA "$signer.pem" -CAkey "$signer.key" -CAcreateserial -days 30 -sha256 \
     -extfile "$1.ext" -out "$1.pem" 2>/dev/null
   rm -f "$1.csr" "$1.ext"
 }
 leaf server "subjectAltName=IP:127.0.0.1,DNS:localhost
 extendedKeyUsage=serverAuth"
 leaf client "extendedKeyUsage=clientAuth"
+leaf other-client "extendedKeyUsage=clientAuth" other-ca
 echo "test keys and certificates in $PWD"

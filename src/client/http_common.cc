@@ -54,12 +54,33 @@ absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(const std::string& 
                                                              absl::Duration timeout,
                                                              const std::string& who,
                                                              std::string* url,
-                                                             const std::string& token) {
+                                                             const std::string& token,
+                                                             const auth::TlsFiles& tls) {
   if (address.empty()) return absl::InvalidArgumentError(who + ": the address is empty");
-  *url = address.find("://") == std::string::npos ? "http://" + address : address;
-  auto http = std::make_unique<httplib::Client>(*url);
+  const bool https = !tls.empty();
+  if (address.find("://") == std::string::npos) {
+    *url = (https ? "https://" : "http://") + address;
+  } else if (https && address.rfind("https://", 0) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: TLS files were given, but the address %s is not https://", who,
+                        address));
+  } else {
+    *url = address;
+  }
+  if (https || address.rfind("https://", 0) == 0) {
+    // Checked here, so that a wrong file is named rather than found by a failed handshake.
+    absl::StatusOr<auth::TlsPems> pems = auth::LoadClientTls(tls);
+    if (!pems.ok()) {
+      return absl::InvalidArgumentError(absl::StrFormat("%s: %s", who, pems.status().message()));
+    }
+  }
+  auto http = std::make_unique<httplib::Client>(*url, tls.cert_path, tls.key_path);
   if (!http->is_valid()) {
     return absl::InvalidArgumentError(absl::StrFormat("%s: cannot use the address %s", who, address));
+  }
+  if (https) {
+    http->set_ca_cert_path(tls.ca_path.c_str());
+    http->enable_server_certificate_verification(true);
   }
   const auto t = absl::ToChronoMicroseconds(timeout);
   const time_t seconds = static_cast<time_t>(t.count() / 1000000);
@@ -73,6 +94,26 @@ absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(const std::string& 
   http->set_tcp_nodelay(true);
   if (!token.empty()) http->set_bearer_token_auth(token);
   return http;
+}
+
+std::string DescribeHttpFailure(httplib::Error error, std::string_view url) {
+  std::string text = httplib::to_string(error);
+  const bool https = url.rfind("https://", 0) == 0;
+  switch (error) {
+    case httplib::Error::SSLServerVerification:
+      return text + " (the server's certificate is not signed by the --tls-ca CA, or names "
+                    "another host)";
+    case httplib::Error::SSLConnection:
+      return text + " (the TLS handshake failed: is the server's port TLS?)";
+    case httplib::Error::Read:
+    case httplib::Error::Write:
+      return text + (https ? " (the connection closed: a server that requires client "
+                             "certificates refuses a client without one the CA signed)"
+                           : " (the connection closed: is the server's port TLS? then use "
+                             "--tls-ca)");
+    default:
+      return text;
+  }
 }
 
 std::optional<uint64_t> JsonUnsigned(const json& object, const char* name) {

@@ -66,9 +66,10 @@ HttpPageClient::~HttpPageClient() = default;
 absl::StatusOr<std::unique_ptr<HttpPageClient>> HttpPageClient::Create(const std::string& address,
                                                                        absl::Duration timeout,
                                                                        uint32_t page_size,
-                                                                       const std::string& token) {
+                                                                       const std::string& token,
+                                                                       const auth::TlsFiles& tls) {
   std::string url;
-  auto http = ConnectHttp(address, timeout, "HTTP page client", &url, token);
+  auto http = ConnectHttp(address, timeout, "HTTP page client", &url, token, tls);
   if (!http.ok()) return http.status();
   std::unique_ptr<HttpPageClient> client(new HttpPageClient(url, page_size));
   client->http_ = *std::move(http);
@@ -81,7 +82,7 @@ absl::StatusOr<Page> HttpPageClient::GetPage(PageId id, Lsn lsn) {
   if (!result) {
     return absl::UnavailableError(absl::StrFormat("HTTP get_page %s at LSN %d from %s: %s",
                                                   ToString(id), lsn.value(), address_,
-                                                  httplib::to_string(result.error())));
+                                                  DescribeHttpFailure(result.error(), address_)));
   }
   return ParseGetPageAnswer(result->status, result->body, request, page_size_);
 }

@@ -28,10 +28,12 @@ namespace pageserver::client {
 
 class HttpPageClient {
  public:
-  // `address`: "host:port" or "http://host:port". `timeout` bounds connect, send and receive.
+  // `address`: "host:port", "http://host:port" or "https://host:port". `timeout` bounds
+  // connect, send and receive. `token` and `tls` as in client/http_common.h.
   static absl::StatusOr<std::unique_ptr<HttpPageClient>> Create(
       const std::string& address, absl::Duration timeout = absl::Seconds(30),
-      uint32_t page_size = kDefaultPageSize, const std::string& token = "");
+      uint32_t page_size = kDefaultPageSize, const std::string& token = "",
+      const auth::TlsFiles& tls = {});
   ~HttpPageClient();
 
   absl::StatusOr<Page> GetPage(PageId id, Lsn lsn);

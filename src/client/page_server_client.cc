@@ -344,6 +344,19 @@ absl::StatusOr<std::unique_ptr<PageServerClient>> PageServerClient::Create(const
         absl::FormatDuration(options.deadline), absl::FormatDuration(options.initial_backoff),
         absl::FormatDuration(options.max_backoff), options.page_size));
   }
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!options.tls.empty()) {
+    absl::StatusOr<auth::TlsPems> pems = auth::LoadClientTls(options.tls);
+    if (!pems.ok()) {
+      return absl::InvalidArgumentError(absl::StrFormat("page server client for %s: %s",
+                                                        options.address, pems.status().message()));
+    }
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pems->ca;
+    ssl.pem_cert_chain = pems->cert;
+    ssl.pem_private_key = pems->key;
+    credentials = grpc::SslCredentials(ssl);
+  }
   std::unique_ptr<PageServerClient> client(new PageServerClient(options));
   for (int i = 0; i < options.channels; ++i) {
     grpc::ChannelArguments args;
@@ -354,7 +367,7 @@ absl::StatusOr<std::unique_ptr<PageServerClient>> PageServerClient::Create(const
     args.SetMaxSendMessageSize(-1);
     auto channel = std::make_unique<Channel>();
     channel->channel =
-        grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+        grpc::CreateCustomChannel(options.address, credentials, args);
     channel->stub = proto::PageServer::NewStub(channel->channel);
     client->channels_.push_back(std::move(channel));
   }

@@ -32,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "auth/tls.h"
 #include "common/types.h"
 
 namespace pageserver::client {
@@ -51,6 +52,10 @@ struct Options {
   std::string timeline;
   // A token every call carries ("authorization: Bearer", auth/token.h); empty: none.
   std::string token;
+  // TLS (auth/tls.h): with a CA, the channels are TLS, the server's certificate checked against
+  // it (and its name against the address's host); a certificate and key for mTLS. Empty:
+  // plaintext.
+  auth::TlsFiles tls;
 };
 
 struct PageRequest {

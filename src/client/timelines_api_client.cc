@@ -47,9 +47,10 @@ TimelinesApiClient::TimelinesApiClient(std::string url) : url_(std::move(url)) {
 TimelinesApiClient::~TimelinesApiClient() = default;
 
 absl::StatusOr<std::unique_ptr<TimelinesApiClient>> TimelinesApiClient::Create(
-    const std::string& address, const std::string& token, absl::Duration timeout) {
+    const std::string& address, const std::string& token, const auth::TlsFiles& tls,
+    absl::Duration timeout) {
   std::string url;
-  auto http = ConnectHttp(address, timeout, "timelines API", &url, token);
+  auto http = ConnectHttp(address, timeout, "timelines API", &url, token, tls);
   if (!http.ok()) return http.status();
   std::unique_ptr<TimelinesApiClient> client(new TimelinesApiClient(url));
   client->http_ = *std::move(http);
@@ -64,7 +65,7 @@ absl::StatusOr<std::string> TimelinesApiClient::Call(const char* method, const s
                                                            : http_->Post(path, body, "application/json");
   if (!r) {
     return absl::UnavailableError(
-        absl::StrFormat("%s: %s", what, httplib::to_string(r.error())));
+        absl::StrFormat("%s: %s", what, DescribeHttpFailure(r.error(), url_)));
   }
   if (absl::Status s = StatusOfHttpAnswer(r->status, r->body, what); !s.ok()) return s;
   return r->body;

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "auth/tls.h"
 #include "common/types.h"
 
 namespace httplib {
@@ -39,11 +40,12 @@ struct NewBranch {
 
 class TimelinesApiClient {
  public:
-  // `address`: the server's HTTP address, "host:port" or "http://host:port"; `token`: an admin
-  // token when the server has auth on.
+  // `address`: the server's HTTP address, "host:port", "http://host:port" or
+  // "https://host:port"; `token`: an admin token when the server has auth on; `tls`: when the
+  // server has TLS on (client/http_common.h).
   static absl::StatusOr<std::unique_ptr<TimelinesApiClient>> Create(
       const std::string& address, const std::string& token = "",
-      absl::Duration timeout = absl::Seconds(60));
+      const auth::TlsFiles& tls = {}, absl::Duration timeout = absl::Seconds(60));
   ~TimelinesApiClient();
 
   // The server's refusals keep their codes: AlreadyExists for a name taken, NotFound for an

@@ -143,6 +143,7 @@ int RunCompute(const ComputeOptions& o) {
   copts.address = o.server;
   copts.timeline = o.timeline;
   copts.token = o.token;
+  copts.tls = o.tls;
   absl::StatusOr<std::unique_ptr<client::PageServerClient>> made =
       client::PageServerClient::Create(copts);
   if (!made.ok()) return Fail(made.status());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "auth/tls.h"
 
 namespace pageserver::compute {
 
@@ -20,6 +21,7 @@ struct ComputeOptions {
   std::string server;   // HOST:PORT of the page server's gRPC port
   std::string timeline;  // the timeline it runs on; empty: main
   std::string token;     // a compute token of that timeline, when the server has auth on
+  auth::TlsFiles tls;    // when the server has TLS on (client::Options::tls)
   // mariadbd with --innodb-read-only: for a point in the past (its timeline is then an ephemeral
   // branch). Its starting log holds FILE_CHECKPOINT alone, since read-only InnoDB refuses a log
   // with anything to recover.

@@ -173,6 +173,25 @@ HttpApi::HttpApi(tenant::TimelineResolver& timelines, PageServerMetrics& metrics
       metrics_(metrics),
       options_(options),
       server_(std::make_unique<httplib::Server>()) {
+  Configure();
+}
+
+absl::Status HttpApi::UseTls(const auth::TlsFiles& files) {
+  absl::StatusOr<auth::TlsPems> checked = auth::LoadServerTls(files);
+  if (!checked.ok()) return checked.status();
+  auto tls = std::make_unique<httplib::SSLServer>(
+      files.cert_path.c_str(), files.key_path.c_str(),
+      files.ca_path.empty() ? nullptr : files.ca_path.c_str());
+  if (!tls->is_valid()) {
+    return absl::InvalidArgumentError("HTTP: OpenSSL refused the certificate " + files.cert_path +
+                                      " or the key " + files.key_path);
+  }
+  server_ = std::move(tls);
+  Configure();
+  return absl::OkStatus();
+}
+
+void HttpApi::Configure() {
   server_->set_payload_max_length(kMaxBodyBytes);
   // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port
   // and share its connections; a page server must find the port busy instead.

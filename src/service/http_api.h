@@ -44,6 +44,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "auth/tls.h"
 #include "nlohmann/json.hpp"
 #include "service/metrics.h"
 #include "service/page_service.h"
@@ -70,6 +71,9 @@ class HttpApi {
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
+  // Serves HTTPS with `files` (auth/tls.h; with a CA, clients must present a certificate it
+  // signed). Before Bind(). InvalidArgument naming the file that is wrong.
+  absl::Status UseTls(const auth::TlsFiles& files);
   // Binds host:port; port 0 takes any free port. Returns the bound port.
   absl::StatusOr<int> Bind(const std::string& host, int port);
   // Serves on a thread of its own until Stop(). Returns once the server accepts connections.
@@ -78,6 +82,8 @@ class HttpApi {
   void Stop();
 
  private:
+  // Limits, socket options and routes of server_.
+  void Configure();
   void Route();
   // With auth on (ServiceOptions::auth), whether the request's token allows `need` on its
   // timeline (?timeline=, or "timeline" in a JSON body; main when neither).

@@ -6,6 +6,11 @@
 //              [--in-memory-layer-bytes N] [--image-chain-threshold N] [--wal-segment-bytes N]
 //              [--read-wait-limit-ms N] [--remote URL [--local-disk-budget-bytes N]]
 //              [--pitr-window-seconds N] [--pitr-window-bytes N]
+//              [--auth-public-key PEM]... [--tls-cert PEM --tls-key PEM [--tls-ca PEM]]
+//
+// Auth and TLS (docs/auth.md): with public keys, every request needs a token they verify; with
+// a certificate and key, both ports speak TLS only, and with a CA, only to clients whose
+// certificate it signed (mTLS).
 //
 // With --remote (docs/remote_storage.md) the bucket is the durable home of the timeline: an empty
 // data directory is restored from it, and the local layer files are a cache of it.
@@ -40,12 +45,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "auth/tls.h"
 #include "auth/token.h"
 #include "common/file_io.h"
 #include "common/malloc_tuning.h"
 #include "nlohmann/json.hpp"
 #include "remote/remote_storage.h"
 #include "remote/retrying_storage.h"
+#include "service/conventions_auth.h"
 #include "service/http_api.h"
 #include "service/metrics.h"
 #include "service/page_service.h"
@@ -69,6 +76,7 @@ struct Config {
   // Auth (issue 12): PEM RSA public keys that verify tokens; none: auth off.
   std::vector<std::string> auth_public_keys;
   bool metrics_without_auth = false;
+  auth::TlsFiles tls;  // no certificate: plaintext
 };
 
 absl::StatusOr<uint64_t> ParseCount(const std::string& key, const std::string& text) {
@@ -100,6 +108,18 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
   }
   if (key == "auth_public_keys") {  // comma-separated paths
     config.auth_public_keys = absl::StrSplit(value, ',', absl::SkipWhitespace());
+    return absl::OkStatus();
+  }
+  if (key == "tls_cert") {
+    config.tls.cert_path = value;
+    return absl::OkStatus();
+  }
+  if (key == "tls_key") {
+    config.tls.key_path = value;
+    return absl::OkStatus();
+  }
+  if (key == "tls_ca") {
+    config.tls.ca_path = value;
     return absl::OkStatus();
   }
   if (key == "metrics_without_auth") {
@@ -315,6 +335,15 @@ int Run(int argc, char** argv) {
   bool metrics_without_auth = false;
   app.add_flag("--metrics-without-auth", metrics_without_auth,
                "With auth on, serve /metrics without a token too");
+  auth::TlsFiles tls;
+  auto* tls_cert_opt = app.add_option(
+      "--tls-cert", tls.cert_path,
+      "The server's certificate (PEM, a chain leaf first): both ports speak TLS only");
+  auto* tls_key_opt = app.add_option("--tls-key", tls.key_path, "The private key of --tls-cert");
+  auto* tls_ca_opt = app.add_option(
+      "--tls-ca", tls.ca_path,
+      "With --tls-cert: a CA certificate (PEM); every client must then present a certificate it "
+      "signed (mTLS)");
   bool no_sync = false;
   app.add_flag("--no-sync", no_sync,
                "UNSAFE: acknowledge redo and write layers without syncing them to disk; a crash "
@@ -340,6 +369,9 @@ int Run(int argc, char** argv) {
   if (remote_opt->count() > 0) config.remote = remote_url;
   if (auth_opt->count() > 0) config.auth_public_keys = auth_public_keys;
   if (metrics_without_auth) config.metrics_without_auth = true;
+  if (tls_cert_opt->count() > 0) config.tls.cert_path = tls.cert_path;
+  if (tls_key_opt->count() > 0) config.tls.key_path = tls.key_path;
+  if (tls_ca_opt->count() > 0) config.tls.ca_path = tls.ca_path;
   if (budget_opt->count() > 0) config.timeline.local_disk_budget_bytes = local_disk_budget_bytes;
   if (image_opt->count() > 0) {
     config.timeline.image_creation_delta_bytes = image_creation_delta_bytes;
@@ -416,11 +448,25 @@ int Run(int argc, char** argv) {
     options.auth = verifier.get();
     options.metrics_without_auth = config.metrics_without_auth;
   }
+  std::shared_ptr<grpc::ServerCredentials> grpc_credentials = grpc::InsecureServerCredentials();
+  if (!config.tls.empty()) {
+    absl::StatusOr<auth::TlsPems> pems = auth::LoadServerTls(config.tls);
+    if (!pems.ok()) return Fail(std::string(pems.status().message()));
+    grpc::SslServerCredentialsOptions ssl(
+        pems->ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                         : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = pems->ca;
+    ssl.pem_key_cert_pairs.push_back({pems->key, pems->cert});
+    grpc_credentials = grpc::SslServerCredentials(ssl);
+  }
   PageServerMetrics metrics;
   metrics.AddTimelineGauges(*timeline);  // of main
   if (remote_storage) metrics.AddRemoteStorageCounters(*remote_storage);
   PageService service(*tenant, metrics, options);
   HttpApi http(*tenant, metrics, options, tenant.get());
+  if (!config.tls.empty()) {
+    if (absl::Status s = http.UseTls(config.tls); !s.ok()) return Fail(std::string(s.message()));
+  }
 
   absl::StatusOr<int> http_port = http.Bind(http_host_port->first, http_host_port->second);
   if (!http_port.ok()) return Fail(std::string(http_port.status().message()));
@@ -431,11 +477,16 @@ int Run(int argc, char** argv) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.grpc_addr, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(config.grpc_addr, grpc_credentials, &grpc_port);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   // gRPC sets SO_REUSEPORT by default: a second server would share the port, not fail.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(&service);
+  if (verifier) {  // health and reflection need a token too (service/conventions_auth.h)
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+    factories.push_back(MakeConventionsAuthInterceptorFactory(*verifier, metrics));
+    builder.experimental().SetInterceptorCreators(std::move(factories));
+  }
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
     return Fail("cannot serve gRPC on " + config.grpc_addr);
@@ -444,9 +495,13 @@ int Run(int argc, char** argv) {
   grpc_server->GetHealthCheckService()->SetServingStatus(
       pageserver::PageServer::service_full_name(), true);
 
-  std::printf("pageserver: serving gRPC on %s, HTTP on %s, data in %s, last_record_lsn %llu\n",
-              WithPort(config.grpc_addr, grpc_port).c_str(),
-              WithPort(config.http_addr, *http_port).c_str(), config.data_dir.c_str(),
+  const char* security = config.tls.empty()          ? ""
+                         : config.tls.ca_path.empty() ? " (TLS)"
+                                                      : " (TLS, client certificates required)";
+  std::printf(
+      "pageserver: serving gRPC on %s, HTTP on %s%s%s, data in %s, last_record_lsn %llu\n",
+      WithPort(config.grpc_addr, grpc_port).c_str(), WithPort(config.http_addr, *http_port).c_str(),
+      security, verifier ? ", tokens required" : "", config.data_dir.c_str(),
               static_cast<unsigned long long>(timeline->Status().last_record_lsn.value()));
   std::fflush(stdout);
 

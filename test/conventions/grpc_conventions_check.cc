@@ -5,11 +5,16 @@
 //     `grpcurl describe` needs);
 //   - the standard health service (grpc.health.v1) answers SERVING for the server ("") and for
 //     each expected service, and NOT_FOUND for a service the server does not have.
+// With --token and --tls-ca/--tls-cert/--tls-key, the calls carry a token and go over TLS. With
+// --expect-refused CODE, every one of those calls must instead fail with that gRPC status code
+// (16: UNAUTHENTICATED, for a server with auth on and a call without a valid token).
 // Prints what it finds. Exit 0 when all of that holds, 1 otherwise.
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,23 +33,54 @@ using grpc::reflection::v1alpha::ServerReflectionRequest;
 using grpc::reflection::v1alpha::ServerReflectionResponse;
 
 int failures = 0;
+std::string token;          // --token; empty: none
+int expect_refused = -1;    // --expect-refused; -1: the calls must succeed
+
 void Fail(const std::string& what) {
   std::printf("FAIL: %s\n", what.c_str());
   ++failures;
+}
+
+void Prepare(grpc::ClientContext& context) {
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+}
+
+std::string ReadFile(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// With --expect-refused: whether `s` is that refusal (reported either way).
+void CheckRefused(const std::string& what, const grpc::Status& s) {
+  if (s.error_code() == expect_refused) {
+    std::printf("%s refused: code %d: %s\n", what.c_str(), s.error_code(), s.error_message().c_str());
+  } else {
+    Fail(what + ": code " + std::to_string(s.error_code()) + " (" + s.error_message() +
+         "), not the refusal " + std::to_string(expect_refused));
+  }
 }
 
 // One request on a reflection stream, and its answer.
 bool Ask(ServerReflection::Stub& stub, const ServerReflectionRequest& request,
          ServerReflectionResponse* response) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  Prepare(context);
   auto stream = stub.ServerReflectionInfo(&context);
   if (!stream->Write(request) || !stream->Read(response)) {
     stream->WritesDone();
     const grpc::Status s = stream->Finish();
-    Fail("reflection: " + s.error_message() + " (code " + std::to_string(s.error_code()) + ")");
+    if (expect_refused >= 0) {
+      CheckRefused("reflection", s);
+    } else {
+      Fail("reflection: " + s.error_message() + " (code " + std::to_string(s.error_code()) + ")");
+    }
     return false;
   }
+  if (expect_refused >= 0) Fail("reflection answered a call that should have been refused");
   stream->WritesDone();
   return stream->Finish().ok();
 }
@@ -57,9 +93,24 @@ int main(int argc, char** argv) {
   std::vector<std::string> expected;
   app.add_option("--server", server, "HOST:PORT")->required();
   app.add_option("--expect-service", expected, "a service that must be listed and SERVING");
+  app.add_option("--token", token, "a token every call carries");
+  std::string ca, cert, key;
+  app.add_option("--tls-ca", ca, "TLS: the CA that signed the server's certificate");
+  app.add_option("--tls-cert", cert, "TLS: a client certificate");
+  app.add_option("--tls-key", key, "TLS: its key");
+  app.add_option("--expect-refused", expect_refused,
+                 "every reflection and health call must fail with this gRPC status code");
   CLI11_PARSE(app, argc, argv);
 
-  auto channel = grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!ca.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFile(ca);
+    ssl.pem_cert_chain = ReadFile(cert);
+    ssl.pem_private_key = ReadFile(key);
+    credentials = grpc::SslCredentials(ssl);
+  }
+  auto channel = grpc::CreateChannel(server, credentials);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30))) {
     std::printf("FAIL: no connection to %s\n", server.c_str());
     return 1;
@@ -78,10 +129,11 @@ int main(int argc, char** argv) {
   }
   for (const char* conventional :
        {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}) {
-    if (!services.contains(conventional))
+    if (expect_refused < 0 && !services.contains(conventional))
       Fail(std::string("reflection does not list ") + conventional);
   }
   for (const std::string& name : expected) {
+    if (expect_refused >= 0) break;
     if (!services.contains(name)) {
       Fail("reflection does not list " + name);
       continue;
@@ -110,7 +162,7 @@ int main(int argc, char** argv) {
   auto health = Health::NewStub(channel);
   auto check = [&](const std::string& service) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    Prepare(context);
     HealthCheckRequest request;
     request.set_service(service);
     HealthCheckResponse response;
@@ -122,7 +174,9 @@ int main(int argc, char** argv) {
   for (const std::string& service : asked) {
     const auto [status, serving] = check(service);
     const std::string what = service.empty() ? "the server" : service;
-    if (!status.ok()) {
+    if (expect_refused >= 0) {
+      CheckRefused("health of " + what, status);
+    } else if (!status.ok()) {
       Fail("health of " + what + ": " + status.error_message());
     } else if (serving != HealthCheckResponse::SERVING) {
       Fail("health of " + what + ": " + HealthCheckResponse::ServingStatus_Name(serving));
@@ -131,7 +185,9 @@ int main(int argc, char** argv) {
     }
   }
   const auto [unknown, unused] = check("no.such.Service");
-  if (unknown.error_code() != grpc::StatusCode::NOT_FOUND) {
+  if (expect_refused >= 0) {
+    CheckRefused("health of no.such.Service", unknown);
+  } else if (unknown.error_code() != grpc::StatusCode::NOT_FOUND) {
     Fail("health of an unknown service: code " + std::to_string(unknown.error_code()) +
          ", not NOT_FOUND");
   } else {

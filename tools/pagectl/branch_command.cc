@@ -39,6 +39,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
     std::string at;
     bool cascade = false;
     std::string token;
+    auth::TlsFiles tls;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("branch", "Create, list and delete the server's timelines");
@@ -47,7 +48,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
   auto run = [o, &exit_code](auto&& call) {
     absl::Status status;
     absl::StatusOr<std::unique_ptr<client::TimelinesApiClient>> api =
-        client::TimelinesApiClient::Create(o->server, o->token);
+        client::TimelinesApiClient::Create(o->server, o->token, o->tls);
     status = api.ok() ? call(**api) : api.status();
     if (!status.ok()) {
       std::cerr << "pagectl branch: " << status.message() << "\n";
@@ -60,6 +61,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
       ->required();
   create->add_option("--name", o->name, "the new timeline's name")->required();
   AddTokenFlag(create, o->token, "an admin token");
+  AddTlsFlags(create, o->tls);
   create->add_option("--from", o->from, "the timeline to branch from (default: main)");
   auto* lsn = create->add_option("--lsn", o->lsn, "the branch LSN (default: the last one)");
   create->add_option("--at", o->at, "instead of --lsn: a time, \"YYYY-MM-DD HH:MM:SS\" (UTC)")
@@ -77,6 +79,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
   list->add_option("--server", o->server, "the page server's HTTP address, HOST:PORT")
       ->required();
   AddTokenFlag(list, o->token, "an admin token");
+  AddTlsFlags(list, o->tls);
   list->callback([run] {
     run([](client::TimelinesApiClient& api) {
       absl::StatusOr<std::vector<client::TimelineDescription>> listed = api.List();
@@ -92,6 +95,7 @@ void RegisterBranch(CLI::App& app, int& exit_code) {
   remove->add_option("--name", o->name, "the timeline to delete")->required();
   remove->add_flag("--cascade", o->cascade, "delete its branches too");
   AddTokenFlag(remove, o->token, "an admin token");
+  AddTlsFlags(remove, o->tls);
   remove->callback([o, run] {
     run([o](client::TimelinesApiClient& api) {
       absl::Status deleted = api.Delete(o->name, o->cascade);

@@ -87,7 +87,7 @@ int RunAtPastPoint(compute::ComputeOptions o, const PastPoint& past) {
     return 1;
   }
   absl::StatusOr<std::unique_ptr<client::TimelinesApiClient>> api =
-      client::TimelinesApiClient::Create(past.api, o.token);
+      client::TimelinesApiClient::Create(past.api, o.token, o.tls);
   if (!api.ok()) {
     std::cerr << "pagectl compute: " << api.status().message() << "\n";
     return 1;
@@ -147,6 +147,7 @@ void RegisterCompute(CLI::App& app, int& exit_code) {
   AddTokenFlag(cmd, o->token,
                "a compute token of the timeline (with --at-lsn or --at: an admin token, which "
                "also makes the ephemeral branch)");
+  AddTlsFlags(cmd, o->tls);
   cmd->add_option("--api", past->api,
                   "the page server's HTTP address HOST:PORT, where --at-lsn and --at make their "
                   "branch");

@@ -38,7 +38,7 @@ absl::StatusOr<client::Page> Fetch(const Options& o) {
   if (o.http) {
     auto http =
         client::HttpPageClient::Create(o.server.server, absl::Seconds(o.server.deadline_seconds),
-                                       client::kDefaultPageSize, o.server.token);
+                                       client::kDefaultPageSize, o.server.token, o.server.tls);
     if (!http.ok()) return http.status();
     return (*http)->GetPage(id, Lsn(o.lsn));
   }

@@ -10,6 +10,21 @@ void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
   cmd->add_option("--retries", flags.retries, "retries of a call that finds the server away");
   cmd->add_option("--timeline", flags.timeline, "the timeline (branch) to act on (default: main)");
   AddTokenFlag(cmd, flags.token);
+  AddTlsFlags(cmd, flags.tls);
+}
+
+void AddTlsFlags(CLI::App* cmd, auth::TlsFiles& tls) {
+  cmd->add_option("--tls-ca", tls.ca_path,
+                  "for a server with TLS on: the CA certificate (PEM) that signed the server's "
+                  "(default: $PAGESERVER_TLS_CA)")
+      ->envname("PAGESERVER_TLS_CA");
+  cmd->add_option("--tls-cert", tls.cert_path,
+                  "for a server that requires client certificates: this client's (PEM; default: "
+                  "$PAGESERVER_TLS_CERT)")
+      ->envname("PAGESERVER_TLS_CERT");
+  cmd->add_option("--tls-key", tls.key_path,
+                  "the private key of --tls-cert (PEM; default: $PAGESERVER_TLS_KEY)")
+      ->envname("PAGESERVER_TLS_KEY");
 }
 
 void AddTokenFlag(CLI::App* cmd, std::string& token, const char* what) {
@@ -28,6 +43,7 @@ absl::StatusOr<std::unique_ptr<client::PageServerClient>> ConnectToServer(
   options.max_retries = flags.retries;
   options.timeline = flags.timeline;
   options.token = flags.token;
+  options.tls = flags.tls;
   return client::PageServerClient::Create(options);
 }
 

@@ -1,5 +1,5 @@
 // The flags every subcommand that talks to a page server shares (--server, --deadline,
-// --channels, --retries, --timeline), and the client they make.
+// --channels, --retries, --timeline, --token, --tls-*), and the client they make.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "auth/tls.h"
 #include "client/page_server_client.h"
 
 namespace pageserver::pagectl {
@@ -18,10 +19,13 @@ struct ServerFlags {
   int retries = 5;
   std::string timeline;  // empty: main
   std::string token;     // --token or PAGESERVER_TOKEN; empty: none
+  auth::TlsFiles tls;    // --tls-ca/--tls-cert/--tls-key or PAGESERVER_TLS_*; empty: plaintext
 };
 
 // --token, from PAGESERVER_TOKEN when not given, on `cmd`.
 void AddTokenFlag(CLI::App* cmd, std::string& token, const char* what = "a token");
+// --tls-ca, --tls-cert, --tls-key (from PAGESERVER_TLS_CA, _CERT, _KEY when not given) on `cmd`.
+void AddTlsFlags(CLI::App* cmd, auth::TlsFiles& tls);
 
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags);
 absl::StatusOr<std::unique_ptr<client::PageServerClient>> ConnectToServer(const ServerFlags& flags);

@@ -7,7 +7,10 @@
 //
 // Every page of every file is compared, except the doublewrite buffer of ibdata1 (written
 // without redo, as in pagectl compare) and pages listed in --skip-pages. A page of the file
-// beyond the server's size of its tablespace is a difference.
+// beyond the server's size of its tablespace (FSP_SIZE at L) is a difference unless it is all
+// zero: InnoDB extends a file before the mini-transaction that raises FSP_SIZE, so a crash
+// before that redo is durable leaves the file longer than the tablespace, in zeros (counted
+// apart; pagectl compare reads missing pages as zero for the same reason).
 //
 // A page the server reports free at L must carry a valid checksum and equal the file, except
 // that MariaDB never writes a freed page, so its file may hold an older image: then the file's
@@ -61,6 +64,7 @@ struct Counts {
   // server no longer keeps that history (MariaDB never reads a freed page).
   uint64_t freed_before_gc = 0;
   uint64_t skipped = 0;
+  uint64_t zero_beyond_size = 0;  // all-zero pages of a file beyond the server's tablespace size
 };
 
 class Verifier {
@@ -101,6 +105,10 @@ class Verifier {
       }
       if (p >= server_pages) {
         const std::vector<uint8_t>& bytes = reader.Page(p);
+        if (server_pages > 0 && IsZeroPage(bytes)) {
+          ++counts_.zero_beyond_size;
+          continue;
+        }
         Differ(file, page_no,
                absl::StrFormat("the file has it, beyond the server's size of %d pages; file page "
                                "%s",
@@ -351,7 +359,7 @@ int Run(const Options& o) {
   if (!o.http_server.empty()) {
     auto created =
         client::HttpPageClient::Create(o.http_server, absl::Seconds(o.server.deadline_seconds),
-                                       client::kDefaultPageSize, o.server.token);
+                                       client::kDefaultPageSize, o.server.token, o.server.tls);
     if (!created.ok()) return fail(created.status());
     http = std::move(*created);
   }
@@ -370,8 +378,8 @@ int Run(const Options& o) {
   const Counts& c = verifier.counts();
   std::cout << absl::StrFormat(
       "verify: %d tablespaces at LSN %d over %s; %d pages skipped (doublewrite or "
-      "--skip-pages)%s\n",
-      files->size(), o.lsn, http ? "HTTP" : "gRPC", c.skipped,
+      "--skip-pages), %d all-zero pages of files beyond the tablespace's size%s\n",
+      files->size(), o.lsn, http ? "HTTP" : "gRPC", c.skipped, c.zero_beyond_size,
       extra ? absl::StrFormat("; %d tablespaces only on the server", extra) : "");
   std::cout << absl::StrFormat(
       "verify: %d pages compared, %d differ; %d freed: %d equal to the file, %d equal to the "
