@@ -16,6 +16,8 @@ packages=(
   libjwt-dev openssl
   # the page server: gRPC + protobuf, the HTTP API
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev
+  # /metrics: the registry and the Prometheus text format
+  prometheus-cpp-dev
   # pagectl follow asks mariadbd how far its log is written (SHOW GLOBAL STATUS)
   libmariadb-dev
   # the compute presents the datadir to mariadbd through FUSE

@@ -338,6 +338,44 @@ std::string MakeBranchChain(const std::string& server, const std::string& http, 
   return from;
 }
 
+// Part 6: the same data on `plain` and on `secure` (TLS, client certificates and tokens on):
+// GetPage unary and GetPages batched on each, side by side.
+void CompareSecure(client::PageServerClient& plain, client::PageServerClient& secure,
+                   int iterations, double batched_seconds) {
+  for (client::PageServerClient* c : {&plain, &secure}) {
+    Prepare(*c);
+    PushFiller(*c, 16 << 20);
+  }
+  const struct {
+    const char* name;
+    uint32_t page;
+  } pages[] = {{"image only", 0}, {"chain of 10", 2}};
+  for (const auto& p : pages) {  // a round not counted: connections and handshakes made
+    Unary(plain, p.page, iterations / 5);
+    Unary(secure, p.page, iterations / 5);
+  }
+  std::printf(
+      "GetPage unary, plaintext next to TLS with client certificates and a token "
+      "checked on every call (%d requests each)\n",
+      iterations);
+  std::printf("  %-34s %9s %9s %11s %11s\n", "", "p50 us", "p99 us", "p50 / plain", "p99 / plain");
+  for (const auto& p : pages) {
+    const Percentiles a = Unary(plain, p.page, iterations);
+    const Percentiles b = Unary(secure, p.page, iterations);
+    std::printf("  %-34s %9.1f %9.1f %11s %11s\n", (std::string("plaintext   ") + p.name).c_str(),
+                a.p50_us, a.p99_us, "1.0x", "1.0x");
+    std::printf("  %-34s %9.1f %9.1f %10.2fx %10.2fx\n",
+                (std::string("TLS + auth  ") + p.name).c_str(), b.p50_us, b.p99_us,
+                b.p50_us / a.p50_us, b.p99_us / a.p99_us);
+  }
+  const double plain_pps = BatchedPagesPerSecond(plain, 2, batched_seconds);
+  const double secure_pps = BatchedPagesPerSecond(secure, 2, batched_seconds);
+  std::printf("GetPages batched (256 per call, 2 client threads, image pages)\n");
+  std::printf("  %-34s %9.0f pages/s\n", "plaintext", plain_pps);
+  std::printf("  %-34s %9.0f pages/s  (%.2fx plaintext)\n", "TLS + auth", secure_pps,
+              secure_pps / plain_pps);
+}
+
 }  // namespace
 }  // namespace pageserver::bench
 
@@ -362,6 +400,15 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-ingest", ingest, "skip the ingest part");
   app.add_option("--http", http,
                  "the server's HTTP address: also GetPage on a branch five levels deep (part 5)");
+  std::string secure_server, token;
+  auth::TlsFiles tls;
+  app.add_option("--secure-server", secure_server,
+                 "only part 6: a second, empty server with TLS and auth on, compared with "
+                 "--server (plaintext)");
+  app.add_option("--tls-ca", tls.ca_path, "part 6: the CA of the secure server's certificate");
+  app.add_option("--tls-cert", tls.cert_path, "part 6: the client certificate");
+  app.add_option("--tls-key", tls.key_path, "part 6: its key");
+  app.add_option("--token", token, "part 6: an admin token");
   CLI11_PARSE(app, argc, argv);
 
   client::Options options;
@@ -369,6 +416,16 @@ int main(int argc, char** argv) {
   options.channels = 2;
   auto c = client::PageServerClient::Create(options);
   Check(c.status(), "connect");
+  if (!secure_server.empty()) {
+    client::Options secure_options = options;
+    secure_options.address = secure_server;
+    secure_options.tls = tls;
+    secure_options.token = token;
+    auto secure = client::PageServerClient::Create(secure_options);
+    Check(secure.status(), "connect to the secure server");
+    CompareSecure(**c, **secure, iterations, batched_seconds);
+    return 0;
+  }
   if (latency) {
     Prepare(**c);
     PushFiller(**c, 16 << 20);
@@ -409,9 +466,10 @@ int main(int argc, char** argv) {
         Unary(**c, p.page, iterations / 5);
         Unary(**deep, p.page, iterations / 5);
       }
-      std::printf("GetPage unary on a branch %d levels deep (each with 4 MiB of redo of its own), "
-                  "next to main\n",
-                  kDepth);
+      std::printf(
+          "GetPage unary on a branch %d levels deep (each with 4 MiB of redo of its own), "
+          "next to main\n",
+          kDepth);
       std::printf("  %-34s %9s %9s %11s %11s\n", "", "p50 us", "p99 us", "p50 / main",
                   "p99 / main");
       for (const auto& p : pages) {

@@ -82,9 +82,8 @@ absl::Status LoadPair(const TlsFiles& files, TlsPems& out) {
   }
   if (X509_check_private_key(cert->get(), key.get()) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat("--tls-key ", files.key_path,
-                                                   " is not the key of the certificate ",
-                                                   files.cert_path));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls-key ", files.key_path, " is not the key of the certificate ", files.cert_path));
   }
   out.cert = std::move(*cert_pem);
   out.key = std::move(*key_pem);

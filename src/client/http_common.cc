@@ -50,20 +50,16 @@ std::optional<absl::StatusCode> CodeNamed(const json& answer) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(const std::string& address,
-                                                             absl::Duration timeout,
-                                                             const std::string& who,
-                                                             std::string* url,
-                                                             const std::string& token,
-                                                             const auth::TlsFiles& tls) {
+absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(
+    const std::string& address, absl::Duration timeout, const std::string& who, std::string* url,
+    const std::string& token, const auth::TlsFiles& tls) {
   if (address.empty()) return absl::InvalidArgumentError(who + ": the address is empty");
   const bool https = !tls.empty();
   if (address.find("://") == std::string::npos) {
     *url = (https ? "https://" : "http://") + address;
   } else if (https && address.rfind("https://", 0) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: TLS files were given, but the address %s is not https://", who,
-                        address));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: TLS files were given, but the address %s is not https://", who, address));
   } else {
     *url = address;
   }
@@ -76,7 +72,8 @@ absl::StatusOr<std::unique_ptr<httplib::Client>> ConnectHttp(const std::string& 
   }
   auto http = std::make_unique<httplib::Client>(*url, tls.cert_path, tls.key_path);
   if (!http->is_valid()) {
-    return absl::InvalidArgumentError(absl::StrFormat("%s: cannot use the address %s", who, address));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: cannot use the address %s", who, address));
   }
   if (https) {
     http->set_ca_cert_path(tls.ca_path.c_str());
@@ -101,8 +98,9 @@ std::string DescribeHttpFailure(httplib::Error error, std::string_view url) {
   const bool https = url.rfind("https://", 0) == 0;
   switch (error) {
     case httplib::Error::SSLServerVerification:
-      return text + " (the server's certificate is not signed by the --tls-ca CA, or names "
-                    "another host)";
+      return text +
+             " (the server's certificate is not signed by the --tls-ca CA, or names "
+             "another host)";
     case httplib::Error::SSLConnection:
       return text + " (the TLS handshake failed: is the server's port TLS?)";
     case httplib::Error::Read:

@@ -22,8 +22,7 @@ class ConventionsAuthInterceptor final : public grpc::experimental::Interceptor 
       : info_(info), verifier_(verifier), metrics_(metrics) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(
-            InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       std::string_view authorization;
       const auto* metadata = methods->GetRecvInitialMetadata();
       if (auto it = metadata->find(kAuthorizationKey); it != metadata->end()) {
@@ -49,8 +48,7 @@ class ConventionsAuthInterceptor final : public grpc::experimental::Interceptor 
   PageServerMetrics& metrics_;
 };
 
-class ConventionsAuthFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class ConventionsAuthFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   ConventionsAuthFactory(const auth::TokenVerifier& verifier, PageServerMetrics& metrics)
       : verifier_(verifier), metrics_(metrics) {}

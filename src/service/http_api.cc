@@ -202,6 +202,9 @@ void HttpApi::Configure() {
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
   });
   server_->set_tcp_nodelay(true);
+  // httplib closes a kept-alive connection after 5 requests by default; with TLS every new
+  // connection is a handshake (an RSA signature), which made HTTPS reads 10x slower.
+  server_->set_keep_alive_max_count(10000);
   Route();
 }
 

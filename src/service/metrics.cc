@@ -1,10 +1,16 @@
 #include "service/metrics.h"
 
-#include <algorithm>
-#include <charconv>
-#include <cmath>
+#include <prometheus/check_names.h>
+#include <prometheus/family.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <stdexcept>
 
 #include "remote/retrying_storage.h"
 #include "storage/timeline.h"
@@ -12,75 +18,36 @@
 namespace pageserver::service {
 namespace {
 
-enum MetricType { kCounterType, kGaugeType, kHistogramType };
-
-const char* TypeName(int type) {
-  switch (type) {
-    case kCounterType:
-      return "counter";
-    case kGaugeType:
-      return "gauge";
-    default:
-      return "histogram";
-  }
-}
-
 // Registration mistakes are bugs in this program, found by its first run; they are not data.
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "metrics: %s\n", what.c_str());
   std::abort();
 }
 
-// HELP text escapes backslash and newline; label values also escape the double quote.
-std::string Escape(const std::string& text, bool quote) {
+// Runs one prometheus-cpp registration, which throws on an invalid name or a type clash.
+template <typename F>
+auto Registering(const std::string& name, F&& add) -> decltype(add()) {
+  try {
+    return add();
+  } catch (const std::exception& e) {
+    Die("cannot register " + name + ": " + e.what());
+  }
+}
+
+// HELP text as the text format needs it: backslash and newline escaped (prometheus-cpp 1.0
+// writes HELP as given, and a raw newline would end the line).
+std::string EscapeHelp(const std::string& help) {
   std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
+  for (char c : help) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
-    } else if (quote && c == '"') {
-      out += "\\\"";
     } else {
       out += c;
     }
   }
   return out;
-}
-
-// `{a="x",b="y"}` with `extra` (the histogram's le) last; empty when there are no labels.
-std::string LabelText(const Labels& labels, const std::string& extra_name = "",
-                      const std::string& extra_value = "") {
-  if (labels.empty() && extra_name.empty()) return "";
-  std::string out = "{";
-  bool first = true;
-  auto add = [&](const std::string& name, const std::string& value) {
-    if (!first) out += ',';
-    first = false;
-    out += name;
-    out += "=\"";
-    out += Escape(value, /*quote=*/true);
-    out += '"';
-  };
-  for (const auto& [name, value] : labels) add(name, value);
-  if (!extra_name.empty()) add(extra_name, extra_value);
-  out += '}';
-  return out;
-}
-
-bool IsNameChar(char c, bool first, bool allow_colon) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
-  if (allow_colon && c == ':') return true;
-  return !first && c >= '0' && c <= '9';
-}
-
-bool IsValidName(const std::string& name, bool allow_colon) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (!IsNameChar(name[i], i == 0, allow_colon)) return false;
-  }
-  return true;
 }
 
 // Bytes from `from` to `to`; 0 rather than a wrapped-around number if a status were ever
@@ -89,161 +56,99 @@ double LsnDistance(Lsn to, Lsn from) { return to > from ? static_cast<double>(to
 
 }  // namespace
 
-std::string FormatPrometheusValue(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  // Integral values (counts, bytes, LSNs) print as integers, as people read them; 2^53 is
-  // where a double stops holding every integer.
-  if (value == std::trunc(value) && std::fabs(value) < 9007199254740992.0) {
-    return std::to_string(static_cast<int64_t>(value));
-  }
-  char buf[64];
-  // Shortest round-trip digits in %g style, as Go's client formats `le` ("0.0001", "1e-05"),
-  // so that bucket labels read the same as other exporters'.
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::general);
-  if (ec != std::errc()) return "NaN";  // cannot happen with 64 bytes
-  return std::string(buf, end);
-}
-
-bool IsValidMetricName(const std::string& name) { return IsValidName(name, true); }
-bool IsValidLabelName(const std::string& name) { return IsValidName(name, false); }
-
-Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)),
-      counts_(std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1)) {
-  for (size_t i = 0; i < bounds_.size(); ++i) {
-    if (!std::isfinite(bounds_[i]) || (i > 0 && !(bounds_[i - 1] < bounds_[i]))) {
-      Die("histogram bounds must be finite and strictly increasing");
+// The gauges computed at render time, as a prometheus-cpp Collectable of their own.
+class Registry::CallbackGauges {
+ public:
+  void Add(const std::string& name, const std::string& help, std::function<double()> value,
+           Labels labels) {
+    std::lock_guard<std::mutex> lock(mu_);  // guards families_
+    for (Family& f : families_) {
+      if (f.name != name) continue;
+      f.series.push_back({std::move(labels), std::move(value)});
+      return;
     }
+    families_.push_back({name, EscapeHelp(help), {{std::move(labels), std::move(value)}}});
   }
-  for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0, std::memory_order_relaxed);
-}
 
-void Histogram::Observe(double value) {
-  // The first bound >= value: `le` is inclusive. NaN belongs to no finite bucket.
-  size_t bucket = std::isnan(value)
-                      ? bounds_.size()
-                      : std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
-  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(value, std::memory_order_relaxed);
-}
-
-std::vector<uint64_t> Histogram::CumulativeCounts() const {
-  std::vector<uint64_t> out(bounds_.size() + 1);
-  uint64_t total = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    total += counts_[i].load(std::memory_order_relaxed);
-    out[i] = total;
+  std::vector<prometheus::MetricFamily> Collect() const {
+    std::lock_guard<std::mutex> lock(mu_);  // guards families_
+    std::vector<prometheus::MetricFamily> out;
+    for (const Family& f : families_) {
+      prometheus::MetricFamily family{f.name, f.help, prometheus::MetricType::Gauge, {}};
+      for (const auto& [labels, value] : f.series) {
+        prometheus::ClientMetric metric;
+        for (const auto& [label, label_value] : labels)
+          metric.label.push_back({label, label_value});
+        metric.gauge.value = value();
+        family.metric.push_back(std::move(metric));
+      }
+      out.push_back(std::move(family));
+    }
+    return out;
   }
-  return out;
-}
 
-uint64_t Histogram::Count() const { return CumulativeCounts().back(); }
-
-struct Registry::Series {
-  Labels labels;
-  std::unique_ptr<Counter> counter;
-  std::unique_ptr<Gauge> gauge;
-  std::function<double()> callback;
-  std::unique_ptr<Histogram> histogram;
+ private:
+  struct Family {
+    std::string name;
+    std::string help;
+    std::vector<std::pair<Labels, std::function<double()>>> series;
+  };
+  mutable std::mutex mu_;
+  std::vector<Family> families_;
 };
 
-struct Registry::Family {
-  std::string name;
-  std::string help;
-  int type;
-  std::vector<std::unique_ptr<Series>> series;
-};
-
-Registry::Registry() = default;
+Registry::Registry()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      callback_gauges_(std::make_shared<CallbackGauges>()) {}
 Registry::~Registry() = default;
 
-Registry::Series& Registry::AddSeries(const std::string& name, const std::string& help, int type,
-                                      Labels labels) {
-  if (!IsValidMetricName(name)) Die("invalid metric name '" + name + "'");
-  for (const auto& [label, value] : labels) {
-    if (!IsValidLabelName(label) || label == "le") {
-      Die("invalid label name '" + label + "' on " + name);
-    }
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  Family* family = nullptr;
-  for (auto& f : families_) {
-    if (f->name == name) family = f.get();
-  }
-  if (family == nullptr) {
-    families_.push_back(std::make_unique<Family>(Family{name, help, type, {}}));
-    family = families_.back().get();
-  } else if (family->type != type) {
-    Die("metric " + name + " registered with two types");
-  }
-  for (const auto& s : family->series) {
-    if (s->labels == labels) Die("metric " + name + " registered twice with the same labels");
-  }
-  family->series.push_back(std::make_unique<Series>());
-  family->series.back()->labels = std::move(labels);
-  return *family->series.back();
-}
-
 Counter& Registry::AddCounter(const std::string& name, const std::string& help, Labels labels) {
-  Series& s = AddSeries(name, help, kCounterType, std::move(labels));
-  s.counter = std::make_unique<Counter>();
-  return *s.counter;
+  return Registering(name, [&]() -> Counter& {
+    return prometheus::BuildCounter()
+        .Name(name)
+        .Help(EscapeHelp(help))
+        .Register(*registry_)
+        .Add(labels);
+  });
 }
 
 Gauge& Registry::AddGauge(const std::string& name, const std::string& help, Labels labels) {
-  Series& s = AddSeries(name, help, kGaugeType, std::move(labels));
-  s.gauge = std::make_unique<Gauge>();
-  return *s.gauge;
+  return Registering(name, [&]() -> Gauge& {
+    return prometheus::BuildGauge()
+        .Name(name)
+        .Help(EscapeHelp(help))
+        .Register(*registry_)
+        .Add(labels);
+  });
 }
 
 void Registry::AddGaugeCallback(const std::string& name, const std::string& help,
                                 std::function<double()> value, Labels labels) {
-  Series& s = AddSeries(name, help, kGaugeType, std::move(labels));
-  s.callback = std::move(value);
+  // The names prometheus-cpp accepts for its own metrics.
+  if (!prometheus::CheckMetricName(name)) Die("invalid metric name '" + name + "'");
+  for (const auto& [label, unused] : labels) {
+    if (!prometheus::CheckLabelName(label)) Die("invalid label name '" + label + "' on " + name);
+  }
+  callback_gauges_->Add(name, help, std::move(value), std::move(labels));
 }
 
 Histogram& Registry::AddHistogram(const std::string& name, const std::string& help,
                                   std::vector<double> bounds, Labels labels) {
-  Series& s = AddSeries(name, help, kHistogramType, std::move(labels));
-  s.histogram = std::make_unique<Histogram>(std::move(bounds));
-  return *s.histogram;
+  return Registering(name, [&]() -> Histogram& {
+    return prometheus::BuildHistogram()
+        .Name(name)
+        .Help(EscapeHelp(help))
+        .Register(*registry_)
+        .Add(labels, prometheus::Histogram::BucketBoundaries(std::move(bounds)));
+  });
 }
 
 std::string Registry::Render() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::string out;
-  for (const auto& family : families_) {
-    const std::string& name = family->name;
-    out += "# HELP " + name + " " + Escape(family->help, /*quote=*/false) + "\n";
-    out += "# TYPE " + name + " " + TypeName(family->type) + "\n";
-    for (const auto& s : family->series) {
-      if (s->histogram != nullptr) {
-        const Histogram& h = *s->histogram;
-        std::vector<uint64_t> counts = h.CumulativeCounts();
-        for (size_t i = 0; i < h.bounds().size(); ++i) {
-          out += name + "_bucket" +
-                 LabelText(s->labels, "le", FormatPrometheusValue(h.bounds()[i])) + " " +
-                 std::to_string(counts[i]) + "\n";
-        }
-        out += name + "_bucket" + LabelText(s->labels, "le", "+Inf") + " " +
-               std::to_string(counts.back()) + "\n";
-        out += name + "_sum" + LabelText(s->labels) + " " + FormatPrometheusValue(h.Sum()) + "\n";
-        out += name + "_count" + LabelText(s->labels) + " " + std::to_string(counts.back()) + "\n";
-        continue;
-      }
-      std::string value;
-      if (s->counter != nullptr) {
-        value = std::to_string(s->counter->Value());
-      } else if (s->gauge != nullptr) {
-        value = FormatPrometheusValue(s->gauge->Value());
-      } else {
-        value = FormatPrometheusValue(s->callback());
-      }
-      out += name + LabelText(s->labels) + " " + value + "\n";
-    }
-  }
-  return out;
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  std::vector<prometheus::MetricFamily> computed = callback_gauges_->Collect();
+  families.insert(families.end(), std::make_move_iterator(computed.begin()),
+                  std::make_move_iterator(computed.end()));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 PageServerMetrics::PageServerMetrics() {

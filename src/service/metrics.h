@@ -1,34 +1,40 @@
-// Metrics: a small registry of counters, gauges and histograms rendered in the Prometheus text
-// exposition format 0.0.4 (what `GET /metrics` serves), plus PageServerMetrics, the page
-// server's own set.
+// Metrics: the page server's set (PageServerMetrics), kept in a prometheus-cpp registry (Debian's
+// prometheus-cpp-dev) and rendered by its text serializer in the Prometheus text exposition
+// format 0.0.4, which `GET /metrics` serves.
 //
-// Written by hand because prometheus-cpp is not packaged in Debian 12; it implements only what
-// the page server uses: one metric family per name, with optional constant labels per series,
-// and no timestamps.
+// Registry adds to prometheus-cpp what the page server needs besides: gauges computed by a
+// callback at each render (a timeline's LSNs and sizes, read from its status), and a one-call
+// registration per series (the family is made by its first series, later series of the same name
+// join it).
 //
 // Ownership: the Registry owns every metric it creates; the references it hands out stay valid
 // for the registry's life. Gauge callbacks are called by Render() and must outlive the registry
 // (or the registry must not be rendered after they die).
 //
-// Thread-safety: Counter, Gauge and Histogram updates are lock-free (relaxed atomics; one
-// Histogram::Observe is a few atomic adds, cheap enough for every GetPage). Registration and
-// Render take the registry's mutex; registration is meant for start-up. A render taken during
-// updates may see a histogram's buckets and sum from slightly different instants, which
-// Prometheus tolerates; `_count` is always the `+Inf` bucket.
+// Thread-safety: prometheus-cpp's: Counter and Gauge updates are atomic, a Histogram::Observe
+// takes the histogram's own mutex (a few adds under it). Registration and Render may run from
+// any thread; registration is meant for start-up.
 #pragma once
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/labels.h>
+
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+
+namespace prometheus {
+class Registry;
+}
 
 namespace pageserver::remote {
 class RetryingStorage;
@@ -37,55 +43,15 @@ class RetryingStorage;
 namespace pageserver::storage {
 class Timeline;
 struct IngestResult;
-}
+}  // namespace pageserver::storage
 
 namespace pageserver::service {
 
+using Counter = prometheus::Counter;
+using Gauge = prometheus::Gauge;
+using Histogram = prometheus::Histogram;
 // (name, value) pairs attached to one series, e.g. {{"method", "GetPage"}}.
-using Labels = std::vector<std::pair<std::string, std::string>>;
-
-// A monotonically increasing count.
-class Counter {
- public:
-  void Increment(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
-  uint64_t Value() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> value_{0};
-};
-
-// A value that goes up and down, set by its owner.
-class Gauge {
- public:
-  void Set(double value) { value_.store(value, std::memory_order_relaxed); }
-  void Add(double delta) { value_.fetch_add(delta, std::memory_order_relaxed); }
-  double Value() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<double> value_{0};
-};
-
-// Observations counted into fixed buckets. `bounds` are the buckets' inclusive upper bounds
-// (Prometheus's `le`), strictly increasing; a `+Inf` bucket is always added.
-class Histogram {
- public:
-  explicit Histogram(std::vector<double> bounds);
-
-  void Observe(double value);
-
-  const std::vector<double>& bounds() const { return bounds_; }
-  // Cumulative counts per bound, then the +Inf bucket (== count); bounds().size() + 1 entries.
-  std::vector<uint64_t> CumulativeCounts() const;
-  double Sum() const { return sum_.load(std::memory_order_relaxed); }
-  uint64_t Count() const;
-
- private:
-  std::vector<double> bounds_;
-  // Per bucket, not cumulative: one add per Observe. The last one counts values above every
-  // bound.
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;
-  std::atomic<double> sum_{0};
-};
+using Labels = prometheus::Labels;
 
 class Registry {
  public:
@@ -95,50 +61,37 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
 
   // Each call adds one series. Calling again with the same name and type but other labels adds
-  // a series to the same family (`help` of the first call is kept). Names and label names must
-  // be valid Prometheus names and (name, labels) must be new: these are programming errors and
-  // abort.
+  // a series to the same family (`help` of the first call is kept). An invalid metric or label
+  // name, or a name registered with another type, is a programming error and aborts.
   Counter& AddCounter(const std::string& name, const std::string& help, Labels labels = {});
   Gauge& AddGauge(const std::string& name, const std::string& help, Labels labels = {});
   // A gauge whose value is computed by `value` at each render.
   void AddGaugeCallback(const std::string& name, const std::string& help,
                         std::function<double()> value, Labels labels = {});
+  // `bounds`: the buckets' inclusive upper bounds (`le`), increasing; +Inf is added.
   Histogram& AddHistogram(const std::string& name, const std::string& help,
                           std::vector<double> bounds, Labels labels = {});
 
-  // Every family in registration order, as Prometheus text format 0.0.4.
+  // Every family, as Prometheus text format 0.0.4.
   std::string Render() const;
 
  private:
-  struct Family;
-  struct Series;
-  Series& AddSeries(const std::string& name, const std::string& help, int type, Labels labels);
-
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Family>> families_;
+  class CallbackGauges;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<CallbackGauges> callback_gauges_;
 };
 
 // The content type of Registry::Render()'s output.
 inline constexpr char kPrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
-// A number as the text format writes it: integers without a fraction, "+Inf", "-Inf", "NaN",
-// otherwise the shortest text that reads back as the same double, in %g style.
-std::string FormatPrometheusValue(double value);
-
-// Whether `name` matches [a-zA-Z_:][a-zA-Z0-9_:]* (metric) or [a-zA-Z_][a-zA-Z0-9_]* (label).
-bool IsValidMetricName(const std::string& name);
-bool IsValidLabelName(const std::string& name);
-
 // The gRPC method names and HTTP handler names PageServerMetrics knows.
 inline constexpr std::array<std::string_view, 15> kGrpcMethods = {
-    "GetPage",         "GetPages",   "StreamGetPages", "StreamWAL",    "WalSession",
-    "GetTablespaceSize",
-    "ListTablespaces", "Import",     "TruncateWal",    "AcquireWriter", "PutAuxFile",
-    "GetAuxFile",      "ListAuxFiles", "GetStatus",    "Ping"};
+    "GetPage",           "GetPages",        "StreamGetPages", "StreamWAL",   "WalSession",
+    "GetTablespaceSize", "ListTablespaces", "Import",         "TruncateWal", "AcquireWriter",
+    "PutAuxFile",        "GetAuxFile",      "ListAuxFiles",   "GetStatus",   "Ping"};
 inline constexpr std::array<std::string_view, 12> kHttpHandlers = {
-    "get_page",        "stream_wal",    "ping",      "status",          "tablespaces",
-    "tablespace_size", "wait_uploaded", "metrics",   "checkpoint",      "timelines",
-    "create_timeline", "delete_timeline"};
+    "get_page",      "stream_wal", "ping",       "status",    "tablespaces",     "tablespace_size",
+    "wait_uploaded", "metrics",    "checkpoint", "timelines", "create_timeline", "delete_timeline"};
 
 // Requests and errors of one API method (a gRPC method or an HTTP handler).
 struct MethodMetrics {

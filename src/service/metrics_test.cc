@@ -22,7 +22,7 @@ TEST(Metrics, CounterRendersHelpTypeAndValue) {
   Counter& c = registry.AddCounter("requests_total", "Requests served.");
   c.Increment();
   c.Increment(41);
-  EXPECT_EQ(c.Value(), 42u);
+  EXPECT_EQ(c.Value(), 42);
   EXPECT_EQ(registry.Render(),
             "# HELP requests_total Requests served.\n"
             "# TYPE requests_total counter\n"
@@ -33,24 +33,12 @@ TEST(Metrics, SeriesOfOneFamilyShareHelpAndType) {
   Registry registry;
   registry.AddCounter("calls_total", "Calls.", {{"method", "Get"}}).Increment(2);
   registry.AddCounter("calls_total", "Ignored help.", {{"method", "Put"}}).Increment(3);
-  EXPECT_EQ(registry.Render(),
-            "# HELP calls_total Calls.\n"
-            "# TYPE calls_total counter\n"
-            "calls_total{method=\"Get\"} 2\n"
-            "calls_total{method=\"Put\"} 3\n");
-}
-
-TEST(Metrics, FamiliesRenderInRegistrationOrder) {
-  Registry registry;
-  registry.AddGauge("b_gauge", "B.").Set(1.5);
-  registry.AddCounter("a_total", "A.");
-  EXPECT_EQ(registry.Render(),
-            "# HELP b_gauge B.\n"
-            "# TYPE b_gauge gauge\n"
-            "b_gauge 1.5\n"
-            "# HELP a_total A.\n"
-            "# TYPE a_total counter\n"
-            "a_total 0\n");
+  // One HELP and TYPE, then the series (in an order of prometheus-cpp's).
+  const std::string text = registry.Render();
+  EXPECT_EQ(text.rfind("# HELP calls_total Calls.\n# TYPE calls_total counter\n", 0), 0u) << text;
+  EXPECT_NE(text.find("calls_total{method=\"Get\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("calls_total{method=\"Put\"} 3\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("# HELP", 1), std::string::npos) << text;
 }
 
 TEST(Metrics, LabelValuesAndHelpAreEscaped) {
@@ -96,39 +84,31 @@ TEST(Metrics, HistogramBucketsAreCumulativeWithInclusiveBounds) {
   Registry registry;
   Histogram& h = registry.AddHistogram("latency_seconds", "Latency.", {0.5, 1, 2.5});
   for (double v : {0.25, 0.5, 1.0, 2.0, 100.0}) h.Observe(v);
-  EXPECT_EQ(h.Count(), 5u);
-  EXPECT_DOUBLE_EQ(h.Sum(), 103.75);
-  EXPECT_EQ(registry.Render(),
-            "# HELP latency_seconds Latency.\n"
-            "# TYPE latency_seconds histogram\n"
-            "latency_seconds_bucket{le=\"0.5\"} 2\n"
-            "latency_seconds_bucket{le=\"1\"} 3\n"
-            "latency_seconds_bucket{le=\"2.5\"} 4\n"
-            "latency_seconds_bucket{le=\"+Inf\"} 5\n"
-            "latency_seconds_sum 103.75\n"
-            "latency_seconds_count 5\n");
+  const std::string text = registry.Render();
+  EXPECT_EQ(text.rfind("# HELP latency_seconds Latency.\n# TYPE latency_seconds histogram\n", 0),
+            0u);
+  for (const char* line :
+       {"latency_seconds_bucket{le=\"0.5\"} 2\n", "latency_seconds_bucket{le=\"1\"} 3\n",
+        "latency_seconds_bucket{le=\"2.5\"} 4\n", "latency_seconds_bucket{le=\"+Inf\"} 5\n",
+        "latency_seconds_sum 103.75\n", "latency_seconds_count 5\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "in:\n" << text;
+  }
 }
 
 TEST(Metrics, HistogramLabelsComeBeforeLe) {
   Registry registry;
   registry.AddHistogram("h", "H.", {1}, {{"op", "read"}}).Observe(3);
-  EXPECT_EQ(registry.Render(),
-            "# HELP h H.\n"
-            "# TYPE h histogram\n"
-            "h_bucket{op=\"read\",le=\"1\"} 0\n"
-            "h_bucket{op=\"read\",le=\"+Inf\"} 1\n"
-            "h_sum{op=\"read\"} 3\n"
-            "h_count{op=\"read\"} 1\n");
-}
-
-TEST(Metrics, HistogramNanGoesToInfBucketOnly) {
-  Histogram h({1, 2});
-  h.Observe(std::numeric_limits<double>::quiet_NaN());
-  EXPECT_EQ(h.CumulativeCounts(), (std::vector<uint64_t>{0, 0, 1}));
+  const std::string text = registry.Render();
+  for (const char* line :
+       {"h_bucket{op=\"read\",le=\"1\"} 0\n", "h_bucket{op=\"read\",le=\"+Inf\"} 1\n",
+        "h_sum{op=\"read\"} 3\n", "h_count{op=\"read\"} 1\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "in:\n" << text;
+  }
 }
 
 TEST(Metrics, HistogramCountsEveryObservationFromManyThreads) {
-  Histogram h({1, 10, 100});
+  Registry registry;
+  Histogram& h = registry.AddHistogram("h", "H.", {1, 10, 100});
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&h, t]() {
@@ -136,50 +116,25 @@ TEST(Metrics, HistogramCountsEveryObservationFromManyThreads) {
     });
   }
   for (auto& t : threads) t.join();
-  std::vector<uint64_t> counts = h.CumulativeCounts();
-  EXPECT_EQ(counts.back(), 40000u);
-  EXPECT_EQ(h.Count(), 40000u);
   // Values 0..199 equally often: 2/200 are <= 1, 11/200 <= 10, 101/200 <= 100.
-  EXPECT_EQ(counts[0], 400u);
-  EXPECT_EQ(counts[1], 2200u);
-  EXPECT_EQ(counts[2], 20200u);
+  const std::string text = registry.Render();
+  for (const char* line : {"h_bucket{le=\"1\"} 400\n", "h_bucket{le=\"10\"} 2200\n",
+                           "h_bucket{le=\"100\"} 20200\n", "h_count 40000\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "in:\n" << text;
+  }
 }
 
-TEST(Metrics, ValuesFormatAsPrometheusReadsThem) {
-  EXPECT_EQ(FormatPrometheusValue(0), "0");
-  EXPECT_EQ(FormatPrometheusValue(-3), "-3");
-  EXPECT_EQ(FormatPrometheusValue(1e15), "1000000000000000");
-  EXPECT_EQ(FormatPrometheusValue(0.25), "0.25");
-  EXPECT_EQ(FormatPrometheusValue(5e-6), "5e-06");
-  EXPECT_EQ(FormatPrometheusValue(1e-4), "0.0001");
-  EXPECT_EQ(FormatPrometheusValue(2.5e-4), "0.00025");
-  EXPECT_EQ(FormatPrometheusValue(std::numeric_limits<double>::infinity()), "+Inf");
-  EXPECT_EQ(FormatPrometheusValue(-std::numeric_limits<double>::infinity()), "-Inf");
-  EXPECT_EQ(FormatPrometheusValue(std::nan("")), "NaN");
-  // Past 2^53 a double is not an exact integer; the shortest round-trip form is used.
-  EXPECT_EQ(FormatPrometheusValue(1e300), "1e+300");
-}
-
-TEST(Metrics, NameValidation) {
-  EXPECT_TRUE(IsValidMetricName("pageserver_getpage_total"));
-  EXPECT_TRUE(IsValidMetricName("ns:sub_name9"));
-  EXPECT_FALSE(IsValidMetricName(""));
-  EXPECT_FALSE(IsValidMetricName("9lives"));
-  EXPECT_FALSE(IsValidMetricName("has-dash"));
-  EXPECT_TRUE(IsValidLabelName("method"));
-  EXPECT_FALSE(IsValidLabelName("a:b"));
-}
-
-TEST(MetricsDeathTest, DuplicateSeriesAborts) {
+TEST(MetricsDeathTest, InvalidNamesAbort) {
   Registry registry;
-  registry.AddCounter("x_total", "X.");
-  EXPECT_DEATH(registry.AddCounter("x_total", "X."), "twice");
+  EXPECT_DEATH(registry.AddCounter("has-dash", "X."), "has-dash");
+  EXPECT_DEATH(registry.AddGaugeCallback("9lives", "X.", [] { return 0.0; }), "9lives");
+  EXPECT_DEATH(registry.AddGaugeCallback("g", "X.", [] { return 0.0; }, {{"a:b", "v"}}), "a:b");
 }
 
 TEST(MetricsDeathTest, TypeClashAborts) {
   Registry registry;
   registry.AddCounter("x", "X.");
-  EXPECT_DEATH(registry.AddGauge("x", "X."), "two types");
+  EXPECT_DEATH(registry.AddGauge("x", "X."), "cannot register x");
 }
 
 TEST(PageServerMetrics, RendersEveryFamilyWithType) {

@@ -14,8 +14,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,8 +33,8 @@ using grpc::reflection::v1alpha::ServerReflectionRequest;
 using grpc::reflection::v1alpha::ServerReflectionResponse;
 
 int failures = 0;
-std::string token;          // --token; empty: none
-int expect_refused = -1;    // --expect-refused; -1: the calls must succeed
+std::string token;        // --token; empty: none
+int expect_refused = -1;  // --expect-refused; -1: the calls must succeed
 
 void Fail(const std::string& what) {
   std::printf("FAIL: %s\n", what.c_str());
@@ -57,7 +57,8 @@ std::string ReadFile(const std::string& path) {
 // With --expect-refused: whether `s` is that refusal (reported either way).
 void CheckRefused(const std::string& what, const grpc::Status& s) {
   if (s.error_code() == expect_refused) {
-    std::printf("%s refused: code %d: %s\n", what.c_str(), s.error_code(), s.error_message().c_str());
+    std::printf("%s refused: code %d: %s\n", what.c_str(), s.error_code(),
+                s.error_message().c_str());
   } else {
     Fail(what + ": code " + std::to_string(s.error_code()) + " (" + s.error_message() +
          "), not the refusal " + std::to_string(expect_refused));

@@ -42,7 +42,8 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 "${PAGECTL:?}" init --server "$GRPC" >"$WORK/init.log" 2>&1 || { tail -20 "$WORK/init.log"; exit 1; }
-metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+# A metric's value as an integer (the text format may write a round one as 9.6e+07).
+metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m {printf "%.0f\n", $2}'; }
 # The event: the server says everything it stored (the imported base) is in the bucket.
 curl -sf --max-time 700 "http://$HTTP/api/v1/wait_uploaded?timeout_ms=600000" >/dev/null ||
   { echo "[s3_test] the uploads did not complete"; cat "$WORK/pageserver.log"; exit 1; }

@@ -8,10 +8,10 @@ http_call() {  # http_call METHOD PATH [BODY] -> prints "CODE BODY"
   local out code
   out=$(mktemp)
   if [[ $method == GET ]]; then
-    code=$(curl -s -o "$out" -w '%{http_code}' "http://$HTTP$path")
+    code=$(api_curl -s -o "$out" -w '%{http_code}' "$HTTP_SCHEME://$HTTP$path")
   else
-    code=$(curl -s -o "$out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-      --data-binary "$body" "http://$HTTP$path")
+    code=$(api_curl -s -o "$out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+      --data-binary "$body" "$HTTP_SCHEME://$HTTP$path")
   fi
   printf '%s %s' "$code" "$(cat "$out")"
   rm -f "$out"
@@ -22,7 +22,7 @@ b64() { python3 -c "import base64,sys; sys.stdout.write(base64.b64encode(bytes.f
 # The state a bad request must not change: status fields that only storage moves, and a page.
 snapshot() {
   local status page
-  status=$(curl -sf "http://$HTTP/api/v1/status" | python3 -c '
+  status=$(api_curl -sf "$HTTP_SCHEME://$HTTP/api/v1/status" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 print(s["last_record_lsn"], s["durable_lsn"], s["base_lsn"], s["image_layers"], s["delta_layers"])')

@@ -43,8 +43,8 @@ restore_from_bucket() {
   local serving uploaded
   serving=$(status_field last_record_lsn)
   # The event: the server says everything it stored is in the bucket.
-  if ! uploaded=$(curl -sf --max-time 700 "http://$HTTP/api/v1/wait_uploaded?timeout_ms=600000"); then
-    log "$1: the uploads did not complete: $(curl -s "http://$HTTP/api/v1/wait_uploaded?timeout_ms=0")"
+  if ! uploaded=$(api_curl -sf --max-time 700 "$HTTP_SCHEME://$HTTP/api/v1/wait_uploaded?timeout_ms=600000"); then
+    log "$1: the uploads did not complete: $(api_curl -s "$HTTP_SCHEME://$HTTP/api/v1/wait_uploaded?timeout_ms=0")"
     return 1
   fi
   uploaded=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['remote_consistent_lsn'])" "$uploaded")
@@ -168,7 +168,7 @@ fi
 
 # The background work the push started (compaction, image sets, GC) done first: the event.
 if run_pagectl push.final push --server "$GRPC" --log "$LOG" &&
-   curl -sf --max-time 600 -X PUT -d '' "http://$HTTP/api/v1/checkpoint" >/dev/null &&
+   api_curl -sf --max-time 600 -X PUT -d '' "$HTTP_SCHEME://$HTTP/api/v1/checkpoint" >/dev/null &&
    [[ $(status_field last_record_lsn) == "$FINAL_END_LSN" ]] &&
    run_pagectl verify.final verify --server "$GRPC" --datadir "$FIXTURE/final" --lsn "$FINAL_END_LSN"; then
   log "final: $(tail -1 "$WORK/verify.final.out")"

@@ -198,7 +198,7 @@ if wanted restore; then
     fail restore "$why"
   else
     # The event: the server says everything it stored is in the bucket.
-    curl -sf --max-time 700 "http://$HTTP/api/v1/wait_uploaded?timeout_ms=600000" >/dev/null ||
+    api_curl -sf --max-time 700 "$HTTP_SCHEME://$HTTP/api/v1/wait_uploaded?timeout_ms=600000" >/dev/null ||
       log "restore: the uploads did not complete in 600 s"
     uploaded=$(status_field remote_consistent_lsn)
     base_lsn=$(status_field base_lsn)
@@ -216,7 +216,7 @@ if wanted restore; then
         fail restore "after the restore, $why"
       elif ! verify restore.base base "$base_lsn" --aux; then
         fail restore "restored pages or aux files at the base differ from base/"
-      elif log "restore: $(curl -sf "http://$HTTP/api/v1/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(", ".join(f"{k} {s[k]}" for k in ("layer_bytes","local_layer_bytes","layer_downloads","layer_evictions","layer_remote_reads")))')"
+      elif log "restore: $(api_curl -sf "$HTTP_SCHEME://$HTTP/api/v1/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(", ".join(f"{k} {s[k]}" for k in ("layer_bytes","local_layer_bytes","layer_downloads","layer_evictions","layer_remote_reads")))')"
         [[ -n ${RESTORE_DISK_BUDGET:-} ]] &&
           (($(status_field local_layer_bytes) > RESTORE_DISK_BUDGET)); then
         fail restore "local layers hold $(status_field local_layer_bytes) bytes, over the budget"
@@ -239,8 +239,8 @@ if wanted gc; then
     --compaction-threshold 4 --compaction-target-bytes "$((redo / 20 > 262144 ? redo / 20 : 262144))"
   if ! why=$(import_and_push gc); then
     fail gc "$why"
-  elif ! curl -sf --max-time 600 -X PUT -d '' "http://$HTTP/api/v1/checkpoint" >/dev/null; then
-    fail gc "the checkpoint (flush, compaction, GC) failed: $(curl -s -X PUT -d '' "http://$HTTP/api/v1/checkpoint")"
+  elif ! api_curl -sf --max-time 600 -X PUT -d '' "$HTTP_SCHEME://$HTTP/api/v1/checkpoint" >/dev/null; then
+    fail gc "the checkpoint (flush, compaction, GC) failed: $(api_curl -s -X PUT -d '' "$HTTP_SCHEME://$HTTP/api/v1/checkpoint")"
   else
     cutoff=$(status_field gc_cutoff_lsn)
     layers=$(status_field layer_bytes)
