@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -73,6 +74,32 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(
 }
 
 absl::StatusOr<Claims> TokenVerifier::Verify(std::string_view token, absl::Time now) const {
+  std::optional<Claims> claims;
+  {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    if (auto it = verified_.find(absl::string_view(token.data(), token.size()));
+        it != verified_.end()) {
+      claims = it->second;
+    }
+  }
+  if (!claims) {
+    absl::StatusOr<Claims> checked = CheckSignatureAndClaims(token);
+    if (!checked.ok()) return checked.status();
+    claims = *checked;
+    absl::MutexLock lock(&cache_mu_);
+    // Bounded: a verifier that has seen this many distinct valid tokens starts over.
+    if (verified_.size() >= kMaxCachedTokens) verified_.clear();
+    verified_.emplace(std::string(token), *claims);
+  }
+  if (claims->expires <= now) {
+    return Unauthenticated(absl::StrFormat(
+        "expired at %s",
+        absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", claims->expires, absl::UTCTimeZone())));
+  }
+  return *claims;
+}
+
+absl::StatusOr<Claims> TokenVerifier::CheckSignatureAndClaims(std::string_view token) const {
   if (token.empty()) return Unauthenticated("empty");
   if (std::count(token.begin(), token.end(), '.') != 2) {
     return Unauthenticated("not a JWT (header.payload.signature)");
@@ -101,11 +128,6 @@ absl::StatusOr<Claims> TokenVerifier::Verify(std::string_view token, absl::Time 
   if (errno != 0 || exp <= 0) return Unauthenticated("no \"exp\" claim");
   Claims claims;
   claims.expires = absl::FromUnixSeconds(exp);
-  if (claims.expires <= now) {
-    return Unauthenticated(absl::StrFormat(
-        "expired at %s",
-        absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", claims.expires, absl::UTCTimeZone())));
-  }
   const char* scope = jwt_get_grant(verified.get(), "scope");
   if (scope == nullptr) return Unauthenticated("no \"scope\" claim");
   absl::StatusOr<Scope> parsed = ParseScope(scope);

@@ -18,7 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace pageserver::auth {
@@ -45,7 +47,7 @@ class TokenVerifier {
       std::vector<std::string> public_keys_pem);
 
   // The claims of `token`; Unauthenticated saying why not: malformed, not RS256, signed by no
-  // configured key, expired at `now`, without "exp" or a known "scope".
+  // configured key, expired at `now`, without "exp" or a known "scope". Thread-safe.
   absl::StatusOr<Claims> Verify(std::string_view token, absl::Time now) const;
   // The same for an "authorization" header's value, "Bearer <jwt>"; Unauthenticated when it is
   // empty or of another kind.
@@ -53,7 +55,18 @@ class TokenVerifier {
 
  private:
   explicit TokenVerifier(std::vector<std::string> keys) : keys_(std::move(keys)) {}
-  std::vector<std::string> keys_;
+  // Verify() without the cache and the expiry.
+  absl::StatusOr<Claims> CheckSignatureAndClaims(std::string_view token) const;
+
+  static constexpr size_t kMaxCachedTokens = 4096;
+  const std::vector<std::string> keys_;
+  // Tokens whose signature and claims were verified, by their text. A client sends the same
+  // token with every call, and checking its signature through libjwt (which reads the PEM key
+  // each time) costs about 400 us, four times a GetPage. A token's claims cannot change and the
+  // keys are fixed for the verifier's life, so a verification stays true; only the expiry is
+  // checked again, on every use. Refused tokens are not kept.
+  mutable absl::Mutex cache_mu_;
+  mutable absl::flat_hash_map<std::string, Claims> verified_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 // OK when `claims` allow `need` on `timeline` (empty: main); PermissionDenied naming what they

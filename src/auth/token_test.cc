@@ -123,6 +123,21 @@ TEST_F(TokenTest, BadTokensAreUnauthenticated) {
   }
 }
 
+// Verifications are kept (a client sends the same token with every call): a kept token still
+// expires, and a token that differs from a kept one by a byte is checked afresh.
+TEST_F(TokenTest, AKeptVerificationStillExpiresAndCoversOnlyItsText) {
+  auto verifier = Verifier({key1_->public_pem});
+  const std::string token = Mint(*key1_, Scope::kCompute, "main", absl::Minutes(5));
+  ASSERT_TRUE(verifier->Verify(token, kNow).ok());
+  ASSERT_TRUE(verifier->Verify(token, kNow + absl::Minutes(4)).ok());
+  absl::StatusOr<Claims> late = verifier->Verify(token, kNow + absl::Minutes(6));
+  EXPECT_TRUE(absl::IsUnauthenticated(late.status())) << late.status();
+  EXPECT_NE(late.status().message().find("expired"), std::string::npos) << late.status();
+  std::string altered = token;
+  altered[altered.size() - 3] = altered[altered.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_TRUE(absl::IsUnauthenticated(verifier->Verify(altered, kNow).status()));
+}
+
 TEST_F(TokenTest, ScopesAndTimelinesAreAuthorized) {
   const Claims admin{Scope::kAdmin, "", kNow};
   const Claims compute_main{Scope::kCompute, "main", kNow};
