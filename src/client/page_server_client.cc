@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/grpc_status.h"
 #include "client/page_check.h"
@@ -378,6 +379,26 @@ PageServerClient::Channel& PageServerClient::NextChannel() {
   return *channels_[next_channel_.fetch_add(1, std::memory_order_relaxed) % channels_.size()];
 }
 
+namespace {
+
+// gRPC reports a refused TLS handshake as a connection failure ("failed to connect to all
+// addresses; ... Socket closed"): add what usually causes one.
+absl::Status WithConnectionHint(absl::Status status, const Options& options) {
+  if (status.ok() ||
+      status.message().find("failed to connect to all addresses") == absl::string_view::npos) {
+    return status;
+  }
+  const char* hint =
+      options.tls.empty()
+          ? " (is the server up there? a server with TLS on needs --tls-ca)"
+          : " (with TLS: is the port TLS, is the server's certificate signed by the --tls-ca CA "
+            "and issued for this host, and, if the server requires client certificates, is "
+            "--tls-cert one its CA signed?)";
+  return absl::Status(status.code(), absl::StrCat(status.message(), hint));
+}
+
+}  // namespace
+
 template <typename Attempt>
 absl::Status PageServerClient::CallWithRetries(Attempt&& attempt) {
   const absl::Time deadline = absl::Now() + options_.deadline;
@@ -387,11 +408,11 @@ absl::Status PageServerClient::CallWithRetries(Attempt&& attempt) {
     ForCall(&context, options_);
     absl::Status status = attempt(*NextChannel().stub, context);
     if (status.ok() || !IsRetryable(status.code()) || retry >= options_.max_retries) {
-      return status;
+      return WithConnectionHint(std::move(status), options_);
     }
     const absl::Duration wait =
         BackoffDelay(retry, options_.initial_backoff, options_.max_backoff, Jitter());
-    if (absl::Now() + wait >= deadline) return status;
+    if (absl::Now() + wait >= deadline) return WithConnectionHint(std::move(status), options_);
     absl::SleepFor(wait);
   }
 }

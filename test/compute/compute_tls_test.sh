@@ -85,12 +85,12 @@ NO_CERT=(--tls-ca "$PKI/ca.pem")
 OTHER_CERT=(--tls-ca "$PKI/ca.pem" --tls-cert "$PKI/other-client.pem" --tls-key "$PKI/other-client.key")
 refused "gRPC, another CA" "certificate verify failed" getpage --token "$ADMIN" "${WRONG_CA[@]}"
 refused "HTTPS, another CA" "not signed by the --tls-ca CA" getpage_http --token "$ADMIN" "${WRONG_CA[@]}"
-refused "gRPC, no client certificate" "failed to connect" getpage --token "$ADMIN" "${NO_CERT[@]}"
+refused "gRPC, no client certificate" "is --tls-cert one its CA signed" getpage --token "$ADMIN" "${NO_CERT[@]}"
 refused "HTTPS, no client certificate" "refuses a client without one" getpage_http --token "$ADMIN" "${NO_CERT[@]}"
-refused "gRPC, a client certificate of another CA" "failed to connect" getpage --token "$ADMIN" "${OTHER_CERT[@]}"
+refused "gRPC, a client certificate of another CA" "is --tls-cert one its CA signed" getpage --token "$ADMIN" "${OTHER_CERT[@]}"
 refused "HTTPS, a client certificate of another CA" "refuses a client without one" \
   getpage_http --token "$ADMIN" "${OTHER_CERT[@]}"
-refused "gRPC, plaintext" "failed to connect" getpage --token "$ADMIN"
+refused "gRPC, plaintext" "a server with TLS on needs --tls-ca" getpage --token "$ADMIN"
 refused "HTTP, plaintext" "is the server's port TLS" getpage_http --token "$ADMIN"
 refused "curl, plaintext" "Empty reply\|reset\|Recv failure" curl -sS -H "authorization: Bearer $ADMIN" "http://$HTTP/api/v1/ping"
 # curl's error depends on when the server's refusal arrives (an alert, a reset, a closed socket).
