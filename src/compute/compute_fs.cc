@@ -433,6 +433,8 @@ absl::Status ComputeFs::Mount(const std::string& mountpoint) {
   for (std::string& a : argv_storage) argv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   fuse_ = fuse_new(&args, &kOperations, sizeof kOperations, this);
+  // fuse_new may copy the arguments to a list of its own (it adds options): that list is ours.
+  fuse_opt_free_args(&args);
   if (!fuse_) return absl::InternalError("fuse_new failed (see the message above)");
   if (fuse_mount(fuse_, mountpoint.c_str()) != 0) {
     fuse_destroy(fuse_);
