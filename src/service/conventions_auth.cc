@@ -50,28 +50,32 @@ class ConventionsAuthInterceptor final : public grpc::experimental::Interceptor 
 
 class ConventionsAuthFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  ConventionsAuthFactory(const auth::TokenVerifier& verifier, PageServerMetrics& metrics)
-      : verifier_(verifier), metrics_(metrics) {}
+  ConventionsAuthFactory(const auth::TokenVerifier& verifier, PageServerMetrics& metrics,
+                         bool health_without_auth)
+      : verifier_(verifier), metrics_(metrics), health_without_auth_(health_without_auth) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     // "/pageserver.PageServer/GetPage": those methods check their own scopes.
     const std::string own = "/" + std::string(::pageserver::PageServer::service_full_name()) + "/";
-    if (std::string_view(info->method()).rfind(own, 0) == 0) return nullptr;
+    const std::string_view method = info->method();
+    if (method.rfind(own, 0) == 0) return nullptr;
+    if (health_without_auth_ && method.rfind("/grpc.health.v1.Health/", 0) == 0) return nullptr;
     return new ConventionsAuthInterceptor(info, verifier_, metrics_);
   }
 
  private:
   const auth::TokenVerifier& verifier_;
   PageServerMetrics& metrics_;
+  const bool health_without_auth_;
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeConventionsAuthInterceptorFactory(const auth::TokenVerifier& verifier,
-                                      PageServerMetrics& metrics) {
-  return std::make_unique<ConventionsAuthFactory>(verifier, metrics);
+                                      PageServerMetrics& metrics, bool health_without_auth) {
+  return std::make_unique<ConventionsAuthFactory>(verifier, metrics, health_without_auth);
 }
 
 }  // namespace pageserver::service

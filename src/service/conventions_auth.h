@@ -2,8 +2,10 @@
 // health service (grpc.health.v1) and server reflection. Their handlers are gRPC's and cannot
 // ask for a token, so a server interceptor does, before they run: with auth on, a call to any
 // service other than pageserver.PageServer (whose methods check their own scopes,
-// page_service.h) needs a token a configured key verifies, of any scope, as /metrics does. A
-// refused call is cancelled with UNAUTHENTICATED and the reason, and counted under api "grpc".
+// page_service.h) needs a token a configured key verifies, of any scope, as /metrics does;
+// health excepted when `health_without_auth` (load balancers' and orchestrators' probes cannot
+// send one). A refused call is cancelled with UNAUTHENTICATED and the reason, and counted under
+// api "grpc".
 #pragma once
 
 #include <grpcpp/support/server_interceptor.h>
@@ -19,6 +21,6 @@ namespace pageserver::service {
 // `verifier` and `metrics` must outlive the server.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeConventionsAuthInterceptorFactory(const auth::TokenVerifier& verifier,
-                                      PageServerMetrics& metrics);
+                                      PageServerMetrics& metrics, bool health_without_auth);
 
 }  // namespace pageserver::service

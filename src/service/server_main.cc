@@ -76,6 +76,7 @@ struct Config {
   // Auth (issue 12): PEM RSA public keys that verify tokens; none: auth off.
   std::vector<std::string> auth_public_keys;
   bool metrics_without_auth = false;
+  bool health_without_auth = false;
   auth::TlsFiles tls;  // no certificate: plaintext
 };
 
@@ -122,11 +123,12 @@ absl::Status SetOption(Config& config, const std::string& key, const std::string
     config.tls.ca_path = value;
     return absl::OkStatus();
   }
-  if (key == "metrics_without_auth") {
+  if (key == "metrics_without_auth" || key == "health_without_auth") {
     if (value != "true" && value != "false") {
       return absl::InvalidArgumentError(key + ": true or false, not '" + value + "'");
     }
-    config.metrics_without_auth = value == "true";
+    (key == "metrics_without_auth" ? config.metrics_without_auth : config.health_without_auth) =
+        value == "true";
     return absl::OkStatus();
   }
   const bool numeric = key == "in_memory_layer_bytes" || key == "wal_segment_bytes" ||
@@ -335,6 +337,10 @@ int Run(int argc, char** argv) {
   bool metrics_without_auth = false;
   app.add_flag("--metrics-without-auth", metrics_without_auth,
                "With auth on, serve /metrics without a token too");
+  bool health_without_auth = false;
+  app.add_flag("--health-without-auth", health_without_auth,
+               "With auth on, answer the gRPC health service (grpc.health.v1) without a token too, "
+               "for load balancers and probes that cannot send one");
   auth::TlsFiles tls;
   auto* tls_cert_opt = app.add_option(
       "--tls-cert", tls.cert_path,
@@ -369,6 +375,7 @@ int Run(int argc, char** argv) {
   if (remote_opt->count() > 0) config.remote = remote_url;
   if (auth_opt->count() > 0) config.auth_public_keys = auth_public_keys;
   if (metrics_without_auth) config.metrics_without_auth = true;
+  if (health_without_auth) config.health_without_auth = true;
   if (tls_cert_opt->count() > 0) config.tls.cert_path = tls.cert_path;
   if (tls_key_opt->count() > 0) config.tls.key_path = tls.key_path;
   if (tls_ca_opt->count() > 0) config.tls.ca_path = tls.ca_path;
@@ -484,7 +491,8 @@ int Run(int argc, char** argv) {
   builder.RegisterService(&service);
   if (verifier) {  // health and reflection need a token too (service/conventions_auth.h)
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-    factories.push_back(MakeConventionsAuthInterceptorFactory(*verifier, metrics));
+    factories.push_back(
+        MakeConventionsAuthInterceptorFactory(*verifier, metrics, config.health_without_auth));
     builder.experimental().SetInterceptorCreators(std::move(factories));
   }
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();

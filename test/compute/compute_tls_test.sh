@@ -8,7 +8,7 @@
 #      client (gRPC, HTTP, curl), a TLS client against a plaintext server; a compute that trusts
 #      another CA;
 #   3. reflection and health through a real gRPC client: served with a token, and UNAUTHENTICATED
-#      (16) without one;
+#      (16) without one; with --health-without-auth, health alone without one;
 #   4. the server refuses to start on a key that is not its certificate's, a file that is not a
 #      certificate, and --tls-ca without --tls-cert.
 set -euo pipefail
@@ -112,12 +112,19 @@ curl -sf "${CURL_TLS[@]}" -H "authorization: Bearer $ADMIN" "https://$HTTP/metri
   grep -q 'pageserver_auth_refusals_total{api="grpc",code="unauthenticated"} [1-9]' ||
   die "/metrics does not count the refused reflection and health calls"
 
-log "4. a TLS client against a plaintext server"
+log "4. a TLS client against a plaintext server (auth on, health without a token)"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || die "the server did not stop cleanly"
-start_server "$WORK/plain.log"
-refused "gRPC over TLS to a plaintext port" "failed to connect" getpage "${CLIENT_TLS[@]}"
-refused "HTTPS to a plaintext port" "SSLConnection" getpage_http "${CLIENT_TLS[@]}"
-getpage >/dev/null || die "the plaintext server does not serve a plaintext client"
+start_server "$WORK/plain.log" --auth-public-key "$PKI/jwt1.pub.pem" --health-without-auth
+refused "gRPC over TLS to a plaintext port" "failed to connect" getpage --token "$ADMIN" "${CLIENT_TLS[@]}"
+refused "HTTPS to a plaintext port" "SSLConnection" getpage_http --token "$ADMIN" "${CLIENT_TLS[@]}"
+getpage --token "$ADMIN" >/dev/null || die "the plaintext server does not serve a plaintext client"
+# --health-without-auth: a probe without a token gets health, and nothing else.
+"$GRPC_CONVENTIONS_CHECK" --server "$GRPC" --only health --expect-service pageserver.PageServer \
+  >"$WORK/conventions.out" || die "health without a token, --health-without-auth: $(cat "$WORK/conventions.out")"
+"$GRPC_CONVENTIONS_CHECK" --server "$GRPC" --only reflection --expect-refused 16 \
+  >"$WORK/conventions.out" || die "reflection without a token, --health-without-auth: $(cat "$WORK/conventions.out")"
+refused "getpage without a token, --health-without-auth" "token refused" getpage
+log "   --health-without-auth: health SERVING without a token, reflection and pages refused"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || die "the plaintext server did not stop cleanly"
 
 log "5. the server refuses TLS files that do not fit"

@@ -7,7 +7,8 @@
 //     each expected service, and NOT_FOUND for a service the server does not have.
 // With --token and --tls-ca/--tls-cert/--tls-key, the calls carry a token and go over TLS. With
 // --expect-refused CODE, every one of those calls must instead fail with that gRPC status code
-// (16: UNAUTHENTICATED, for a server with auth on and a call without a valid token).
+// (16: UNAUTHENTICATED, for a server with auth on and a call without a valid token). With
+// --only reflection|health, only that service is checked.
 // Prints what it finds. Exit 0 when all of that holds, 1 otherwise.
 #include <grpcpp/grpcpp.h>
 
@@ -101,6 +102,9 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", key, "TLS: its key");
   app.add_option("--expect-refused", expect_refused,
                  "every reflection and health call must fail with this gRPC status code");
+  std::string only;
+  app.add_option("--only", only, "check only this service")
+      ->check(CLI::IsMember({"reflection", "health"}));
   CLI11_PARSE(app, argc, argv);
 
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
@@ -117,82 +121,87 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  auto reflection = ServerReflection::NewStub(channel);
-  ServerReflectionRequest list;
-  list.set_list_services("");
-  ServerReflectionResponse listed;
-  std::set<std::string> services;
-  if (Ask(*reflection, list, &listed)) {
-    for (const auto& s : listed.list_services_response().service()) {
-      services.insert(s.name());
-      std::printf("service %s\n", s.name().c_str());
-    }
-  }
-  for (const char* conventional :
-       {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}) {
-    if (expect_refused < 0 && !services.contains(conventional))
-      Fail(std::string("reflection does not list ") + conventional);
-  }
-  for (const std::string& name : expected) {
-    if (expect_refused >= 0) break;
-    if (!services.contains(name)) {
-      Fail("reflection does not list " + name);
-      continue;
-    }
-    ServerReflectionRequest describe;
-    describe.set_file_containing_symbol(name);
-    ServerReflectionResponse described;
-    if (!Ask(*reflection, describe, &described)) continue;
-    bool defined = false;
-    for (const std::string& bytes : described.file_descriptor_response().file_descriptor_proto()) {
-      google::protobuf::FileDescriptorProto file;
-      if (!file.ParseFromString(bytes)) continue;
-      for (const auto& service : file.service()) {
-        const std::string full =
-            file.package().empty() ? service.name() : file.package() + "." + service.name();
-        if (full == name) {
-          defined = true;
-          std::printf("  %s is defined in %s (%d methods)\n", name.c_str(), file.name().c_str(),
-                      service.method_size());
-        }
+  if (only != "health") {
+    auto reflection = ServerReflection::NewStub(channel);
+    ServerReflectionRequest list;
+    list.set_list_services("");
+    ServerReflectionResponse listed;
+    std::set<std::string> services;
+    if (Ask(*reflection, list, &listed)) {
+      for (const auto& s : listed.list_services_response().service()) {
+        services.insert(s.name());
+        std::printf("service %s\n", s.name().c_str());
       }
     }
-    if (!defined) Fail("reflection gives no file that defines " + name);
-  }
-
-  auto health = Health::NewStub(channel);
-  auto check = [&](const std::string& service) {
-    grpc::ClientContext context;
-    Prepare(context);
-    HealthCheckRequest request;
-    request.set_service(service);
-    HealthCheckResponse response;
-    const grpc::Status s = health->Check(&context, request, &response);
-    return std::make_pair(s, response.status());
-  };
-  std::vector<std::string> asked = {""};
-  asked.insert(asked.end(), expected.begin(), expected.end());
-  for (const std::string& service : asked) {
-    const auto [status, serving] = check(service);
-    const std::string what = service.empty() ? "the server" : service;
-    if (expect_refused >= 0) {
-      CheckRefused("health of " + what, status);
-    } else if (!status.ok()) {
-      Fail("health of " + what + ": " + status.error_message());
-    } else if (serving != HealthCheckResponse::SERVING) {
-      Fail("health of " + what + ": " + HealthCheckResponse::ServingStatus_Name(serving));
-    } else {
-      std::printf("health of %s: SERVING\n", what.c_str());
+    for (const char* conventional :
+         {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}) {
+      if (expect_refused < 0 && !services.contains(conventional))
+        Fail(std::string("reflection does not list ") + conventional);
+    }
+    for (const std::string& name : expected) {
+      if (expect_refused >= 0) break;
+      if (!services.contains(name)) {
+        Fail("reflection does not list " + name);
+        continue;
+      }
+      ServerReflectionRequest describe;
+      describe.set_file_containing_symbol(name);
+      ServerReflectionResponse described;
+      if (!Ask(*reflection, describe, &described)) continue;
+      bool defined = false;
+      for (const std::string& bytes :
+           described.file_descriptor_response().file_descriptor_proto()) {
+        google::protobuf::FileDescriptorProto file;
+        if (!file.ParseFromString(bytes)) continue;
+        for (const auto& service : file.service()) {
+          const std::string full =
+              file.package().empty() ? service.name() : file.package() + "." + service.name();
+          if (full == name) {
+            defined = true;
+            std::printf("  %s is defined in %s (%d methods)\n", name.c_str(), file.name().c_str(),
+                        service.method_size());
+          }
+        }
+      }
+      if (!defined) Fail("reflection gives no file that defines " + name);
     }
   }
-  const auto [unknown, unused] = check("no.such.Service");
-  if (expect_refused >= 0) {
-    CheckRefused("health of no.such.Service", unknown);
-  } else if (unknown.error_code() != grpc::StatusCode::NOT_FOUND) {
-    Fail("health of an unknown service: code " + std::to_string(unknown.error_code()) +
-         ", not NOT_FOUND");
-  } else {
-    std::printf("health of no.such.Service: NOT_FOUND\n");
+
+  if (only != "reflection") {
+    auto health = Health::NewStub(channel);
+    auto check = [&](const std::string& service) {
+      grpc::ClientContext context;
+      Prepare(context);
+      HealthCheckRequest request;
+      request.set_service(service);
+      HealthCheckResponse response;
+      const grpc::Status s = health->Check(&context, request, &response);
+      return std::make_pair(s, response.status());
+    };
+    std::vector<std::string> asked = {""};
+    asked.insert(asked.end(), expected.begin(), expected.end());
+    for (const std::string& service : asked) {
+      const auto [status, serving] = check(service);
+      const std::string what = service.empty() ? "the server" : service;
+      if (expect_refused >= 0) {
+        CheckRefused("health of " + what, status);
+      } else if (!status.ok()) {
+        Fail("health of " + what + ": " + status.error_message());
+      } else if (serving != HealthCheckResponse::SERVING) {
+        Fail("health of " + what + ": " + HealthCheckResponse::ServingStatus_Name(serving));
+      } else {
+        std::printf("health of %s: SERVING\n", what.c_str());
+      }
+    }
+    const auto [unknown, unused] = check("no.such.Service");
+    if (expect_refused >= 0) {
+      CheckRefused("health of no.such.Service", unknown);
+    } else if (unknown.error_code() != grpc::StatusCode::NOT_FOUND) {
+      Fail("health of an unknown service: code " + std::to_string(unknown.error_code()) +
+           ", not NOT_FOUND");
+    } else {
+      std::printf("health of no.such.Service: NOT_FOUND\n");
+    }
   }
   std::printf("%s\n", failures == 0 ? "PASS" : "FAILED");
   return failures == 0 ? 0 : 1;
