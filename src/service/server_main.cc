@@ -52,7 +52,7 @@
 #include "nlohmann/json.hpp"
 #include "remote/remote_storage.h"
 #include "remote/retrying_storage.h"
-#include "service/conventions_auth.h"
+#include "service/builtin_services_auth.h"
 #include "service/http_api.h"
 #include "service/metrics.h"
 #include "service/page_service.h"
@@ -489,10 +489,10 @@ int Run(int argc, char** argv) {
   // gRPC sets SO_REUSEPORT by default: a second server would share the port, not fail.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(&service);
-  if (verifier) {  // health and reflection need a token too (service/conventions_auth.h)
+  if (verifier) {  // health and reflection need a token too (service/builtin_services_auth.h)
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
     factories.push_back(
-        MakeConventionsAuthInterceptorFactory(*verifier, metrics, config.health_without_auth));
+        MakeBuiltinServicesAuthInterceptorFactory(*verifier, metrics, config.health_without_auth));
     builder.experimental().SetInterceptorCreators(std::move(factories));
   }
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
@@ -503,13 +503,13 @@ int Run(int argc, char** argv) {
   grpc_server->GetHealthCheckService()->SetServingStatus(
       pageserver::PageServer::service_full_name(), true);
 
-  const char* security = config.tls.empty()          ? ""
+  const char* security = config.tls.empty()           ? ""
                          : config.tls.ca_path.empty() ? " (TLS)"
                                                       : " (TLS, client certificates required)";
-  std::printf(
-      "pageserver: serving gRPC on %s, HTTP on %s%s%s, data in %s, last_record_lsn %llu\n",
-      WithPort(config.grpc_addr, grpc_port).c_str(), WithPort(config.http_addr, *http_port).c_str(),
-      security, verifier ? ", tokens required" : "", config.data_dir.c_str(),
+  std::printf("pageserver: serving gRPC on %s, HTTP on %s%s%s, data in %s, last_record_lsn %llu\n",
+              WithPort(config.grpc_addr, grpc_port).c_str(),
+              WithPort(config.http_addr, *http_port).c_str(), security,
+              verifier ? ", tokens required" : "", config.data_dir.c_str(),
               static_cast<unsigned long long>(timeline->Status().last_record_lsn.value()));
   std::fflush(stdout);
 

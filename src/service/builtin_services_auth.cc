@@ -1,4 +1,4 @@
-#include "service/conventions_auth.h"
+#include "service/builtin_services_auth.h"
 
 #include <grpc/grpc.h>
 
@@ -15,10 +15,10 @@ namespace {
 using grpc::experimental::InterceptionHookPoints;
 
 // Checks the token of one call, when its initial metadata arrives.
-class ConventionsAuthInterceptor final : public grpc::experimental::Interceptor {
+class BuiltinServicesAuthInterceptor final : public grpc::experimental::Interceptor {
  public:
-  ConventionsAuthInterceptor(grpc::experimental::ServerRpcInfo* info,
-                             const auth::TokenVerifier& verifier, PageServerMetrics& metrics)
+  BuiltinServicesAuthInterceptor(grpc::experimental::ServerRpcInfo* info,
+                                 const auth::TokenVerifier& verifier, PageServerMetrics& metrics)
       : info_(info), verifier_(verifier), metrics_(metrics) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -48,10 +48,11 @@ class ConventionsAuthInterceptor final : public grpc::experimental::Interceptor 
   PageServerMetrics& metrics_;
 };
 
-class ConventionsAuthFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+class BuiltinServicesAuthFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  ConventionsAuthFactory(const auth::TokenVerifier& verifier, PageServerMetrics& metrics,
-                         bool health_without_auth)
+  BuiltinServicesAuthFactory(const auth::TokenVerifier& verifier, PageServerMetrics& metrics,
+                             bool health_without_auth)
       : verifier_(verifier), metrics_(metrics), health_without_auth_(health_without_auth) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
@@ -61,7 +62,7 @@ class ConventionsAuthFactory final : public grpc::experimental::ServerIntercepto
     const std::string_view method = info->method();
     if (method.rfind(own, 0) == 0) return nullptr;
     if (health_without_auth_ && method.rfind("/grpc.health.v1.Health/", 0) == 0) return nullptr;
-    return new ConventionsAuthInterceptor(info, verifier_, metrics_);
+    return new BuiltinServicesAuthInterceptor(info, verifier_, metrics_);
   }
 
  private:
@@ -73,9 +74,9 @@ class ConventionsAuthFactory final : public grpc::experimental::ServerIntercepto
 }  // namespace
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-MakeConventionsAuthInterceptorFactory(const auth::TokenVerifier& verifier,
-                                      PageServerMetrics& metrics, bool health_without_auth) {
-  return std::make_unique<ConventionsAuthFactory>(verifier, metrics, health_without_auth);
+MakeBuiltinServicesAuthInterceptorFactory(const auth::TokenVerifier& verifier,
+                                          PageServerMetrics& metrics, bool health_without_auth) {
+  return std::make_unique<BuiltinServicesAuthFactory>(verifier, metrics, health_without_auth);
 }
 
 }  // namespace pageserver::service

@@ -20,7 +20,7 @@ namespace pageserver::service {
 // The interceptors' factory for ServerBuilder::experimental().SetInterceptorCreators();
 // `verifier` and `metrics` must outlive the server.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-MakeConventionsAuthInterceptorFactory(const auth::TokenVerifier& verifier,
-                                      PageServerMetrics& metrics, bool health_without_auth);
+MakeBuiltinServicesAuthInterceptorFactory(const auth::TokenVerifier& verifier,
+                                          PageServerMetrics& metrics, bool health_without_auth);
 
 }  // namespace pageserver::service
